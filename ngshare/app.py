@@ -1,0 +1,206 @@
+"""Build and run the server: config -> database -> storage -> identity -> plugins -> routes.
+
+Tests and embedding code use :func:`build` and :func:`make_application`; the
+command line uses :func:`serve` and :func:`run_command`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import signal
+import sys
+from pathlib import Path
+
+from alembic import command as alembic_command
+from tornado import web
+from tornado.httpserver import HTTPServer
+
+from ngshare import migrations
+from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity
+from ngshare.config import NgShare
+from ngshare.context import ServerContext
+from ngshare.db import Database, is_sqlite
+from ngshare.plugin import Plugin, PluginError, load_plugins
+from ngshare.storage import BlobStore
+from ngshare.web import HealthHandler, NotFoundHandler
+
+
+class StartupError(Exception):
+    """The server cannot start; the message says why and what to do."""
+
+
+def make_identity(config: NgShare) -> IdentityProvider:
+    cls = DevIdentity if config.dev_mode else NoIdentity
+    provider = cls(parent=config)
+    provider.admin_users = set(config.admins)
+    return provider
+
+
+def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
+    """Open the database (migrating it), the blob store and the plugins."""
+    if is_sqlite(config.db_url) and config.db_url.startswith("sqlite:///"):
+        Path(config.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        plugins = load_plugins(config.plugin_names)
+    except PluginError as e:
+        raise StartupError(str(e)) from e
+    db = Database(config.db_url, workers=config.db_workers)
+    cfg = migrations.alembic_config(config.db_url, plugins)
+    if config.upgrade_db:
+        migrations.upgrade(db.engine, cfg)
+    elif not migrations.is_up_to_date(db.engine, cfg):
+        db.dispose()
+        raise StartupError(
+            "the database schema is not up to date; run `ngshare db upgrade` "
+            "or start without --no-upgrade-db"
+        )
+    storage = BlobStore(config.storage_path)
+    ctx = ServerContext(
+        config=config, db=db, storage=storage, identity=make_identity(config), log=config.log
+    )
+    return ctx, plugins
+
+
+def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Application:
+    prefix = ctx.config.prefix
+    routes: list[tuple] = [
+        (r"/healthz/?", HealthHandler, {"ctx": ctx}),
+        (prefix + r"healthz/?", HealthHandler, {"ctx": ctx}),
+    ]
+    for plugin in plugins:
+        routes.extend(plugin.routes(prefix, ctx))
+    routes.append((prefix + r".*", NotFoundHandler, {"ctx": ctx}))
+    return web.Application(
+        routes,
+        default_handler_class=NotFoundHandler,
+        default_handler_args={"ctx": ctx},
+        debug=False,
+        serve_traceback=False,
+        log_function=_log_request,
+    )
+
+
+def _log_request(handler: web.RequestHandler) -> None:
+    status = handler.get_status()
+    log = handler.application.settings.get("ngshare_log")
+    if log is None:
+        import logging
+
+        log = logging.getLogger("ngshare.access")
+    level = log.info if status < 400 else log.warning if status < 500 else log.error
+    # the URI only: never log query values such as tokens or user names in bodies
+    level(
+        "%d %s %s %.1fms",
+        status,
+        handler.request.method,
+        handler.request.path,
+        1000.0 * handler.request.request_time(),
+    )
+
+
+async def run_hooks(ctx: ServerContext, plugins: list[Plugin], hook: str) -> None:
+    for plugin in plugins:
+        fn = getattr(plugin, hook)
+        if fn is None:
+            continue
+        try:
+            result = fn(ctx)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as e:
+            if hook == "startup":
+                raise StartupError(f"plugin {plugin.name!r}: startup failed: {e!r}") from e
+            ctx.log.exception("plugin %r: %s hook failed", plugin.name, hook)
+
+
+def serve(config: NgShare) -> None:
+    """Run the server until SIGINT/SIGTERM."""
+    try:
+        ctx, plugins = build(config)
+    except StartupError as e:
+        config.log.critical("cannot start: %s", e)
+        sys.exit(1)
+    asyncio.run(_serve(ctx, plugins))
+
+
+async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
+    config = ctx.config
+    try:
+        await run_hooks(ctx, plugins, "startup")
+    except StartupError as e:
+        config.log.critical("cannot start: %s", e)
+        sys.exit(1)
+    app = make_application(ctx, plugins)
+    server = HTTPServer(app, max_body_size=config.max_body_bytes + 1, xheaders=True)
+    server.listen(config.port, config.host)
+    config.log.info(
+        "ngshare %s listening on http://%s:%d%s (database %s)",
+        config.version,
+        config.host,
+        config.port,
+        config.prefix,
+        _redacted(config.db_url),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    config.log.info("shutting down")
+    server.stop()
+    await run_hooks(ctx, plugins, "shutdown")
+    ctx.close()
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def run_command(config: NgShare, argv: list[str]) -> int:
+    """``ngshare db ...`` and the plugins' sub-commands."""
+    name, rest = argv[0], argv[1:]
+    if name == "db":
+        return _db_command(config, rest)
+    plugins = load_plugins(config.plugin_names)
+    for plugin in plugins:
+        if name in plugin.commands:
+            ctx, _ = build(config)
+            try:
+                return plugin.commands[name](ctx, rest)
+            finally:
+                ctx.close()
+    known = ["db"] + [c for p in plugins for c in p.commands]
+    print(f"unknown command {name!r}; commands: {', '.join(known)}", file=sys.stderr)
+    return 2
+
+
+def _db_command(config: NgShare, argv: list[str]) -> int:
+    action = argv[0] if argv else "current"
+    if is_sqlite(config.db_url) and config.db_url.startswith("sqlite:///"):
+        Path(config.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    plugins = load_plugins(config.plugin_names)
+    db = Database(config.db_url)
+    cfg = migrations.alembic_config(config.db_url, plugins)
+    try:
+        if action == "upgrade":
+            migrations.upgrade(db.engine, cfg)
+            print("database upgraded to: " + ", ".join(sorted(migrations.current(db.engine))))
+        elif action == "current":
+            have, want = migrations.current(db.engine), migrations.heads(cfg)
+            print("current: " + (", ".join(sorted(have)) or "(empty)"))
+            print("heads:   " + ", ".join(sorted(want)))
+            print("up to date" if have == want else "needs upgrade: ngshare db upgrade")
+        elif action == "history":
+            alembic_command.history(cfg)
+        else:
+            print("usage: ngshare db upgrade|current|history", file=sys.stderr)
+            return 2
+    finally:
+        db.dispose()
+    return 0
+
+
+__all__ = ["StartupError", "build", "make_application", "run_command", "serve"]

@@ -1,0 +1,176 @@
+"""Command-line applications: ``ngshare`` (the server proper) and ``vngshare`` (development).
+
+Configuration comes from traits, settable in ``ngshare_config.py``
+(``c.NgShare.admins = ["root"]``) or on the command line with ngshare 0.6's
+flags (``--prefix --database --storage --admins --host --port --debug
+--no-upgrade-db``). Sub-commands::
+
+    ngshare                      run the server
+    ngshare db upgrade|current|history
+    ngshare trash list|restore KIND ID|purge
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from traitlets import Bool, Integer, List, Unicode, default, validate
+from traitlets.config import Application
+
+from ngshare import __version__
+
+DEV_BANNER = """
+**************************************************************************
+*  vngshare: DEVELOPMENT SERVER - NOT FOR PRODUCTION.                     *
+*  Anyone who can reach it acts as any user by naming them in `user=`.    *
+**************************************************************************
+"""
+
+
+class NgShare(Application):
+    """The ngshare server: the notebook exchange plus enabled plugins."""
+
+    name = "ngshare"
+    version = __version__
+    description = "ngshare: the nbgrader notebook-exchange server for JupyterHub."
+
+    aliases = {
+        "prefix": "NgShare.prefix",
+        "database": "NgShare.db_url",
+        "storage": "NgShare.storage_path",
+        "admins": "NgShare.admins",
+        "host": "NgShare.host",
+        "port": "NgShare.port",
+        "data-dir": "NgShare.data_dir",
+        "plugins": "NgShare.plugins",
+        "config": "NgShare.config_file",
+        "log-level": "Application.log_level",
+    }
+    flags = {
+        "debug": ({"NgShare": {"debug": True}, "Application": {"log_level": 10}}, "Debug logging."),
+        "no-upgrade-db": (
+            {"NgShare": {"upgrade_db": False}},
+            "Do not upgrade the database schema at start (refuse to run if it is old).",
+        ),
+    }
+
+    dev_mode = False
+
+    config_file = Unicode(
+        "ngshare_config.py", help="Python config file to load (if it exists)."
+    ).tag(config=True)
+
+    prefix = Unicode(
+        help="""URL prefix of the API; must start and end with '/'.
+        Default: $JUPYTERHUB_SERVICE_PREFIX when run as a hub service, else '/api/'.""",
+    ).tag(config=True)
+
+    @default("prefix")
+    def _default_prefix(self) -> str:
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/api/"
+
+    @validate("prefix")
+    def _validate_prefix(self, proposal):
+        value = proposal["value"]
+        if not value.startswith("/") or not value.endswith("/"):
+            raise ValueError(f"prefix must start and end with '/': {value!r}")
+        if value.startswith("/healthz/"):
+            raise ValueError("prefix must not start with /healthz/")
+        return value
+
+    data_dir = Unicode(
+        help="""Folder for the default SQLite database and blob storage.
+        Default: /srv/ngshare for ngshare, ./vngshare-data for vngshare.""",
+    ).tag(config=True)
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return os.path.abspath("vngshare-data") if self.dev_mode else "/srv/ngshare"
+
+    db_url = Unicode(
+        help="SQLAlchemy database URL. Default: SQLite file ngshare.db in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@host/dbname",
+    ).tag(config=True)
+
+    @default("db_url")
+    def _default_db_url(self) -> str:
+        return "sqlite:///" + str(Path(self.data_dir) / "ngshare.db")
+
+    storage_path = Unicode(help="Blob storage folder. Default: files/ in data_dir.").tag(
+        config=True
+    )
+
+    @default("storage_path")
+    def _default_storage_path(self) -> str:
+        return str(Path(self.data_dir) / "files")
+
+    admins = List(Unicode(), help="Admin usernames (comma-separated on the command line).").tag(
+        config=True
+    )
+
+    @validate("admins")
+    def _validate_admins(self, proposal):
+        return [n.strip() for v in proposal["value"] for n in v.split(",") if n.strip()]
+
+    host = Unicode("127.0.0.1", help="Interface to bind (loopback by default).").tag(config=True)
+    port = Integer(10101, help="Port to listen on.").tag(config=True)
+    debug = Bool(False, help="Debug logging (error messages are the same either way).").tag(
+        config=True
+    )
+    upgrade_db = Bool(True, help="Upgrade the database schema to the newest version at start.").tag(
+        config=True
+    )
+
+    max_body_bytes = Integer(
+        1 << 30, help="Largest accepted request body; larger ones get a JSON 413."
+    ).tag(config=True)
+
+    db_workers = Integer(
+        8, help="Database worker threads (PostgreSQL; SQLite always uses one)."
+    ).tag(config=True)
+
+    plugins = List(
+        Unicode(),
+        help="Plugins to enable besides the exchange (entry points in 'ngshare.plugins').",
+    ).tag(config=True)
+
+    @validate("plugins")
+    def _validate_plugins(self, proposal):
+        return [n.strip() for v in proposal["value"] for n in v.split(",") if n.strip()]
+
+    def initialize(self, argv: list[str] | None = None) -> None:
+        super().initialize(argv)
+        if self.config_file and os.path.exists(self.config_file):
+            self.load_config_file(self.config_file)
+            # command-line options win over the file
+            self.update_config(self.cli_config)
+
+    @property
+    def plugin_names(self) -> list[str]:
+        return ["exchange"] + [p for p in self.plugins if p != "exchange"]
+
+    def start(self) -> None:
+        from ngshare.app import run_command, serve
+
+        if self.extra_args:
+            sys.exit(run_command(self, self.extra_args))
+        if self.dev_mode:
+            print(DEV_BANNER, file=sys.stderr)
+        serve(self)
+
+
+class VNgShare(NgShare):
+    """vngshare: a stand-alone development server (``user=`` names the caller)."""
+
+    name = "vngshare"
+    dev_mode = True
+
+
+def main(argv: list[str] | None = None) -> None:
+    NgShare.launch_instance(argv)
+
+
+def main_dev(argv: list[str] | None = None) -> None:
+    VNgShare.launch_instance(argv)

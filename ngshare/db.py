@@ -1,0 +1,106 @@
+"""Database access for the core and every plugin: engine, sessions, migrations.
+
+SQLAlchemy sessions are synchronous; handlers never touch them on the IOLoop.
+They call :meth:`Database.run` with a plain function that receives a session
+inside a transaction; the function runs on a worker thread and its return
+value (or exception) comes back to the coroutine::
+
+    def count_courses(session):
+        return session.scalar(select(func.count()).select_from(Course))
+
+    n = await db.run(count_courses)
+
+SQLite gets one worker thread (SQLite serialises writers anyway, and one
+thread avoids "database is locked" retries); PostgreSQL gets a pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, mapped_column, sessionmaker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Constraint names that alembic can find again on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+intpk = Annotated[int, mapped_column(primary_key=True)]
+timestamp = Annotated[datetime, mapped_column()]
+
+
+def make_metadata() -> MetaData:
+    """A MetaData for one feature set, with the shared naming convention."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    if is_sqlite(url):
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=8, max_overflow=8)
+
+
+class Database:
+    """One engine, one sessionmaker and the worker threads that use them."""
+
+    def __init__(self, url: str, *, workers: int = 8, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_db_engine(url, echo=echo)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        n = 1 if is_sqlite(url) else max(1, workers)
+        self._executor = ThreadPoolExecutor(max_workers=n, thread_name_prefix="ngshare-db")
+
+    def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(session, *args, **kwargs)`` in one transaction, on this thread."""
+        with self.sessionmaker.begin() as session:
+            return fn(session, *args, **kwargs)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(session, *args, **kwargs)`` in one transaction on a worker thread.
+
+        The transaction commits when ``fn`` returns and rolls back when it raises.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, lambda: self.run_sync(fn, *args, **kwargs)
+        )
+
+    def session(self) -> Session:
+        """A plain session, for command-line tools and tests."""
+        return self.sessionmaker()
+
+    def dispose(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()

@@ -1,0 +1,112 @@
+"""The nbgrader notebook exchange: ngshare 0.6's REST API, registered as a plugin.
+
+It mounts at the bare prefix (``/api/courses``, ``/services/ngshare/courses``)
+so that ngshare's clients work unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from tornado.ioloop import PeriodicCallback
+from traitlets import Float
+from traitlets.config import Configurable
+
+from ngshare import __version__
+from ngshare.context import ServerContext
+from ngshare.exchange import retention
+from ngshare.exchange.handlers import assignments, courses, feedback, roster, submissions
+from ngshare.exchange.models import ExchangeBase, Submission
+from ngshare.exchange.wire import SubmissionClock
+from ngshare.plugin import Plugin
+
+
+class Exchange(Configurable):
+    """Settings of the notebook exchange (``c.Exchange.<name>`` in ngshare_config.py)."""
+
+    retention_days = Float(
+        30.0,
+        help="""How long deleted courses and assignments (with their submissions)
+        stay restorable with `ngshare trash restore` before they are purged.""",
+    ).tag(config=True)
+
+    purge_interval_seconds = Float(
+        3600.0, help="How often the server purges items past their retention period."
+    ).tag(config=True)
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
+
+
+def _settings(ctx: ServerContext) -> Exchange:
+    return ctx.state["exchange.config"]
+
+
+async def startup(ctx: ServerContext) -> None:
+    """Seed the submission clock past the newest stored timestamp; start the purge sweep."""
+    ctx.state["exchange.config"] = Exchange(parent=ctx.config)
+    clock = SubmissionClock()
+    clock.advance_past(await ctx.db.run(lambda s: s.scalar(select(func.max(Submission.timestamp)))))
+    ctx.state["exchange.clock"] = clock
+
+    async def sweep() -> None:
+        n = await ctx.db.run(retention.purge_expired, _settings(ctx).retention)
+        if n:
+            ctx.log.info("exchange.purge_deleted: purged %d item(s) past retention", n)
+
+    await sweep()
+    callback = PeriodicCallback(sweep, _settings(ctx).purge_interval_seconds * 1000)
+    callback.start()
+    ctx.state["exchange.purge_callback"] = callback
+
+
+async def shutdown(ctx: ServerContext) -> None:
+    callback = ctx.state.pop("exchange.purge_callback", None)
+    if callback is not None:
+        callback.stop()
+
+
+def trash_command(ctx: ServerContext, argv: list[str]) -> int:
+    """``ngshare trash list | restore (course|assignment) ID | purge``."""
+    settings = Exchange(parent=ctx.config)
+    action = argv[0] if argv else "list"
+    try:
+        if action == "list":
+            items = ctx.db.run_sync(retention.list_deleted, settings.retention)
+            print(json.dumps(items, indent=2))
+        elif action == "restore" and len(argv) == 3 and argv[2].isdigit():
+            print(ctx.db.run_sync(retention.restore, argv[1], int(argv[2])))
+        elif action == "purge":
+            print(f"purged {ctx.db.run_sync(retention.purge_expired, settings.retention)} item(s)")
+        else:
+            print(trash_command.__doc__, file=sys.stderr)
+            return 2
+    except retention.RestoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+plugin = Plugin(
+    name="exchange",
+    mount="",
+    version=__version__,
+    handlers=[
+        *courses.handlers,
+        *roster.handlers,
+        *assignments.handlers,
+        *submissions.handlers,
+        *feedback.handlers,
+    ],
+    metadata=ExchangeBase.metadata,
+    migrations=str(Path(__file__).parent / "migrations" / "versions"),
+    config=Exchange,
+    startup=startup,
+    shutdown=shutdown,
+    commands={"trash": trash_command},
+)

@@ -1,0 +1,207 @@
+"""Lookups and permission checks shared by the exchange's handlers.
+
+Each function takes an open session and raises :class:`~ngshare.web.ApiError`
+with ngshare's wire text, so a handler's sequence of calls *is* its order of
+checks (course, then permission, then assignment, then student, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ngshare.auth import Identity
+from ngshare.exchange import errors
+from ngshare.exchange.models import (
+    ROLE_INSTRUCTOR,
+    ROLE_STUDENT,
+    Assignment,
+    Course,
+    Membership,
+    Submission,
+)
+from ngshare.exchange.wire import parse_timestamp
+from ngshare.models import User
+from ngshare.web import ApiError
+
+
+@dataclass
+class Caller:
+    """The identity of a request together with its role in one course.
+
+    Admins count as instructors of every course, as in ngshare.
+    """
+
+    identity: Identity
+    role: str | None  # ROLE_INSTRUCTOR, ROLE_STUDENT or None
+
+    @property
+    def is_instructor(self) -> bool:
+        return self.identity.is_admin or self.role == ROLE_INSTRUCTOR
+
+    @property
+    def is_member(self) -> bool:
+        return self.identity.is_admin or self.role is not None
+
+
+def require_admin(identity: Identity) -> None:
+    if not identity.is_admin:
+        raise ApiError(403, errors.ERR_NOT_ADMIN)
+
+
+def find_course(session: Session, course_id: str) -> Course:
+    course = session.scalar(
+        select(Course).where(Course.name == course_id, Course.deleted_at.is_(None))
+    )
+    if course is None:
+        raise ApiError(404, errors.ERR_COURSE_NOT_FOUND)
+    return course
+
+
+def role_of(session: Session, course: Course, username: str) -> str | None:
+    return session.scalar(
+        select(Membership.role)
+        .join(User, User.pk == Membership.user_pk)
+        .where(Membership.course_pk == course.pk, User.name == username)
+    )
+
+
+def caller_in(session: Session, course: Course, identity: Identity) -> Caller:
+    return Caller(identity, role_of(session, course, identity.name))
+
+
+def require_instructor(session: Session, course: Course, identity: Identity) -> Caller:
+    caller = caller_in(session, course, identity)
+    if not caller.is_instructor:
+        raise ApiError(403, errors.ERR_NOT_INSTRUCTOR)
+    return caller
+
+
+def require_member(session: Session, course: Course, identity: Identity) -> Caller:
+    caller = caller_in(session, course, identity)
+    if not caller.is_member:
+        raise ApiError(403, errors.ERR_NOT_RELATED)
+    return caller
+
+
+def require_self_or_instructor(
+    session: Session, course: Course, identity: Identity, username: str
+) -> None:
+    """Anyone may ask about themself (later lookups decide); others must teach the course."""
+    if identity.name != username:
+        require_instructor(session, course, identity)
+
+
+def find_assignment(session: Session, course: Course, assignment_id: str) -> Assignment:
+    assignment = session.scalar(
+        select(Assignment).where(
+            Assignment.course_pk == course.pk,
+            Assignment.name == assignment_id,
+            Assignment.deleted_at.is_(None),
+        )
+    )
+    if assignment is None:
+        raise ApiError(404, errors.ERR_ASSIGNMENT_NOT_FOUND)
+    return assignment
+
+
+def find_member(
+    session: Session, course: Course, username: str, role: str | None = None
+) -> tuple[User, Membership]:
+    """A course member (any role unless ``role``); 'Student not found' otherwise."""
+    query = (
+        select(User, Membership)
+        .join(Membership, Membership.user_pk == User.pk)
+        .where(Membership.course_pk == course.pk, User.name == username)
+    )
+    if role is not None:
+        query = query.where(Membership.role == role)
+    row = session.execute(query).first()
+    if row is None:
+        message = (
+            errors.ERR_INSTRUCTOR_NOT_FOUND
+            if role == ROLE_INSTRUCTOR
+            else errors.ERR_STUDENT_NOT_FOUND
+        )
+        raise ApiError(404, message)
+    return row[0], row[1]
+
+
+def find_submitter(session: Session, course: Course, username: str) -> User:
+    """Whose submissions to look at: any member, or a former member who submitted.
+
+    Submissions of removed students stay visible to instructors, so a user
+    with submissions in the course is found even without a membership.
+    """
+    user = session.scalar(select(User).where(User.name == username))
+    if user is not None:
+        is_member = session.scalar(
+            select(Membership.pk).where(
+                Membership.course_pk == course.pk, Membership.user_pk == user.pk
+            )
+        )
+        if is_member is not None:
+            return user
+        has_submitted = session.scalar(
+            select(Submission.pk)
+            .join(Assignment, Assignment.pk == Submission.assignment_pk)
+            .where(Assignment.course_pk == course.pk, Submission.user_pk == user.pk)
+            .limit(1)
+        )
+        if has_submitted is not None:
+            return user
+    raise ApiError(404, errors.ERR_STUDENT_NOT_FOUND)
+
+
+def require_timestamp(raw: str | None):
+    """A timestamp argument that must be present and well formed."""
+    if raw is None:
+        raise ApiError(400, errors.ERR_TIMESTAMP_MISSING)
+    ts = parse_timestamp(raw)
+    if ts is None:
+        raise ApiError(400, errors.ERR_TIMESTAMP_FORMAT)
+    return ts
+
+
+def find_submission(
+    session: Session, assignment: Assignment, user: User, raw_timestamp: str | None
+) -> Submission:
+    """The submission at ``raw_timestamp``, or the latest when it is None.
+
+    A timestamp that matches nothing, malformed or not, is 'Submission not found'
+    (feedback endpoints validate the format first with :func:`require_timestamp`).
+    """
+    query = select(Submission).where(
+        Submission.assignment_pk == assignment.pk, Submission.user_pk == user.pk
+    )
+    if raw_timestamp is None:
+        query = query.order_by(Submission.timestamp.desc()).limit(1)
+    else:
+        ts = parse_timestamp(raw_timestamp)
+        if ts is None:
+            raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
+        query = query.where(Submission.timestamp == ts)
+    submission = session.scalar(query)
+    if submission is None:
+        raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
+    return submission
+
+
+__all__ = [
+    "ROLE_INSTRUCTOR",
+    "ROLE_STUDENT",
+    "Caller",
+    "caller_in",
+    "find_assignment",
+    "find_course",
+    "find_member",
+    "find_submission",
+    "find_submitter",
+    "require_admin",
+    "require_instructor",
+    "require_member",
+    "require_self_or_instructor",
+    "require_timestamp",
+]

@@ -1,0 +1,146 @@
+"""Assignments: list, release (upload), fetch (download) and delete."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ngshare.auth import Identity
+from ngshare.exchange import access, errors
+from ngshare.exchange.handlers.base import ExchangeHandler
+from ngshare.exchange.models import KIND_RELEASE, Assignment, StoredFile
+from ngshare.exchange.wire import UploadedFile, stage_files
+from ngshare.models import get_or_create_user, utcnow
+from ngshare.storage import BlobStore
+from ngshare.web import ApiError, authenticated
+
+
+def list_assignments(session: Session, course_id: str, identity: Identity) -> list[str]:
+    course = access.find_course(session, course_id)
+    access.require_member(session, course, identity)
+    return list(
+        session.scalars(
+            select(Assignment.name)
+            .where(Assignment.course_pk == course.pk, Assignment.deleted_at.is_(None))
+            .order_by(Assignment.released_at, Assignment.pk)
+        )
+    )
+
+
+def check_release(session: Session, course_id: str, identity: Identity, assignment_id: str):
+    course = access.find_course(session, course_id)
+    access.require_instructor(session, course, identity)
+    exists = session.scalar(
+        select(Assignment.pk).where(
+            Assignment.course_pk == course.pk,
+            Assignment.name == assignment_id,
+            Assignment.deleted_at.is_(None),
+        )
+    )
+    if exists is not None:
+        raise ApiError(409, errors.ERR_ASSIGNMENT_EXISTS)
+
+
+def record_release(
+    session: Session,
+    course_id: str,
+    identity: Identity,
+    assignment_id: str,
+    files: list[UploadedFile],
+) -> None:
+    """Write the release's rows; its blobs are already durable."""
+    check_release(session, course_id, identity, assignment_id)
+    course = access.find_course(session, course_id)
+    releaser = get_or_create_user(session, identity.name)
+    assignment = Assignment(course_pk=course.pk, name=assignment_id, released_by_pk=releaser.pk)
+    try:
+        with session.begin_nested():  # a concurrent release of the same name loses here
+            session.add(assignment)
+    except IntegrityError:
+        raise ApiError(409, errors.ERR_ASSIGNMENT_EXISTS) from None
+    session.add_all(file_rows(files, KIND_RELEASE, assignment_pk=assignment.pk))
+
+
+def file_rows(files: list[UploadedFile], kind: str, **owner: int) -> list[StoredFile]:
+    return [
+        StoredFile(
+            kind=kind,
+            position=i,
+            path=f.path,
+            sha256=f.blob.sha256,
+            md5=f.blob.md5,
+            size=f.blob.size,
+            **owner,
+        )
+        for i, f in enumerate(files)
+    ]
+
+
+def release_files(session: Session, course_id: str, identity: Identity, assignment_id: str):
+    course = access.find_course(session, course_id)
+    access.require_member(session, course, identity)
+    assignment = access.find_assignment(session, course, assignment_id)
+    return list(
+        session.scalars(
+            select(StoredFile)
+            .where(StoredFile.assignment_pk == assignment.pk, StoredFile.kind == KIND_RELEASE)
+            .order_by(StoredFile.position)
+        )
+    )
+
+
+def delete_assignment(session: Session, course_id: str, identity: Identity, assignment_id: str):
+    """Hide the assignment and its submissions; the retention sweep removes them later."""
+    course = access.find_course(session, course_id)
+    access.require_instructor(session, course, identity)
+    access.find_assignment(session, course, assignment_id).deleted_at = utcnow()
+
+
+def store_upload(raw: str | None, storage: BlobStore) -> list[UploadedFile]:
+    """Validate, stage and commit an upload's blobs (blocking; on a worker)."""
+    files = stage_files(raw, storage)
+    storage.commit([f.blob for f in files])
+    return files
+
+
+class AssignmentListHandler(ExchangeHandler):
+    """``/assignments/<course_id>``: GET for course members, in release order."""
+
+    @authenticated
+    async def get(self, course_id: str) -> None:
+        names = await self.ctx.db.run(list_assignments, course_id, self.identity)
+        self.success(assignments=names)
+
+
+class AssignmentHandler(ExchangeHandler):
+    """``/assignment/<course_id>/<assignment_id>``.
+
+    GET (fetch, ``list_only``) for course members; POST (release, ``files``)
+    and DELETE for instructors. 409 if a live assignment has the name.
+    """
+
+    @authenticated
+    async def get(self, course_id: str, assignment_id: str) -> None:
+        files = await self.ctx.db.run(release_files, course_id, self.identity, assignment_id)
+        await self.write_files(files, self.list_only())
+
+    @authenticated
+    async def post(self, course_id: str, assignment_id: str) -> None:
+        await self.ctx.db.run(check_release, course_id, self.identity, assignment_id)
+        files = await self.ctx.run_blocking(
+            store_upload, self.take_argument("files"), self.ctx.storage
+        )
+        await self.ctx.db.run(record_release, course_id, self.identity, assignment_id, files)
+        self.success()
+
+    @authenticated
+    async def delete(self, course_id: str, assignment_id: str) -> None:
+        await self.ctx.db.run(delete_assignment, course_id, self.identity, assignment_id)
+        self.success()
+
+
+handlers = [
+    (r"assignments/(?P<course_id>[^/]+)/?", AssignmentListHandler),
+    (r"assignment/(?P<course_id>[^/]+)/(?P<assignment_id>[^/]+)/?", AssignmentHandler),
+]

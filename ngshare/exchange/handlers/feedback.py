@@ -1,0 +1,89 @@
+"""Feedback: instructors upload it per submission, students fetch their own."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from ngshare.auth import Identity
+from ngshare.exchange import access
+from ngshare.exchange.handlers.assignments import file_rows, store_upload
+from ngshare.exchange.handlers.base import ExchangeHandler
+from ngshare.exchange.handlers.submissions import files_of
+from ngshare.exchange.models import KIND_FEEDBACK, StoredFile, Submission
+from ngshare.exchange.wire import UploadedFile, format_timestamp
+from ngshare.web import authenticated
+
+
+def find_feedback_target(
+    session: Session,
+    course_id: str,
+    identity: Identity,
+    assignment_id: str,
+    student_id: str,
+    raw_timestamp: str | None,
+    *,
+    for_upload: bool,
+) -> Submission:
+    course = access.find_course(session, course_id)
+    if for_upload:
+        access.require_instructor(session, course, identity)
+    else:
+        access.require_self_or_instructor(session, course, identity, student_id)
+    assignment = access.find_assignment(session, course, assignment_id)
+    user = access.find_submitter(session, course, student_id)
+    access.require_timestamp(raw_timestamp)
+    return access.find_submission(session, assignment, user, raw_timestamp)
+
+
+def check_feedback_upload(session: Session, *args) -> None:
+    find_feedback_target(session, *args, for_upload=True)
+
+
+def record_feedback(session: Session, *args, files: list[UploadedFile]) -> None:
+    """Replace the submission's feedback with the uploaded files."""
+    submission = find_feedback_target(session, *args, for_upload=True)
+    session.execute(
+        delete(StoredFile).where(
+            StoredFile.submission_pk == submission.pk, StoredFile.kind == KIND_FEEDBACK
+        )
+    )
+    session.add_all(file_rows(files, KIND_FEEDBACK, submission_pk=submission.pk))
+
+
+def feedback_files(session: Session, *args) -> tuple[str, list[StoredFile]]:
+    submission = find_feedback_target(session, *args, for_upload=False)
+    return format_timestamp(submission.timestamp), files_of(session, submission, KIND_FEEDBACK)
+
+
+class FeedbackHandler(ExchangeHandler):
+    """``/feedback/<course_id>/<assignment_id>/<student_id>``.
+
+    POST (``timestamp``, ``files``) replaces a submission's feedback
+    (instructors); GET (``timestamp``, ``list_only``) returns it to instructors
+    and to the student. No feedback yet gives an empty ``files`` list.
+    """
+
+    @authenticated
+    async def get(self, course_id: str, assignment_id: str, student_id: str) -> None:
+        args = (course_id, self.identity, assignment_id, student_id, self.argument("timestamp"))
+        timestamp, files = await self.ctx.db.run(feedback_files, *args)
+        await self.write_files(files, self.list_only(), timestamp=timestamp)
+
+    @authenticated
+    async def post(self, course_id: str, assignment_id: str, student_id: str) -> None:
+        args = (course_id, self.identity, assignment_id, student_id, self.argument("timestamp"))
+        await self.ctx.db.run(check_feedback_upload, *args)
+        files = await self.ctx.run_blocking(
+            store_upload, self.take_argument("files"), self.ctx.storage
+        )
+        await self.ctx.db.run(record_feedback, *args, files=files)
+        self.success()
+
+
+handlers = [
+    (
+        r"feedback/(?P<course_id>[^/]+)/(?P<assignment_id>[^/]+)/(?P<student_id>[^/]+)/?",
+        FeedbackHandler,
+    ),
+]

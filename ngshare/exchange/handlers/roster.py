@@ -1,0 +1,303 @@
+"""Course rosters: instructors and students, one at a time or in bulk."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ngshare.auth import Identity
+from ngshare.exchange import access, errors
+from ngshare.exchange.handlers.base import ExchangeHandler
+from ngshare.exchange.models import ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Membership
+from ngshare.models import User, get_or_create_user, get_or_create_users
+from ngshare.web import ApiError, authenticated
+
+PERSON_FIELDS = ("username", "first_name", "last_name", "email")
+
+
+@dataclass
+class Names:
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+
+
+def person(username: str, m: Membership) -> dict:
+    """A roster entry exactly as ngshare sends it."""
+    return {
+        "username": username,
+        "first_name": m.first_name,
+        "last_name": m.last_name,
+        "email": m.email,
+    }
+
+
+def next_position(session: Session, course: Course) -> int:
+    last = session.scalar(
+        select(func.max(Membership.position)).where(Membership.course_pk == course.pk)
+    )
+    return 0 if last is None else last + 1
+
+
+def list_members(session: Session, course_id: str, identity: Identity, role: str) -> list[dict]:
+    course = access.find_course(session, course_id)
+    if role == ROLE_STUDENT:
+        access.require_instructor(session, course, identity)
+    else:
+        access.require_member(session, course, identity)
+    rows = session.execute(
+        select(User.name, Membership)
+        .join(Membership, Membership.user_pk == User.pk)
+        .where(Membership.course_pk == course.pk, Membership.role == role)
+        .order_by(Membership.position, Membership.pk)
+    )
+    return [person(name, m) for name, m in rows]
+
+
+def get_member(
+    session: Session, course_id: str, identity: Identity, username: str, role: str
+) -> dict:
+    course = access.find_course(session, course_id)
+    if role == ROLE_STUDENT:
+        access.require_self_or_instructor(session, course, identity, username)
+    else:
+        access.require_member(session, course, identity)
+    _, membership = access.find_member(session, course, username, role)
+    return person(username, membership)
+
+
+def remove_member(
+    session: Session, course_id: str, identity: Identity, username: str, role: str
+) -> None:
+    """Remove a role in the course; the person's submissions stay."""
+    course = access.find_course(session, course_id)
+    if role == ROLE_STUDENT:
+        access.require_instructor(session, course, identity)
+    _, membership = access.find_member(session, course, username, role)
+    session.delete(membership)
+
+
+def upsert_instructor(
+    session: Session, course_id: str, identity: Identity, username: str, names: Names
+) -> None:
+    """Admins add or update any instructor (a student is moved up); instructors update themself."""
+    course = access.find_course(session, course_id)
+    access.require_instructor(session, course, identity)
+    names = _require_names(names)
+    user = get_or_create_user(session, username)
+    membership = session.scalar(
+        select(Membership).where(Membership.course_pk == course.pk, Membership.user_pk == user.pk)
+    )
+    if not identity.is_admin:
+        if membership is None or membership.role != ROLE_INSTRUCTOR:
+            raise ApiError(403, errors.ERR_CANNOT_MODIFY_INSTRUCTORS)
+        if identity.name != username:
+            raise ApiError(403, errors.ERR_CANNOT_MODIFY_OTHER_INSTRUCTORS)
+    if membership is None:
+        membership = Membership(
+            course_pk=course.pk, user_pk=user.pk, position=next_position(session, course)
+        )
+        session.add(membership)
+    membership.role = ROLE_INSTRUCTOR
+    _apply(membership, names)
+
+
+def upsert_student(
+    session: Session, course_id: str, identity: Identity, username: str, names: Names
+) -> None:
+    course = access.find_course(session, course_id)
+    access.require_instructor(session, course, identity)
+    names = _require_names(names)
+    user = get_or_create_user(session, username)
+    membership = session.scalar(
+        select(Membership).where(Membership.course_pk == course.pk, Membership.user_pk == user.pk)
+    )
+    if membership is not None and membership.role == ROLE_INSTRUCTOR:
+        raise ApiError(409, errors.ERR_INSTRUCTOR_AS_STUDENT)
+    if membership is None:
+        membership = Membership(
+            course_pk=course.pk,
+            user_pk=user.pk,
+            role=ROLE_STUDENT,
+            position=next_position(session, course),
+        )
+        session.add(membership)
+    _apply(membership, names)
+
+
+def upsert_students(
+    session: Session, course_id: str, identity: Identity, raw: str | None
+) -> list[dict]:
+    """Bulk enrolment: the request is checked whole, then each entry on its own."""
+    course = access.find_course(session, course_id)
+    access.require_instructor(session, course, identity)
+    entries = _parse_students(raw)
+    users = get_or_create_users(session, [e["username"] for e in entries])
+    existing = {
+        m.user_pk: m
+        for m in session.scalars(
+            select(Membership).where(
+                Membership.course_pk == course.pk,
+                Membership.user_pk.in_([u.pk for u in users.values()]),
+            )
+        )
+    }
+    position = next_position(session, course)
+    status = []
+    for entry in entries:
+        user = users[entry["username"]]
+        membership = existing.get(user.pk)
+        if membership is not None and membership.role == ROLE_INSTRUCTOR:
+            status.append(
+                {
+                    "username": user.name,
+                    "success": False,
+                    "message": errors.ERR_INSTRUCTOR_AS_STUDENT,
+                }
+            )
+            continue
+        if membership is None:
+            membership = Membership(
+                course_pk=course.pk, user_pk=user.pk, role=ROLE_STUDENT, position=position
+            )
+            position += 1
+            session.add(membership)
+            existing[user.pk] = membership
+        _apply(membership, Names(entry["first_name"], entry["last_name"], entry["email"]))
+        status.append({"username": user.name, "success": True})
+    return status
+
+
+def _parse_students(raw: str | None) -> list[dict]:
+    """Check the whole request in ngshare's order before touching any entry."""
+    if not raw:
+        raise ApiError(400, errors.ERR_STUDENTS_MISSING)
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, errors.ERR_STUDENTS_JSON) from None
+    if not isinstance(entries, list):
+        raise ApiError(400, errors.ERR_STUDENTS_FORMAT)
+    if not entries:
+        raise ApiError(400, errors.ERR_STUDENTS_MISSING)
+    for e in entries:
+        if not isinstance(e, dict) or not all(isinstance(e.get(k), str) for k in PERSON_FIELDS):
+            raise ApiError(400, errors.ERR_STUDENTS_FORMAT)
+        if not e["username"]:
+            raise ApiError(400, errors.ERR_STUDENTS_FORMAT)
+    return entries
+
+
+def _require_names(names: Names) -> Names:
+    if names.first_name is None:
+        raise ApiError(400, errors.ERR_FIRST_NAME_MISSING)
+    if names.last_name is None:
+        raise ApiError(400, errors.ERR_LAST_NAME_MISSING)
+    if names.email is None:
+        raise ApiError(400, errors.ERR_EMAIL_MISSING)
+    return names
+
+
+def _apply(membership: Membership, names: Names) -> None:
+    membership.first_name = names.first_name
+    membership.last_name = names.last_name
+    membership.email = names.email
+
+
+class _RosterHandler(ExchangeHandler):
+    role: str
+
+    def names(self) -> Names:
+        return Names(
+            self.argument("first_name"), self.argument("last_name"), self.argument("email")
+        )
+
+
+class InstructorHandler(_RosterHandler):
+    """``/instructor/<course_id>/<instructor_id>``.
+
+    GET for course members; POST for admins (add or update; a student is moved
+    up) and for an instructor updating their own names; DELETE for admins.
+    """
+
+    role = ROLE_INSTRUCTOR
+
+    @authenticated
+    async def get(self, course_id: str, instructor_id: str) -> None:
+        entry = await self.ctx.db.run(
+            get_member, course_id, self.identity, instructor_id, self.role
+        )
+        self.success(**entry)
+
+    @authenticated
+    async def post(self, course_id: str, instructor_id: str) -> None:
+        await self.ctx.db.run(
+            upsert_instructor, course_id, self.identity, instructor_id, self.names()
+        )
+        self.success()
+
+    @authenticated
+    async def delete(self, course_id: str, instructor_id: str) -> None:
+        access.require_admin(self.identity)
+        await self.ctx.db.run(remove_member, course_id, self.identity, instructor_id, self.role)
+        self.success()
+
+
+class InstructorListHandler(ExchangeHandler):
+    """``/instructors/<course_id>``: GET for course members."""
+
+    @authenticated
+    async def get(self, course_id: str) -> None:
+        entries = await self.ctx.db.run(list_members, course_id, self.identity, ROLE_INSTRUCTOR)
+        self.success(instructors=entries)
+
+
+class StudentHandler(_RosterHandler):
+    """``/student/<course_id>/<student_id>``.
+
+    GET for instructors and the student themself; POST (add or update) and
+    DELETE for instructors. Removing a student keeps their submissions.
+    """
+
+    role = ROLE_STUDENT
+
+    @authenticated
+    async def get(self, course_id: str, student_id: str) -> None:
+        entry = await self.ctx.db.run(get_member, course_id, self.identity, student_id, self.role)
+        self.success(**entry)
+
+    @authenticated
+    async def post(self, course_id: str, student_id: str) -> None:
+        await self.ctx.db.run(upsert_student, course_id, self.identity, student_id, self.names())
+        self.success()
+
+    @authenticated
+    async def delete(self, course_id: str, student_id: str) -> None:
+        await self.ctx.db.run(remove_member, course_id, self.identity, student_id, self.role)
+        self.success()
+
+
+class StudentListHandler(ExchangeHandler):
+    """``/students/<course_id>``: GET lists, POST enrols in bulk (instructors only)."""
+
+    @authenticated
+    async def get(self, course_id: str) -> None:
+        entries = await self.ctx.db.run(list_members, course_id, self.identity, ROLE_STUDENT)
+        self.success(students=entries)
+
+    @authenticated
+    async def post(self, course_id: str) -> None:
+        raw = self.take_argument("students")
+        status = await self.ctx.db.run(upsert_students, course_id, self.identity, raw)
+        self.success(status=status)
+
+
+handlers = [
+    (r"instructor/(?P<course_id>[^/]+)/(?P<instructor_id>[^/]+)/?", InstructorHandler),
+    (r"instructors/(?P<course_id>[^/]+)/?", InstructorListHandler),
+    (r"student/(?P<course_id>[^/]+)/(?P<student_id>[^/]+)/?", StudentHandler),
+    (r"students/(?P<course_id>[^/]+)/?", StudentListHandler),
+]

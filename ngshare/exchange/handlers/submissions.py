@@ -1,0 +1,175 @@
+"""Submissions: submit, list and collect (download)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ngshare.auth import Identity
+from ngshare.exchange import access
+from ngshare.exchange.handlers.assignments import file_rows, store_upload
+from ngshare.exchange.handlers.base import ExchangeHandler
+from ngshare.exchange.models import KIND_SUBMISSION, Assignment, StoredFile, Submission
+from ngshare.exchange.wire import SubmissionClock, UploadedFile, format_timestamp
+from ngshare.models import User, get_or_create_user
+from ngshare.web import authenticated
+
+
+def _entries(rows) -> list[dict]:
+    return [{"student_id": name, "timestamp": format_timestamp(ts)} for name, ts in rows]
+
+
+def _submissions_query(assignment: Assignment):
+    return (
+        select(User.name, Submission.timestamp)
+        .join(User, User.pk == Submission.user_pk)
+        .where(Submission.assignment_pk == assignment.pk)
+        .order_by(Submission.timestamp, Submission.pk)
+    )
+
+
+def list_all_submissions(
+    session: Session, course_id: str, identity: Identity, assignment_id: str
+) -> list[dict]:
+    course = access.find_course(session, course_id)
+    access.require_instructor(session, course, identity)
+    assignment = access.find_assignment(session, course, assignment_id)
+    return _entries(session.execute(_submissions_query(assignment)))
+
+
+def list_student_submissions(
+    session: Session, course_id: str, identity: Identity, assignment_id: str, student_id: str
+) -> list[dict]:
+    course = access.find_course(session, course_id)
+    access.require_self_or_instructor(session, course, identity, student_id)
+    assignment = access.find_assignment(session, course, assignment_id)
+    user = access.find_submitter(session, course, student_id)
+    query = _submissions_query(assignment).where(Submission.user_pk == user.pk)
+    return _entries(session.execute(query))
+
+
+def check_submit(session: Session, course_id: str, identity: Identity, assignment_id: str) -> None:
+    course = access.find_course(session, course_id)
+    access.require_member(session, course, identity)
+    access.find_assignment(session, course, assignment_id)
+
+
+def record_submission(
+    session: Session,
+    course_id: str,
+    identity: Identity,
+    assignment_id: str,
+    files: list[UploadedFile],
+    clock: SubmissionClock,
+) -> str:
+    """Write the submission's rows (blobs already durable); return its timestamp."""
+    course = access.find_course(session, course_id)
+    access.require_member(session, course, identity)
+    assignment = access.find_assignment(session, course, assignment_id)
+    user = get_or_create_user(session, identity.name)
+    submission = Submission(assignment_pk=assignment.pk, user_pk=user.pk, timestamp=clock.next())
+    session.add(submission)
+    session.flush()
+    session.add_all(file_rows(files, KIND_SUBMISSION, submission_pk=submission.pk))
+    return format_timestamp(submission.timestamp)
+
+
+def submission_files(
+    session: Session,
+    course_id: str,
+    identity: Identity,
+    assignment_id: str,
+    student_id: str,
+    raw_timestamp: str | None,
+) -> tuple[str, list[StoredFile]]:
+    course = access.find_course(session, course_id)
+    access.require_instructor(session, course, identity)
+    assignment = access.find_assignment(session, course, assignment_id)
+    user = access.find_submitter(session, course, student_id)
+    submission = access.find_submission(session, assignment, user, raw_timestamp)
+    return format_timestamp(submission.timestamp), files_of(session, submission, KIND_SUBMISSION)
+
+
+def files_of(session: Session, submission: Submission, kind: str) -> list[StoredFile]:
+    return list(
+        session.scalars(
+            select(StoredFile)
+            .where(StoredFile.submission_pk == submission.pk, StoredFile.kind == kind)
+            .order_by(StoredFile.position)
+        )
+    )
+
+
+class SubmissionListHandler(ExchangeHandler):
+    """``/submissions/<course_id>/<assignment_id>``: every submission (instructors)."""
+
+    @authenticated
+    async def get(self, course_id: str, assignment_id: str) -> None:
+        entries = await self.ctx.db.run(
+            list_all_submissions, course_id, self.identity, assignment_id
+        )
+        self.success(submissions=entries)
+
+
+class StudentSubmissionListHandler(ExchangeHandler):
+    """``/submissions/<course_id>/<assignment_id>/<student_id>``: instructors, or the student."""
+
+    @authenticated
+    async def get(self, course_id: str, assignment_id: str, student_id: str) -> None:
+        entries = await self.ctx.db.run(
+            list_student_submissions, course_id, self.identity, assignment_id, student_id
+        )
+        self.success(submissions=entries)
+
+
+class SubmitHandler(ExchangeHandler):
+    """``/submission/<course_id>/<assignment_id>``: POST submits (course members).
+
+    The server assigns the timestamp; the submission becomes visible only once
+    every file is durably stored and its rows are committed.
+    """
+
+    @authenticated
+    async def post(self, course_id: str, assignment_id: str) -> None:
+        await self.ctx.db.run(check_submit, course_id, self.identity, assignment_id)
+        files = await self.ctx.run_blocking(
+            store_upload, self.take_argument("files"), self.ctx.storage
+        )
+        clock = self.ctx.state["exchange.clock"]
+        timestamp = await self.ctx.db.run(
+            record_submission, course_id, self.identity, assignment_id, files, clock
+        )
+        self.success(timestamp=timestamp)
+
+
+class SubmissionHandler(ExchangeHandler):
+    """``/submission/<course_id>/<assignment_id>/<student_id>``: GET collects (instructors).
+
+    ``timestamp`` picks one submission (default: the latest); ``list_only``.
+    """
+
+    @authenticated
+    async def get(self, course_id: str, assignment_id: str, student_id: str) -> None:
+        timestamp, files = await self.ctx.db.run(
+            submission_files,
+            course_id,
+            self.identity,
+            assignment_id,
+            student_id,
+            self.get_query_argument("timestamp", None),
+        )
+        await self.write_files(files, self.list_only(), timestamp=timestamp)
+
+
+handlers = [
+    (r"submissions/(?P<course_id>[^/]+)/(?P<assignment_id>[^/]+)/?", SubmissionListHandler),
+    (
+        r"submissions/(?P<course_id>[^/]+)/(?P<assignment_id>[^/]+)/(?P<student_id>[^/]+)/?",
+        StudentSubmissionListHandler,
+    ),
+    (r"submission/(?P<course_id>[^/]+)/(?P<assignment_id>[^/]+)/?", SubmitHandler),
+    (
+        r"submission/(?P<course_id>[^/]+)/(?P<assignment_id>[^/]+)/(?P<student_id>[^/]+)/?",
+        SubmissionHandler,
+    ),
+]

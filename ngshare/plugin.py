@@ -1,0 +1,123 @@
+"""The Plugin API: what a feature set contributes, and how plugins are found.
+
+A plugin is a :class:`Plugin` object exposed through the ``ngshare.plugins``
+entry-point group::
+
+    # setup.py / pyproject.toml of a plugin distribution
+    [project.entry-points."ngshare.plugins"]
+    hello = "ngshare_hello:plugin"
+
+    # ngshare_hello/__init__.py
+    plugin = Plugin(name="hello", handlers=[(r"greeting", GreetingHandler)])
+
+The notebook exchange itself is registered this way (``ngshare.exchange``),
+mounted at the bare prefix for compatibility with ngshare's clients; other
+plugins mount at ``{prefix}{name}/``. The core never imports a plugin.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+    from ngshare.context import ServerContext
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "ngshare.plugins"
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+Route = tuple  # (pattern relative to the mount, handler class[, kwargs])
+Hook = Callable[["ServerContext"], Awaitable[None] | None]
+Command = Callable[["ServerContext", list[str]], int]
+
+
+class PluginError(Exception):
+    """A plugin cannot be loaded; the message names the plugin and the reason."""
+
+
+@dataclass
+class Plugin:
+    """Everything one feature set contributes to the server.
+
+    :arg name: lower-case identifier; the mount, table prefix and alembic branch.
+    :arg handlers: routes relative to the mount, as Tornado URL specs.
+    :arg metadata: the SQLAlchemy MetaData holding this plugin's tables.
+    :arg migrations: folder of this plugin's alembic versions (branch ``name``).
+    :arg mount: URL segment under the prefix; ``None`` means ``"{name}/"``.
+    :arg startup: called with the context once the database is ready.
+    :arg shutdown: called with the context when the server stops.
+    :arg config: the plugin's traitlets Configurable class (``c.<ClassName>.<trait>``).
+    :arg commands: ``ngshare <command> ...`` sub-commands, given the context and argv.
+    """
+
+    name: str
+    handlers: list[Route] = field(default_factory=list)
+    metadata: MetaData | None = None
+    migrations: str | None = None
+    mount: str | None = None
+    version: str = ""
+    startup: Hook | None = None
+    shutdown: Hook | None = None
+    config: type | None = None
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _NAME_RE.match(self.name):
+            raise PluginError(f"plugin name {self.name!r} must match {_NAME_RE.pattern}")
+        if self.mount is None:
+            self.mount = f"{self.name}/"
+
+    def routes(self, prefix: str, ctx: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
+        """Absolute Tornado routes, each handler given the context."""
+        out = []
+        for spec in self.handlers:
+            pattern, handler, *rest = spec
+            kwargs = {"ctx": ctx, **(rest[0] if rest else {})}
+            out.append((prefix + self.mount + pattern.lstrip("/"), handler, kwargs))
+        return out
+
+    def check_tables(self) -> None:
+        """Refuse tables that do not carry the plugin's name as prefix."""
+        if self.metadata is None:
+            return
+        for table in self.metadata.tables:
+            if not table.startswith(self.name + "_"):
+                raise PluginError(
+                    f"plugin {self.name!r}: table {table!r} must start with {self.name + '_'!r}"
+                )
+
+
+def discover() -> dict[str, Any]:
+    """Installed plugins by name (entry points, not yet loaded)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_plugins(names: list[str]) -> list[Plugin]:
+    """Load the named plugins, in the given order; refuse clearly on any problem."""
+    available = discover()
+    plugins: list[Plugin] = []
+    for name in names:
+        ep = available.get(name)
+        if ep is None:
+            raise PluginError(
+                f"plugin {name!r} is not installed (installed: {', '.join(sorted(available))})"
+            )
+        try:
+            plugin = ep.load()
+        except Exception as e:  # noqa: BLE001 - report any import failure by name
+            raise PluginError(f"plugin {name!r} failed to import: {e!r}") from e
+        if not isinstance(plugin, Plugin):
+            raise PluginError(f"plugin {name!r}: entry point {ep.value} is not a Plugin")
+        if plugin.name != name:
+            raise PluginError(f"plugin {name!r}: object is named {plugin.name!r}")
+        plugin.check_tables()
+        plugins.append(plugin)
+    return plugins

@@ -1,0 +1,121 @@
+"""Content-addressed blob store shared by the core and plugins.
+
+Every file is stored once under its sha256 (``<root>/ab/cdef…``). Writing is
+two-phase so that a rejected request leaves nothing behind and an accepted one
+is durable before any database row points at it::
+
+    staged = store.stage(data)     # temp file in <root>/tmp, fsynced
+    store.commit([staged])         # renamed into place, directory fsynced
+    # ... only now write the rows that reference staged.sha256
+
+A staged blob that is never committed is removed with :meth:`BlobStore.discard`.
+All methods block: call them from a worker thread (``run_in_executor``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class StagedBlob:
+    """A blob written to a private temp file, not yet visible in the store."""
+
+    temp_path: str
+    sha256: str
+    md5: str
+    size: int
+
+
+class BlobStore:
+    """sha256-addressed files with atomic writes and de-duplication."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.tmp = self.root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256 digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:]
+
+    def stage(self, data: bytes | memoryview) -> StagedBlob:
+        """Write ``data`` to a temp file, fsync it and compute its digests."""
+        fd, temp_path = tempfile.mkstemp(dir=self.tmp, prefix="blob-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            _unlink_quietly(temp_path)
+            raise
+        return StagedBlob(
+            temp_path=temp_path,
+            sha256=hashlib.sha256(data).hexdigest(),
+            md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            size=len(data),
+        )
+
+    def commit(self, staged: list[StagedBlob]) -> None:
+        """Move staged blobs into place; identical content already stored is kept."""
+        touched_dirs = set()
+        for blob in staged:
+            final = self.path_for(blob.sha256)
+            if final.exists():
+                _unlink_quietly(blob.temp_path)
+                continue
+            final.parent.mkdir(exist_ok=True)
+            os.replace(blob.temp_path, final)
+            touched_dirs.add(final.parent)
+        for d in touched_dirs:
+            _fsync_dir(d)
+
+    def discard(self, staged: list[StagedBlob]) -> None:
+        """Remove staged blobs of a request that was refused."""
+        for blob in staged:
+            _unlink_quietly(blob.temp_path)
+
+    def put(self, data: bytes) -> StagedBlob:
+        """Stage and commit in one step (for callers with a single blob)."""
+        blob = self.stage(data)
+        self.commit([blob])
+        return blob
+
+    def read(self, sha256: str) -> bytes:
+        with open(self.path_for(sha256), "rb") as f:
+            return f.read()
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).exists()
+
+    def all_digests(self) -> set[str]:
+        """Every digest in the store (for garbage collection)."""
+        out = set()
+        for sub in self.root.iterdir():
+            if len(sub.name) == 2 and sub.is_dir():
+                out.update(sub.name + p.name for p in sub.iterdir())
+        return out
+
+    def remove(self, sha256: str) -> None:
+        _unlink_quietly(self.path_for(sha256))
+
+
+def _unlink_quietly(path: str | os.PathLike) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

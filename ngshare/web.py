@@ -1,0 +1,238 @@
+"""The base handler every API route uses, the core's and the plugins' alike.
+
+It gives each feature set the same guarantees:
+
+* every error, including 404, 405, 413 and 500, is JSON in the feature set's
+  envelope (:meth:`APIHandler.error_envelope`), never an HTML page or a trace;
+* request bodies are streamed: a body over ``max_body_bytes`` is refused with
+  a 413 before it is read, and large bodies are parsed on a worker thread;
+* identity is resolved once per request by the configured identity provider,
+  in methods marked :func:`authenticated` (or deliberately :func:`public`).
+
+Only the IOLoop thread touches handlers; blocking work goes through
+``self.ctx.run_blocking`` or ``self.ctx.db.run``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tornado import httputil, web
+
+if TYPE_CHECKING:
+    from ngshare.auth import Identity
+    from ngshare.context import ServerContext
+
+log = logging.getLogger(__name__)
+
+#: Bodies up to this size are kept in memory and parsed on the IOLoop.
+SMALL_BODY_BYTES = 256 * 1024
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+class ApiError(Exception):
+    """An error for the client: its message goes in the response as is.
+
+    :arg status: HTTP status code.
+    :arg message: the wire text (feature sets keep these in their errors.py).
+    :arg extra: additional fields for envelopes that carry them.
+    """
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+def authenticated(method: F) -> F:
+    """Mark a handler method as needing an identity; 401 JSON without one."""
+
+    @functools.wraps(method)
+    async def wrapper(self: APIHandler, *args: Any, **kwargs: Any) -> Any:
+        await self.load_body()
+        self.identity = await self.ctx.identity.identify(self)
+        if self.identity is None:
+            raise ApiError(401, self.unauthenticated_message)
+        return await method(self, *args, **kwargs)
+
+    wrapper.ngshare_access = "authenticated"  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def public(method: F) -> F:
+    """Mark a handler method as deliberately open to anonymous callers."""
+
+    @functools.wraps(method)
+    async def wrapper(self: APIHandler, *args: Any, **kwargs: Any) -> Any:
+        await self.load_body()
+        return await method(self, *args, **kwargs)
+
+    wrapper.ngshare_access = "public"  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+@web.stream_request_body
+class APIHandler(web.RequestHandler):
+    """JSON API base: envelope, streamed body, size limit, identity.
+
+    Subclasses set :attr:`error_envelope` for their feature set's error shape.
+    URLSpec kwargs: ``ctx`` (the :class:`~ngshare.context.ServerContext`).
+    """
+
+    unauthenticated_message = "Authentication required"
+    identity: Identity | None = None
+
+    def initialize(self, ctx: ServerContext, **kwargs: Any) -> None:
+        self.ctx = ctx
+        self._chunks: list[bytes] = []
+        self._spool: tempfile.SpooledTemporaryFile | None = None
+        self._body_size = 0
+        self._form: dict[str, list[bytes]] | None = None
+
+    # -- envelope -----------------------------------------------------------
+
+    def error_envelope(self, status: int, message: str, extra: dict[str, Any]) -> dict:
+        """The JSON body for an error; feature sets override this."""
+        return {"success": False, "message": message, **extra}
+
+    def write_json(self, obj: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(obj, separators=(",", ":")))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            message, extra = exc.message, exc.extra
+        elif isinstance(exc, web.HTTPError) and exc.reason:
+            message, extra = exc.reason, {}
+        else:
+            try:
+                message, extra = HTTPStatus(status_code).phrase, {}
+            except ValueError:
+                message, extra = "Error", {}
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.clear_header("Content-Disposition")
+        self.finish(json.dumps(self.error_envelope(status_code, message, extra)))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, ApiError):
+            if self._finished:
+                return
+            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    # -- body ---------------------------------------------------------------
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.ctx.config.max_body_bytes
+
+    async def prepare(self) -> None:
+        length = self.request.headers.get("Content-Length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                raise ApiError(400, "Invalid Content-Length") from None
+            if declared > self.max_body_bytes:
+                self._refuse_oversized()
+        self.request.connection.set_max_body_size(self.max_body_bytes + 1)
+
+    def _refuse_oversized(self) -> None:
+        self.set_header("Connection", "close")
+        raise ApiError(413, "Request body too large")
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body_size += len(chunk)
+        if self._body_size > self.max_body_bytes:
+            self._refuse_oversized()
+        if self._spool is not None:
+            self._spool.write(chunk)
+            return
+        self._chunks.append(chunk)
+        if self._body_size > SMALL_BODY_BYTES:
+            self._spool = tempfile.TemporaryFile(prefix="ngshare-body-")
+            for c in self._chunks:
+                self._spool.write(c)
+            self._chunks = []
+
+    async def load_body(self) -> None:
+        """Parse the request body's form fields (once), off the loop if large."""
+        if self._form is not None:
+            return
+        content_type = self.request.headers.get("Content-Type", "")
+        if self._spool is not None:
+            spool, self._spool = self._spool, None
+            self._form = await self.ctx.run_blocking(_parse_spooled_form, content_type, spool)
+        else:
+            body, self._chunks = b"".join(self._chunks), []
+            self._form = _parse_form(content_type, body)
+
+    def argument(self, name: str, default: str | None = None) -> str | None:
+        """A form field from the body, else from the query string, else ``default``."""
+        assert self._form is not None, "load_body() first"
+        values = self._form.get(name)
+        if values:
+            return _decode(values[-1])
+        return self.get_query_argument(name, default)
+
+    def take_argument(self, name: str) -> str | None:
+        """Like :meth:`argument` but drops the body copy (large fields, e.g. files)."""
+        assert self._form is not None, "load_body() first"
+        values = self._form.pop(name, None)
+        if values:
+            return _decode(values[-1])
+        return self.get_query_argument(name, None)
+
+    def check_xsrf_cookie(self) -> None:
+        """API calls authenticate with tokens, not cookies; see auth.py."""
+
+
+class NotFoundHandler(APIHandler):
+    """Unknown routes under an API prefix: a JSON 404 in the core envelope."""
+
+    @public
+    async def get(self, *args: Any) -> None:
+        raise ApiError(404, "Not found")
+
+    post = put = delete = patch = get
+
+
+class HealthHandler(APIHandler):
+    """``/healthz``: answers as long as the IOLoop does (for probes)."""
+
+    @public
+    async def get(self) -> None:
+        self.write_json({"success": True})
+
+
+def _decode(value: bytes) -> str:
+    return value.decode("utf-8", errors="surrogateescape")
+
+
+def _parse_form(content_type: str, body: bytes) -> dict[str, list[bytes]]:
+    if not body:
+        return {}
+    args: dict[str, list[bytes]] = {}
+    files: dict[str, list[httputil.HTTPFile]] = {}
+    httputil.parse_body_arguments(content_type, body, args, files)
+    for name, uploads in files.items():
+        args.setdefault(name, []).extend(f.body for f in uploads)
+    return args
+
+
+def _parse_spooled_form(content_type: str, spool: Any) -> dict[str, list[bytes]]:
+    with spool:
+        spool.seek(0)
+        body = spool.read()
+    return _parse_form(content_type, body)

@@ -1,0 +1,174 @@
+"""Shared fixtures.
+
+- ``db_url``: the database of this test session. SQLite by default; set
+  ``NGSHARE_TEST_DB=postgresql`` (and optionally ``NGSHARE_TEST_PG_URL``) to run
+  the whole suite on PostgreSQL. Migrated once per session; every test starts
+  with empty tables.
+- ``make_config(**traits)``: an :class:`~ngshare.config.VNgShare` for this session's database.
+- ``server``: the running server's :class:`~ngshare.context.ServerContext`.
+- ``app``: the Tornado application behind ``server`` (used by pytest-tornado).
+- ``api``: ``await api(method, path, user=..., **fields)`` -> ``(status, json)``;
+  fields go in the query string for GET/DELETE and in the form body for POST,
+  as ngshare's clients send them.
+- ``exchange``: ``api`` plus a few steps most tests need (course, roster, release).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+from tornado.httpclient import HTTPClientError
+
+from ngshare.app import build, make_application, run_hooks
+from ngshare.config import VNgShare
+from ngshare.exchange.models import ExchangeBase
+from ngshare.models import CoreBase
+
+ADMIN = "root"
+PG_URL = os.environ.get("NGSHARE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pytest_report_header(config):
+    return f"ngshare test database: {os.environ.get('NGSHARE_TEST_DB', 'sqlite')}"
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory):
+    backend = os.environ.get("NGSHARE_TEST_DB", "sqlite")
+    if backend == "sqlite":
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "ngshare.db")
+        return
+    if backend != "postgresql":
+        raise pytest.UsageError(f"NGSHARE_TEST_DB must be sqlite or postgresql, not {backend}")
+    schema = f"ngshare_test_{uuid.uuid4().hex[:12]}"
+    admin_engine = sa.create_engine(PG_URL)
+    with admin_engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with admin_engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin_engine.dispose()
+
+
+def empty_all_tables(engine: sa.Engine) -> None:
+    tables = [*ExchangeBase.metadata.sorted_tables[::-1], *CoreBase.metadata.sorted_tables[::-1]]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())
+
+
+@pytest.fixture
+def make_config(db_url, tmp_path):
+    def factory(**traits) -> VNgShare:
+        config = VNgShare(
+            db_url=db_url,
+            storage_path=str(tmp_path / "files"),
+            admins=[ADMIN],
+            config_file="",
+        )
+        for name, value in traits.items():
+            setattr(config, name, value)
+        return config
+
+    return factory
+
+
+@pytest.fixture
+def server(make_config, io_loop):
+    ctx, plugins = build(make_config())
+    empty_all_tables(ctx.db.engine)
+    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
+    ctx.state["test.plugins"] = plugins
+    yield ctx
+    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
+    ctx.close()
+
+
+@pytest.fixture
+def app(server):
+    return make_application(server, server.state["test.plugins"])
+
+
+@pytest.fixture
+def api(http_client, base_url):
+    async def call(method: str, path: str, user: str | None = None, **fields):
+        if user is not None:
+            fields["user"] = user
+        url = base_url + "/api/" + path.lstrip("/")
+        body = None
+        if method in ("GET", "DELETE"):
+            if fields:
+                url += "?" + urlencode(fields)
+        else:
+            body = urlencode(fields)
+        try:
+            response = await http_client.fetch(url, method=method, body=body, raise_error=True)
+        except HTTPClientError as e:
+            response = e.response
+        assert response.headers["Content-Type"].startswith("application/json"), response.body
+        return response.code, json.loads(response.body)
+
+    return call
+
+
+def encode_files(files: dict[str, bytes]) -> str:
+    """A ``files`` field as clients send it."""
+    return json.dumps(
+        [{"path": p, "content": base64.b64encode(c).decode()} for p, c in files.items()]
+    )
+
+
+class Exchange:
+    """Common set-ups on top of ``api``: course c1 taught by kevin, students."""
+
+    def __init__(self, api):
+        self.api = api
+
+    async def ok(self, method, path, user, **fields):
+        status, body = await self.api(method, path, user=user, **fields)
+        assert (status, body.get("success")) == (200, True), (status, body)
+        return body
+
+    async def course(self, course="c1", instructors=("kevin",)):
+        await self.ok("POST", f"course/{course}", ADMIN, instructors=json.dumps(list(instructors)))
+
+    async def students(self, course="c1", names=("s1", "s2")):
+        entries = [
+            {"username": n, "first_name": f"F{n}", "last_name": f"L{n}", "email": f"{n}@x"}
+            for n in names
+        ]
+        await self.ok(
+            "POST", f"students/{course}", "kevin" if course == "c1" else ADMIN,
+            students=json.dumps(entries),
+        )
+
+    async def release(self, assignment="a1", files=None, course="c1", user="kevin"):
+        files = files or {"p1.ipynb": b'{"cells": []}', "data/x.csv": b"1,2\n"}
+        await self.ok("POST", f"assignment/{course}/{assignment}", user, files=encode_files(files))
+
+    async def submit(self, user="s1", assignment="a1", files=None, course="c1"):
+        files = files or {"p1.ipynb": b'{"cells": ["answer"]}'}
+        body = await self.ok(
+            "POST", f"submission/{course}/{assignment}", user, files=encode_files(files)
+        )
+        return body["timestamp"]
+
+    async def setup(self):
+        await self.course()
+        await self.students()
+        await self.release()
+
+
+@pytest.fixture
+def exchange(api):
+    return Exchange(api)
