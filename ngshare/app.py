@@ -192,7 +192,8 @@ def _db_command(config: NgShare, argv: list[str]) -> int:
             have, want = migrations.current(db.engine), migrations.heads(cfg)
             print("current: " + (", ".join(sorted(have)) or "(empty)"))
             print("heads:   " + ", ".join(sorted(want)))
-            print("up to date" if have == want else "needs upgrade: ngshare db upgrade")
+            ok = migrations.is_up_to_date(db.engine, cfg)
+            print("up to date" if ok else "needs upgrade: ngshare db upgrade")
         elif action == "history":
             alembic_command.history(cfg)
         else:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ERR_TOO_LARGE = "Request body too large"
+
 #: Bodies up to this size are kept in memory and parsed on the IOLoop.
 SMALL_BODY_BYTES = 256 * 1024
 
@@ -146,16 +148,24 @@ class APIHandler(web.RequestHandler):
                 raise ApiError(400, "Invalid Content-Length") from None
             if declared > self.max_body_bytes:
                 self._refuse_oversized()
-        self.request.connection.set_max_body_size(self.max_body_bytes + 1)
+        # Above the limit data_received answers 413 itself; the connection's own
+        # (higher) limit only stops a client that ignores that answer.
+        self.request.connection.set_max_body_size(2 * self.max_body_bytes + (1 << 20))
 
     def _refuse_oversized(self) -> None:
         self.set_header("Connection", "close")
-        raise ApiError(413, "Request body too large")
+        raise ApiError(413, ERR_TOO_LARGE)
 
     def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return  # already refused; the connection closes when the client stops
         self._body_size += len(chunk)
         if self._body_size > self.max_body_bytes:
-            self._refuse_oversized()
+            # a chunked body with no Content-Length grew too large: answer now
+            self._chunks, self._spool = [], None
+            self.set_header("Connection", "close")
+            self.send_error(413, exc_info=(ApiError, ApiError(413, ERR_TOO_LARGE), None))
+            return
         if self._spool is not None:
             self._spool.write(chunk)
             return

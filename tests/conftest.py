@@ -148,7 +148,9 @@ class Exchange:
             for n in names
         ]
         await self.ok(
-            "POST", f"students/{course}", "kevin" if course == "c1" else ADMIN,
+            "POST",
+            f"students/{course}",
+            "kevin" if course == "c1" else ADMIN,
             students=json.dumps(entries),
         )
 

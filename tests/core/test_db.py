@@ -1,0 +1,93 @@
+"""Migrations: every branch upgrades from empty, and the models match the migrations."""
+
+import subprocess
+import sys
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from ngshare import migrations
+from ngshare.app import StartupError, build
+from ngshare.db import Database
+from ngshare.exchange import plugin as exchange_plugin
+from ngshare.models import CoreBase
+
+
+def fresh_sqlite(tmp_path):
+    return "sqlite:///" + str(tmp_path / "fresh.db")
+
+
+def test_upgrade_creates_every_table_from_empty(tmp_path):
+    url = fresh_sqlite(tmp_path)
+    db = Database(url)
+    cfg = migrations.alembic_config(url, [exchange_plugin])
+    assert not migrations.is_up_to_date(db.engine, cfg)
+    migrations.upgrade(db.engine, cfg)
+    assert migrations.is_up_to_date(db.engine, cfg)
+    tables = set(sa.inspect(db.engine).get_table_names())
+    assert {"users", "exchange_courses", "exchange_files", "alembic_version"} <= tables
+    db.dispose()
+
+
+def test_models_and_migrations_agree(server):
+    """Autogenerate finds nothing to do: the migrations create exactly the models."""
+    with server.db.engine.connect() as conn:
+        context = MigrationContext.configure(conn)
+        for metadata in (CoreBase.metadata, exchange_plugin.metadata):
+            diff = compare_metadata(context, metadata)
+            own = [d for d in diff if _table_of(d) in metadata.tables]
+            assert own == [], own
+
+
+def _table_of(diff):
+    item = diff[0] if isinstance(diff, list) else diff
+    for part in item[1:]:
+        name = getattr(part, "name", None)
+        table = getattr(part, "table", None)
+        if table is not None:
+            return table.name
+        if name:
+            return name
+    return None
+
+
+def test_each_feature_set_is_its_own_branch(tmp_path):
+    cfg = migrations.alembic_config(fresh_sqlite(tmp_path), [exchange_plugin])
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(cfg)
+    labels = {label for rev in script.walk_revisions() for label in rev.branch_labels}
+    assert {"core", "exchange"} <= labels
+
+
+def test_no_upgrade_refuses_an_old_schema(make_config, tmp_path):
+    config = make_config(db_url=fresh_sqlite(tmp_path), upgrade_db=False)
+    try:
+        build(config)
+    except StartupError as e:
+        assert "ngshare db upgrade" in str(e)
+    else:
+        raise AssertionError("an empty database was accepted with --no-upgrade-db")
+
+
+def test_db_commands_from_the_command_line(tmp_path):
+    url = fresh_sqlite(tmp_path)
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "ngshare", "db", *args, f"--database={url}"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    before = run("current")
+    assert before.returncode == 0 and "needs upgrade" in before.stdout
+    upgraded = run("upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    after = run("current")
+    assert "up to date" in after.stdout
+    history = run("history")
+    assert "exchange" in history.stdout and "core" in history.stdout

@@ -1,0 +1,120 @@
+"""The base handler's guarantees: JSON everywhere, size limit, health, identity."""
+
+import base64
+import hashlib
+import json
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from ngshare.storage import BlobStore
+
+
+async def fetch(http_client, url, **kwargs):
+    try:
+        return await http_client.fetch(url, raise_error=True, **kwargs)
+    except HTTPClientError as e:
+        return e.response
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("path", ["/healthz", "/api/healthz"])
+async def test_health_answers_without_identity(http_client, base_url, path):
+    response = await fetch(http_client, base_url + path)
+    assert response.code == 200
+    assert json.loads(response.body) == {"success": True}
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("path", ["/api/no-such-route", "/api/courses/x/y/z", "/elsewhere"])
+async def test_unknown_routes_get_a_json_404(http_client, base_url, path):
+    response = await fetch(http_client, base_url + path + "?user=root")
+    assert response.code == 404
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert json.loads(response.body) == {"success": False, "message": "Not found"}
+
+
+@pytest.mark.gen_test
+async def test_unknown_route_with_a_body_is_a_json_404(http_client, base_url):
+    response = await fetch(http_client, base_url + "/api/nothing", method="POST", body="a=b")
+    assert response.code == 404
+    assert json.loads(response.body)["success"] is False
+
+
+@pytest.mark.gen_test
+async def test_a_method_the_route_lacks_gets_a_json_405(http_client, base_url):
+    response = await fetch(http_client, base_url + "/api/courses?user=root", method="DELETE")
+    assert response.code == 405
+    assert json.loads(response.body) == {"success": False, "message": "Method Not Allowed"}
+
+
+@pytest.mark.gen_test
+async def test_calls_without_identity_get_a_json_401(http_client, base_url):
+    response = await fetch(http_client, base_url + "/api/courses")
+    assert response.code == 401
+    assert json.loads(response.body) == {"success": False, "message": "Login required"}
+
+
+@pytest.mark.gen_test
+async def test_a_declared_oversized_body_gets_a_json_413(server, http_client, base_url):
+    server.config.max_body_bytes = 1000
+    response = await fetch(
+        http_client, base_url + "/api/course/c1?user=root", method="POST", body="x" * 5000
+    )
+    assert response.code == 413
+    assert json.loads(response.body) == {"success": False, "message": "Request body too large"}
+
+
+@pytest.mark.gen_test
+async def test_a_body_at_the_limit_is_accepted(server, http_client, base_url):
+    body = "instructors=[]&pad=" + "x" * 500
+    server.config.max_body_bytes = len(body)
+    response = await fetch(
+        http_client, base_url + "/api/course/c1?user=root", method="POST", body=body
+    )
+    assert response.code == 200, response.body
+
+
+@pytest.mark.gen_test
+async def test_a_chunked_oversized_body_gets_a_json_413(server, http_client, base_url):
+    server.config.max_body_bytes = 100_000
+
+    async def producer(write):
+        for _ in range(50):
+            await write(b"x" * 10_000)
+
+    response = await fetch(
+        http_client,
+        base_url + "/api/course/c1?user=root",
+        method="POST",
+        body_producer=producer,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.code == 413
+    assert json.loads(response.body)["message"] == "Request body too large"
+
+
+@pytest.mark.gen_test
+async def test_a_large_body_is_parsed_from_a_spool(exchange, api):
+    """Bodies above the in-memory threshold take the spooled, off-loop parse path."""
+    await exchange.course()
+    await exchange.students()
+    big = bytes(range(256)) * 4096  # 1 MiB, binary
+    await exchange.release(files={"big.bin": big})
+    status, body = await api("GET", "assignment/c1/a1", user="s1")
+    assert status == 200
+    (entry,) = body["files"]
+    assert base64.b64decode(entry["content"]) == big
+    assert entry["checksum"] == hashlib.md5(big).hexdigest()
+
+
+@pytest.mark.gen_test
+async def test_server_errors_are_json_without_a_trace(
+    server, exchange, http_client, base_url, tmp_path
+):
+    await exchange.course()
+    await exchange.release()
+    server.storage = BlobStore(tmp_path / "empty-store")  # the released blobs are not there
+    response = await fetch(http_client, base_url + "/api/assignment/c1/a1?user=kevin")
+    assert response.code == 500
+    assert json.loads(response.body) == {"success": False, "message": "Internal Server Error"}
