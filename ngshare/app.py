@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import secrets
 import signal
 import sys
 from pathlib import Path
@@ -21,6 +23,7 @@ from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity
 from ngshare.config import NgShare
 from ngshare.context import ServerContext
 from ngshare.db import Database, is_sqlite
+from ngshare.pages import HomeHandler
 from ngshare.plugin import Plugin, PluginError, load_plugins
 from ngshare.storage import BlobStore
 from ngshare.web import HealthHandler, NotFoundHandler
@@ -31,10 +34,37 @@ class StartupError(Exception):
 
 
 def make_identity(config: NgShare) -> IdentityProvider:
-    cls = DevIdentity if config.dev_mode else NoIdentity
-    provider = cls(parent=config)
+    kind = config.identity_kind
+    if kind == "hub":
+        from ngshare.hub import HubIdentity
+
+        provider: IdentityProvider = HubIdentity(parent=config)
+    elif kind == "dev":
+        provider = DevIdentity(parent=config)
+    elif kind == "none":
+        provider = NoIdentity(parent=config)
+    else:
+        raise StartupError(f"unknown identity {kind!r}: use hub, dev or none")
     provider.admin_users = set(config.admins)
     return provider
+
+
+def load_cookie_secret(config: NgShare) -> bytes:
+    """The cookie-signing secret: from the environment, else a file created once."""
+    env = os.environ.get("NGSHARE_COOKIE_SECRET")
+    if env:
+        return bytes.fromhex(env)
+    path = Path(config.cookie_secret_file)
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            raise StartupError(f"{path} must not be readable by others (chmod 600)")
+        return bytes.fromhex(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret.hex())
+    return secret
 
 
 def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
@@ -56,9 +86,12 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
             "or start without --no-upgrade-db"
         )
     storage = BlobStore(config.storage_path)
-    ctx = ServerContext(
-        config=config, db=db, storage=storage, identity=make_identity(config), log=config.log
-    )
+    try:
+        identity = make_identity(config)
+    except (StartupError, ValueError) as e:
+        db.dispose()
+        raise StartupError(str(e)) from e
+    ctx = ServerContext(config=config, db=db, storage=storage, identity=identity, log=config.log)
     return ctx, plugins
 
 
@@ -70,9 +103,19 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
     ]
     for plugin in plugins:
         routes.extend(plugin.routes(prefix, ctx))
+    settings: dict = {}
+    hub_auth = getattr(ctx.identity, "hub_auth", None)
+    if hub_auth is not None:
+        from jupyterhub.services.auth import HubOAuthCallbackHandler
+
+        routes.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
+        settings["hub_auth"] = hub_auth
+        settings["cookie_secret"] = load_cookie_secret(ctx.config)
+    routes.append((prefix, HomeHandler, {"ctx": ctx}))
     routes.append((prefix + r".*", NotFoundHandler, {"ctx": ctx}))
     return web.Application(
         routes,
+        **settings,
         default_handler_class=NotFoundHandler,
         default_handler_args={"ctx": ctx},
         debug=False,

@@ -3,7 +3,8 @@
 * :class:`DevIdentity` (``vngshare``) trusts a ``user`` argument in the query
   string or form body, exactly like ngshare's development mode.
 * :class:`NoIdentity` identifies nobody: every authenticated call gets a JSON
-  401. It is the ``ngshare`` default until a real provider (JupyterHub) is set.
+  401 (``ngshare`` started outside JupyterHub with no other source).
+* :class:`ngshare.hub.HubIdentity` asks JupyterHub (``ngshare`` as a hub service).
 
 A provider returns an :class:`Identity` or ``None``; it never raises for an
 unknown caller. Admin status comes from the configured admin list.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 from traitlets import Bool, Integer, List, Unicode, default, validate
 from traitlets.config import Application
@@ -114,8 +115,48 @@ class NgShare(Application):
     def _validate_admins(self, proposal):
         return [n.strip() for v in proposal["value"] for n in v.split(",") if n.strip()]
 
-    host = Unicode("127.0.0.1", help="Interface to bind (loopback by default).").tag(config=True)
-    port = Integer(10101, help="Port to listen on.").tag(config=True)
+    identity = Unicode(
+        "auto",
+        help="""Who identifies callers: 'hub' (JupyterHub tokens and OAuth), 'dev'
+        (a `user` argument; vngshare only), 'none'. 'auto': 'dev' for vngshare,
+        else 'hub' when $JUPYTERHUB_API_TOKEN is set, else 'none'.""",
+    ).tag(config=True)
+
+    @property
+    def identity_kind(self) -> str:
+        if self.dev_mode:
+            return "dev"
+        if self.identity == "auto":
+            return "hub" if os.environ.get("JUPYTERHUB_API_TOKEN") else "none"
+        if self.identity == "dev":
+            raise ValueError("identity 'dev' is only for vngshare")
+        return self.identity
+
+    host = Unicode(
+        help="Interface to bind. Default: the host of $JUPYTERHUB_SERVICE_URL, else 127.0.0.1."
+    ).tag(config=True)
+
+    @default("host")
+    def _default_host(self) -> str:
+        return urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "")).hostname or "127.0.0.1"
+
+    port = Integer(
+        help="Port to listen on. Default: the port of $JUPYTERHUB_SERVICE_URL, else 10101."
+    ).tag(config=True)
+
+    @default("port")
+    def _default_port(self) -> int:
+        return urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "")).port or 10101
+
+    cookie_secret_file = Unicode(
+        help="""File holding the secret that signs login cookies; created (mode 0600)
+        if missing, so sessions survive restarts. Default: cookie_secret in data_dir.
+        $NGSHARE_COOKIE_SECRET (hex) takes precedence.""",
+    ).tag(config=True)
+
+    @default("cookie_secret_file")
+    def _default_cookie_secret_file(self) -> str:
+        return str(Path(self.data_dir) / "cookie_secret")
     debug = Bool(False, help="Debug logging (error messages are the same either way).").tag(
         config=True
     )

@@ -5,6 +5,7 @@ also releases a1). The outsiders belong to course c2: olivia teaches it and
 eve studies in it. root is an admin and acts as an instructor of every course.
 """
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -113,9 +114,7 @@ async def test_outsiders_may_not_list_assignments(exchange, api, user):
 
 
 @pytest.mark.parametrize("user", [ADMIN, INSTRUCTOR, OUTSIDER])
-async def test_listing_assignments_of_an_unknown_course_is_course_not_found(
-    exchange, api, user
-):
+async def test_listing_assignments_of_an_unknown_course_is_course_not_found(exchange, api, user):
     await setup_with_outsiders(exchange)
     assert await api("GET", "assignments/nope", user=user) == (404, error("Course not found"))
 
@@ -206,6 +205,30 @@ async def test_nested_paths_are_kept_as_uploaded(exchange, api):
     status, body = await api("GET", "assignment/c1/nested", user=INSTRUCTOR)
     assert status == 200
     assert body["files"] == full(files)
+
+
+async def test_unusual_but_legal_paths_are_accepted(exchange, api):
+    files = {
+        ".hidden": b"h",
+        "...": b"dots",
+        "a..b/c.d": b"c",
+        "with space/file name.txt": b"s",
+        "données/é.csv": b"e",
+        "back\\slash.txt": b"b",
+    }
+    await exchange.course()
+    await exchange.release("odd", files=files)
+    status, body = await api("GET", "assignment/c1/odd", user=INSTRUCTOR)
+    assert (status, body["files"]) == (200, full(files))
+
+
+async def test_assignment_names_with_spaces_and_accents_round_trip_through_the_url(exchange, api):
+    await exchange.course()
+    await exchange.ok("POST", "assignment/c1/hw%201", INSTRUCTOR, files=encoded(SETUP_FILES))
+    await exchange.ok("POST", "assignment/c1/d%C3%A9j%C3%A0", INSTRUCTOR, files="[]")
+    assert await assignment_names(api) == ["hw 1", "déjà"]
+    status, body = await api("GET", "assignment/c1/hw%201", user=INSTRUCTOR)
+    assert (status, body["files"]) == (200, full(SETUP_FILES))
 
 
 async def test_the_checksum_is_computed_by_the_server_not_taken_from_the_client(exchange, api):
@@ -338,6 +361,23 @@ async def test_the_admin_also_gets_a_conflict_for_an_existing_assignment(exchang
     )
 
 
+async def test_of_two_concurrent_releases_of_one_name_exactly_one_wins(exchange, api):
+    await exchange.course()
+    first, second = {"first.txt": b"1"}, {"second.txt": b"2"}
+    results = await asyncio.gather(
+        api("POST", "assignment/c1/race", user=INSTRUCTOR, files=encoded(first)),
+        api("POST", "assignment/c1/race", user=ADMIN, files=encoded(second)),
+    )
+    assert sorted(results, key=lambda r: r[0]) == [
+        (200, {"success": True}),
+        (409, error("Assignment already exists")),
+    ]
+    winner = first if results[0][0] == 200 else second
+    assert await assignment_names(api) == ["race"]
+    status, body = await api("GET", "assignment/c1/race", user=INSTRUCTOR)
+    assert (status, body["files"]) == (200, full(winner))
+
+
 async def test_release_checks_permission_before_the_conflict(exchange, api):
     await exchange.setup()
     assert await api("POST", "assignment/c1/a1", user=STUDENT, files=encoded(SETUP_FILES)) == (
@@ -416,7 +456,9 @@ REJECTED_UPLOADS = [
     pytest.param("not json", "Files cannot be JSON decoded", id="not-json"),
     pytest.param("", "Files cannot be JSON decoded", id="empty-string"),
     pytest.param("[{", "Files cannot be JSON decoded", id="truncated-json"),
-    pytest.param(json.dumps({"path": "a", "content": GOOD}), "Files cannot be JSON decoded", id="object"),
+    pytest.param(
+        json.dumps({"path": "a", "content": GOOD}), "Files cannot be JSON decoded", id="object"
+    ),
     pytest.param('["a.txt"]', "Files cannot be JSON decoded", id="list-of-strings"),
     pytest.param('"a.txt"', "Files cannot be JSON decoded", id="string"),
     pytest.param("null", "Files cannot be JSON decoded", id="null"),
@@ -448,7 +490,9 @@ REJECTED_UPLOADS = [
     ),
     pytest.param(entries(("a.txt", "amtsCg")), "Content cannot be base64 decoded", id="unpadded"),
     pytest.param(entries(("a.txt", "é")), "Content cannot be base64 decoded", id="non-ascii"),
-    pytest.param(json.dumps([{"path": "a.txt"}]), "Content cannot be base64 decoded", id="no-content"),
+    pytest.param(
+        json.dumps([{"path": "a.txt"}]), "Content cannot be base64 decoded", id="no-content"
+    ),
     pytest.param(
         json.dumps([{"path": "a.txt", "content": None}]),
         "Content cannot be base64 decoded",

@@ -87,7 +87,10 @@ async def test_user_without_courses_gets_an_empty_list(exchange, api):
 async def test_instructor_sees_the_courses_they_teach(exchange, api):
     await exchange.course("c1")
     await exchange.course("c2", instructors=("irene",))
-    assert await api("GET", "courses", user=INSTRUCTOR) == (200, {"success": True, "courses": ["c1"]})
+    assert await api("GET", "courses", user=INSTRUCTOR) == (
+        200,
+        {"success": True, "courses": ["c1"]},
+    )
 
 
 async def test_student_sees_the_courses_they_take(exchange, api):
@@ -232,7 +235,8 @@ async def test_undecodable_instructors_are_rejected(api, instructors):
     assert await courses_of(api, ADMIN) == []
 
 
-@pytest.mark.parametrize("instructors", ['{"kevin": 1}', "5", "[1]", "[null]", '[""]'])
+# ngshare answers these with a 500 (iterating the value, or a non-str username)
+@pytest.mark.parametrize("instructors", ["5", "true", "[1]", "[null]", '[["kevin"]]'])
 async def test_instructors_that_are_not_a_list_of_usernames_are_rejected(api, instructors):
     status, body = await api("POST", "course/c1", user=ADMIN, instructors=instructors)
     assert (status, body) == (400, error("Instructors cannot be JSON decoded"))
@@ -240,9 +244,7 @@ async def test_instructors_that_are_not_a_list_of_usernames_are_rejected(api, in
 
 
 async def test_course_id_with_a_space_is_url_decoded(api):
-    status, body = await api(
-        "POST", "course/NBG%20101", user=ADMIN, instructors='["jane doe"]'
-    )
+    status, body = await api("POST", "course/NBG%20101", user=ADMIN, instructors='["jane doe"]')
     assert (status, body) == (200, {"success": True})
     assert await courses_of(api, ADMIN) == ["NBG 101"]
     assert await courses_of(api, "jane doe") == ["NBG 101"]

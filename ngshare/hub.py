@@ -1,0 +1,222 @@
+"""Identity from JupyterHub: API tokens and OAuth cookies, asked of the hub asynchronously.
+
+``ngshare`` run as a hub service uses :class:`HubIdentity`. A request carrying
+``Authorization: token X`` (or ``Bearer X``) is identified by asking the hub's
+``GET /hub/api/user`` who owns ``X``; the answer is cached per process
+(``cache_max_age_seconds``; failures only ``failed_cache_seconds``) and
+concurrent lookups of one token share a single hub request. Browsers are
+identified by the hub's OAuth cookie (JupyterHub's own :class:`HubOAuth` does
+the OAuth dance; the callback is ``{prefix}oauth_callback``).
+
+By default any token the hub can identify is accepted: the tokens of users'
+notebook servers (what nbgrader clients send) carry no ``access:services``
+scope. ``require_access_scope = True`` demands it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from jupyterhub.services.auth import HubOAuth
+from tornado import web
+from tornado.httputil import url_concat
+from traitlets import Bool, Float, Set, Unicode, default
+
+from ngshare.auth import Identity, IdentityProvider
+from ngshare.web import ApiError
+
+if TYPE_CHECKING:
+    from ngshare.web import APIHandler
+
+ERR_HUB_UNAVAILABLE = "Cannot reach JupyterHub to identify the caller"
+ERR_SCOPE_MISSING = "Permission denied (token lacks access to this service)"
+
+
+class _ExpiringCache:
+    """A tiny TTL cache: key -> (expires_at, value)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        item = self._data.get(key)
+        if item is None:
+            return False, None
+        if item[0] < time.monotonic():
+            del self._data[key]
+            return False, None
+        return True, item[1]
+
+    def put(self, key: str, value: Any, ttl: float) -> None:
+        if ttl > 0:
+            if len(self._data) > 100_000:
+                self.purge()
+            self._data[key] = (time.monotonic() + ttl, value)
+
+    def purge(self) -> None:
+        now = time.monotonic()
+        self._data = {k: v for k, v in self._data.items() if v[0] >= now}
+
+
+class HubIdentity(IdentityProvider):
+    """Identify callers through the JupyterHub this server is a service of."""
+
+    cache_max_age_seconds = Float(
+        300.0, help="How long a token's owner, once known, is trusted without asking the hub."
+    ).tag(config=True)
+
+    failed_cache_seconds = Float(
+        10.0, help="How long an unknown token is refused without asking the hub again."
+    ).tag(config=True)
+
+    require_access_scope = Bool(
+        False,
+        help="""Accept only tokens that carry `access:services` (or
+        `access:services!service=<name>`). Off by default: the tokens nbgrader
+        clients send (their notebook server's) do not carry it unless
+        c.Spawner.server_token_scopes grants it.""",
+    ).tag(config=True)
+
+    allow_hub_admins = Bool(
+        False, help="Hub admins are ngshare admins too (the service needs the read:users scope)."
+    ).tag(config=True)
+
+    admin_groups = Set(
+        Unicode(),
+        help="Members of these hub groups are ngshare admins (the service needs read:groups).",
+    ).tag(config=True)
+
+    service_name = Unicode(help="This service's name in the hub.").tag(config=True)
+
+    @default("service_name")
+    def _default_service_name(self) -> str:
+        return os.environ.get("JUPYTERHUB_SERVICE_NAME", "ngshare")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # JupyterHub's own client: reads JUPYTERHUB_API_URL, _API_TOKEN, _CLIENT_ID, ...
+        self.hub_auth = HubOAuth(parent=self, cache_max_age=0)
+        self._cache = _ExpiringCache()
+        self._inflight: dict[str, asyncio.Future] = {}
+
+    # -- tokens -------------------------------------------------------------
+
+    @staticmethod
+    def token_from(handler: web.RequestHandler) -> str | None:
+        header = handler.request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() in ("token", "bearer") and value.strip():
+            return value.strip()
+        return None
+
+    async def identify(self, handler: APIHandler) -> Identity | None:
+        token = self.token_from(handler)
+        if token is not None:
+            model = await self.user_for_token(token)
+            if model is not None:
+                handler._token_authenticated = True  # no xsrf check for token auth
+        else:
+            model = await self._user_for_cookie(handler)
+        if model is None or model.get("kind", "user") != "user":
+            return None
+        self._check_scope(model)
+        return await self._identity_for(model)
+
+    async def user_for_token(self, token: str) -> dict | None:
+        """The hub's user model for ``token`` (cached; one hub request per token at a time)."""
+        key = hashlib.sha256(token.encode()).hexdigest()
+        hit, model = self._cache.get(key)
+        if hit:
+            return model
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            model = await self._ask_hub(token)
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # retrieved: waiting callers re-raise it themselves
+            raise
+        else:
+            future.set_result(model)
+            ttl = self.cache_max_age_seconds if model else self.failed_cache_seconds
+            self._cache.put(key, model, ttl)
+            return model
+        finally:
+            del self._inflight[key]
+
+    async def _ask_hub(self, token: str) -> dict | None:
+        try:
+            return await self.hub_auth.user_for_token(token, use_cache=False, sync=False)
+        except web.HTTPError as e:
+            self.log.error("hub lookup failed: %s", e.log_message or e)
+            raise ApiError(503, ERR_HUB_UNAVAILABLE) from None
+
+    async def _user_for_cookie(self, handler: APIHandler) -> dict | None:
+        if self.hub_auth.cookie_name not in handler.request.cookies:
+            return None
+        try:
+            return await self.hub_auth.get_user(handler, sync=False)
+        except web.HTTPError as e:
+            self.log.error("hub lookup failed: %s", e.log_message or e)
+            raise ApiError(503, ERR_HUB_UNAVAILABLE) from None
+
+    def _check_scope(self, model: dict) -> None:
+        if not self.require_access_scope:
+            return
+        wanted = {"access:services", f"access:services!service={self.service_name}"}
+        if not wanted & set(model.get("scopes", [])):
+            raise ApiError(403, ERR_SCOPE_MISSING)
+
+    async def _identity_for(self, model: dict) -> Identity:
+        name = model["name"]
+        is_admin = name in self.admin_users
+        if not is_admin and (self.allow_hub_admins or self.admin_groups):
+            full = model
+            if ("admin" not in model) or ("groups" not in model and self.admin_groups):
+                full = await self._hub_user(name) or model
+            is_admin = (self.allow_hub_admins and bool(full.get("admin"))) or bool(
+                self.admin_groups & set(full.get("groups") or [])
+            )
+        return Identity(name=name, is_admin=is_admin)
+
+    async def _hub_user(self, name: str) -> dict | None:
+        """The full user model, asked with the service's own token (cached)."""
+        key = "user:" + name
+        hit, model = self._cache.get(key)
+        if hit:
+            return model
+        try:
+            model = await self.hub_auth._api_request(
+                "GET", f"{self.hub_auth.api_url}/users/{name}", allow_403=True
+            )
+        except web.HTTPError:
+            model = None
+        self._cache.put(key, model, self.cache_max_age_seconds)
+        return model
+
+    # -- browsers -----------------------------------------------------------
+
+    def check_xsrf(self, handler: APIHandler) -> None:
+        """Cookie-authenticated writes must carry the hub's xsrf token."""
+        if getattr(handler, "_token_authenticated", False):
+            return
+        self.hub_auth.check_xsrf_cookie(handler)
+
+    def login_url(self, handler: web.RequestHandler) -> str:
+        """The hub's OAuth URL that comes back to this request's page."""
+        params = {}
+        code_verifier = None
+        if getattr(self.hub_auth, "pkce_enabled", False):
+            code_verifier, challenge, method = self.hub_auth.generate_pkce_code_challenge()
+            params.update(code_challenge=challenge, code_challenge_method=method)
+        params["state"] = self.hub_auth.set_state_cookie(
+            handler, next_url=handler.request.uri, code_verifier=code_verifier
+        )
+        return url_concat(self.hub_auth.login_url, params)
