@@ -106,9 +106,9 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
     settings: dict = {}
     hub_auth = getattr(ctx.identity, "hub_auth", None)
     if hub_auth is not None:
-        from jupyterhub.services.auth import HubOAuthCallbackHandler
+        from ngshare.hub import OAuthCallbackHandler
 
-        routes.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
+        routes.append((prefix + "oauth_callback", OAuthCallbackHandler, {"hub_auth": hub_auth}))
         settings["hub_auth"] = hub_auth
         settings["cookie_secret"] = load_cookie_secret(ctx.config)
     routes.append((prefix, HomeHandler, {"ctx": ctx}))

@@ -157,6 +157,7 @@ class NgShare(Application):
     @default("cookie_secret_file")
     def _default_cookie_secret_file(self) -> str:
         return str(Path(self.data_dir) / "cookie_secret")
+
     debug = Bool(False, help="Debug logging (error messages are the same either way).").tag(
         config=True
     )

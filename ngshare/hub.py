@@ -21,7 +21,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from jupyterhub.services.auth import HubOAuth
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from tornado import web
 from tornado.httputil import url_concat
 from traitlets import Bool, Float, Set, Unicode, default
@@ -220,3 +220,14 @@ class HubIdentity(IdentityProvider):
             handler, next_url=handler.request.uri, code_verifier=code_verifier
         )
         return url_concat(self.hub_auth.login_url, params)
+
+
+class OAuthCallbackHandler(HubOAuthCallbackHandler):
+    """``{prefix}oauth_callback``: JupyterHub's handler, bound to our HubOAuth instance.
+
+    (The stock handler would use ``HubOAuth.instance()``, a different object
+    that does not hold the OAuth states this server created.)
+    """
+
+    def initialize(self, hub_auth: HubOAuth) -> None:
+        self.hub_auth = hub_auth

@@ -129,11 +129,11 @@ def find_member(
     return row[0], row[1]
 
 
-def find_submitter(session: Session, course: Course, username: str) -> User:
-    """Whose submissions to look at: any member, or a former member who submitted.
+def find_submitter(session: Session, course: Course, username: str, identity: Identity) -> User:
+    """Whose submissions to look at: any member; for instructors also former members.
 
-    Submissions of removed students stay visible to instructors, so a user
-    with submissions in the course is found even without a membership.
+    Submissions of removed students stay visible to instructors, so for them a
+    user with submissions in the course is found even without a membership.
     """
     user = session.scalar(select(User).where(User.name == username))
     if user is not None:
@@ -144,6 +144,8 @@ def find_submitter(session: Session, course: Course, username: str) -> User:
         )
         if is_member is not None:
             return user
+        if not caller_in(session, course, identity).is_instructor:
+            raise ApiError(404, errors.ERR_STUDENT_NOT_FOUND)
         has_submitted = session.scalar(
             select(Submission.pk)
             .join(Assignment, Assignment.pk == Submission.assignment_pk)

@@ -428,11 +428,6 @@ async def test_instructors_may_read_feedback_of_a_removed_student(exchange, api)
     assert await feedback_of(api, ts) == full(FEEDBACK)
 
 
-@pytest.mark.xfail(
-    reason="a removed student still reads their own feedback; ngshare answers "
-    "'Student not found' and only instructors were meant to keep access",
-    strict=True,
-)
 async def test_a_removed_student_may_no_longer_read_their_own_feedback(exchange, api):
     ts = await submitted(exchange)
     await upload(exchange, ts)

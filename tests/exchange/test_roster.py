@@ -814,6 +814,16 @@ async def test_instructor_or_admin_enrols_students_in_bulk(exchange, api, user):
     assert await students_of(api) == [person("s1", "A", "B", "a@x"), person("s2", "", "", "")]
 
 
+async def test_students_may_be_sent_in_the_query_string(exchange, api):
+    await exchange.course()
+    query = urlencode({"students": json.dumps([entry("amy", "A", "B", "a@x")])})
+    assert await api("POST", f"students/c1?{query}", user=INSTRUCTOR) == (
+        200,
+        {"success": True, "status": [{"username": "amy", "success": True}]},
+    )
+    assert await students_of(api) == [person("amy", "A", "B", "a@x")]
+
+
 async def test_bulk_enrolment_creates_unknown_users(exchange, api):
     await exchange.course()
     await post_students(api, json.dumps([entry("newcomer", "N", "C", "n@x")]))

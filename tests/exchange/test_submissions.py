@@ -495,11 +495,6 @@ async def test_a_removed_student_who_never_submitted_is_student_not_found(exchan
     )
 
 
-@pytest.mark.xfail(
-    reason="a removed student still lists their own submissions; ngshare answers "
-    "'Student not found' and only instructors were meant to keep access",
-    strict=True,
-)
 async def test_a_removed_student_may_no_longer_list_their_own_submissions(exchange, api):
     await exchange.setup()
     await exchange.submit(STUDENT)

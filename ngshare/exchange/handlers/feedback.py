@@ -31,7 +31,7 @@ def find_feedback_target(
     else:
         access.require_self_or_instructor(session, course, identity, student_id)
     assignment = access.find_assignment(session, course, assignment_id)
-    user = access.find_submitter(session, course, student_id)
+    user = access.find_submitter(session, course, student_id, identity)
     access.require_timestamp(raw_timestamp)
     return access.find_submission(session, assignment, user, raw_timestamp)
 

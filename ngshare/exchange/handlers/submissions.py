@@ -43,7 +43,7 @@ def list_student_submissions(
     course = access.find_course(session, course_id)
     access.require_self_or_instructor(session, course, identity, student_id)
     assignment = access.find_assignment(session, course, assignment_id)
-    user = access.find_submitter(session, course, student_id)
+    user = access.find_submitter(session, course, student_id, identity)
     query = _submissions_query(assignment).where(Submission.user_pk == user.pk)
     return _entries(session.execute(query))
 
@@ -85,7 +85,7 @@ def submission_files(
     course = access.find_course(session, course_id)
     access.require_instructor(session, course, identity)
     assignment = access.find_assignment(session, course, assignment_id)
-    user = access.find_submitter(session, course, student_id)
+    user = access.find_submitter(session, course, student_id, identity)
     submission = access.find_submission(session, assignment, user, raw_timestamp)
     return format_timestamp(submission.timestamp), files_of(session, submission, KIND_SUBMISSION)
 

@@ -1,0 +1,80 @@
+"""Checking answers: the envelope, and every downloaded file against what was uploaded.
+
+A fast server that returns the wrong bytes is not fast, so each download is
+compared byte for byte with the uploaded content, and the server's reported
+``checksum`` with the md5 of that content (computed once, before the phase).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from benchmarks.httpclient import Response
+from benchmarks.payloads import Blob
+
+T = TypeVar("T")
+
+
+def envelope(resp: Response) -> dict | None:
+    """The JSON answer if it is a ``{"success": true, ...}`` object, else None."""
+    if resp.status != 200 or resp.error:
+        return None
+    try:
+        doc = resp.json()
+    except ValueError:
+        return None
+    if isinstance(doc, dict) and doc.get("success") is True:
+        return doc
+    return None
+
+
+def verify_files(doc: dict, expected: list[Blob]) -> tuple[int, list[str]]:
+    """Compare a ``files`` list with the uploaded blobs; returns (verified, problems)."""
+    files = doc.get("files")
+    if not isinstance(files, list):
+        return 0, ["answer has no files list"]
+    got = {f.get("path"): f for f in files if isinstance(f, dict)}
+    problems = []
+    if sorted(got) != sorted(b.path for b in expected) or len(files) != len(expected):
+        problems.append(f"paths {sorted(got)} != {sorted(b.path for b in expected)}")
+    verified = 0
+    for blob in expected:
+        entry = got.get(blob.path)
+        if entry is None:
+            continue
+        try:
+            data = binascii.a2b_base64(entry.get("content", ""))
+        except (binascii.Error, ValueError, TypeError):
+            problems.append(f"{blob.path}: content is not base64")
+            continue
+        if data != blob.data:
+            problems.append(f"{blob.path}: bytes differ ({len(data)} vs {len(blob.data)})")
+        elif entry.get("checksum") != blob.md5:
+            problems.append(f"{blob.path}: checksum {entry.get('checksum')} != md5 {blob.md5}")
+        else:
+            verified += 1
+    return verified, problems
+
+
+async def each(
+    items: Iterable[T], concurrency: int, fn: Callable[[T], Awaitable[Any]],
+    on_error: Callable[[str], None],
+) -> None:
+    """Run ``fn`` over ``items`` with at most ``concurrency`` in flight (a fixed worker pool).
+
+    An exception in one item is reported through ``on_error`` and does not
+    stop the others.
+    """
+    it = iter(items)
+
+    async def worker() -> None:
+        for item in it:
+            try:
+                await fn(item)
+            except Exception as e:  # noqa: BLE001 - a benchmark reports, it does not stop
+                on_error(f"{type(e).__name__}: {e}")
+
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
