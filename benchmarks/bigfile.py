@@ -21,17 +21,17 @@ from benchmarks.metrics import Phase, PhaseResult, ProcWatch
 from benchmarks.payloads import Blob
 
 MIB = 1 << 20
-COURSE, ASSIGNMENT = "bigcourse", "big"
+ASSIGNMENT = "big"
 ADMIN, INSTRUCTOR, STUDENT = "root", "instructor1", "student0001"
 
 
-async def setup_course(api: ApiClient) -> None:
+async def setup_course(api: ApiClient, course: str) -> None:
     """A course with one instructor and one student (not measured)."""
-    r = await api.post(f"course/{COURSE}", ADMIN, {"instructors": json.dumps([INSTRUCTOR])})
+    r = await api.post(f"course/{course}", ADMIN, {"instructors": json.dumps([INSTRUCTOR])})
     if envelope(r) is None:
         raise RuntimeError(f"could not create the course: {r.describe()}")
     roster = [{"username": STUDENT, "first_name": "A", "last_name": "B", "email": "a@b.c"}]
-    r = await api.post(f"students/{COURSE}", INSTRUCTOR, {"students": json.dumps(roster)})
+    r = await api.post(f"students/{course}", INSTRUCTOR, {"students": json.dumps(roster)})
     if envelope(r) is None:
         raise RuntimeError(f"could not enrol the student: {r.describe()}")
 
@@ -57,12 +57,13 @@ async def run_bigfile(
 ) -> list[PhaseResult]:
     """Release then fetch one file of ``size`` bytes; two phases."""
     label = f"{size // MIB}MiB" if size % MIB == 0 else f"{size}B"
-    await setup_course(api)
+    course = f"big-{label}"
+    await setup_course(api, course)
     blob = Blob("data/big.bin", payloads.random_bytes(size, seed))
     field = payloads.files_field([blob])
     rss_before = watch.rss_mib() if watch else None
     with Phase(f"release_{label}", watch, hooks) as ph:
-        r = await api.post(f"assignment/{COURSE}/{ASSIGNMENT}", INSTRUCTOR, raw={"files": field})
+        r = await api.post(f"assignment/{course}/{ASSIGNMENT}", INSTRUCTOR, raw={"files": field})
         released = envelope(r) is not None
         ph.record(r, sent=len(field), ok=released)
     ph.result.notes.update(
@@ -73,7 +74,7 @@ async def run_bigfile(
     results = [ph.result]
     with Phase(f"fetch_{label}", watch, hooks) as ph:
         if released:
-            r = await api.get(f"assignment/{COURSE}/{ASSIGNMENT}", STUDENT)
+            r = await api.get(f"assignment/{course}/{ASSIGNMENT}", STUDENT)
             doc = envelope(r)
             n, problems = verify_files(doc, [blob]) if doc else (0, [])
             ph.result.verified_files += n
@@ -91,10 +92,11 @@ async def run_limit_probe(
     api: ApiClient, size: int, watch: ProcWatch | None, hooks=None, limit: int | None = None
 ) -> list[PhaseResult]:
     """Release a file whose body is over the limit; ok means a JSON 413."""
-    await setup_course(api)
+    course = "over-limit"
+    await setup_course(api, course)
     field = payloads.files_field([Blob("data/too-big.bin", payloads.random_bytes(size, 11))])
     with Phase("over_limit", watch, hooks) as ph:
-        r = await api.post(f"assignment/{COURSE}/{ASSIGNMENT}", INSTRUCTOR, raw={"files": field})
+        r = await api.post(f"assignment/{course}/{ASSIGNMENT}", INSTRUCTOR, raw={"files": field})
         notes = _answer_notes(r)
         ph.record(r, sent=len(field), ok=r.status == 413 and notes["json"],
                   problem=f"expected a JSON 413, got {notes}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import tempfile
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -191,19 +192,28 @@ class APIHandler(web.RequestHandler):
             self.request.body_arguments["_xsrf"] = self._form["_xsrf"]
 
     def argument(self, name: str, default: str | None = None) -> str | None:
-        """A form field from the body, else from the query string, else ``default``."""
+        """A form field from the body, else from the query string, else ``default``.
+
+        Cleaned like Tornado's ``get_argument`` (control characters become
+        spaces, surrounding whitespace goes), as ngshare's clients expect.
+        """
         assert self._form is not None, "load_body() first"
         values = self._form.get(name)
         if values:
-            return _decode(values[-1])
+            return _CONTROL_CHARS.sub(" ", _decode(values[-1])).strip()
         return self.get_query_argument(name, default)
 
     def take_argument(self, name: str) -> str | None:
-        """Like :meth:`argument` but drops the body copy (large fields, e.g. files)."""
+        """Like :meth:`argument` but drops the body copy (large fields, e.g. files).
+
+        Only surrounding whitespace is removed: the value may be hundreds of MB.
+        """
         assert self._form is not None, "load_body() first"
         values = self._form.pop(name, None)
         if values:
-            return _decode(values[-1])
+            value = _decode(values.pop())
+            del values
+            return value.strip()
         return self.get_query_argument(name, None)
 
     def check_xsrf_cookie(self) -> None:
@@ -232,6 +242,9 @@ class HealthHandler(APIHandler):
     @public
     async def get(self) -> None:
         self.write_json({"success": True})
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
 def _decode(value: bytes) -> str:

@@ -220,11 +220,6 @@ async def test_instructors_are_listed_in_the_order_they_were_added(exchange, api
     assert [i["username"] for i in await instructors_of(api)] == ["zed", "amy", "bob"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a promoted student keeps their enrolment position instead of being appended "
-    "after the instructors added before the promotion",
-)
 async def test_promoted_student_is_listed_after_the_instructors_added_before(exchange, api):
     await roster(exchange)
     await api("POST", "instructor/c1/abby", user=ADMIN, **NAMES)
@@ -568,11 +563,6 @@ async def test_student_names_may_be_sent_in_the_query_string(exchange, api):
     assert await students_of(api) == [student("s1"), student("s2"), person("s3", **NAMES)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ngshare reads arguments with Tornado's get_argument, which strips surrounding "
-    "whitespace; the names are stored unstripped",
-)
 async def test_student_names_are_stripped_of_surrounding_whitespace(exchange, api):
     await roster(exchange)
     fields = {"first_name": "  Ada ", "last_name": "\tLovelace\n", "email": " ada@x "}
@@ -1024,11 +1014,6 @@ async def test_malformed_entry_is_reported_even_after_an_instructor_entry(exchan
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ngshare strips arguments (Tornado get_argument), so whitespace-only students "
-    "is empty; here it reaches json.loads and fails decoding",
-)
 async def test_whitespace_only_students_is_please_supply_students(exchange, api):
     await roster(exchange)
     assert await post_students(api, "  \n") == (400, error("Please supply students"))

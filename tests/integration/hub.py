@@ -79,9 +79,19 @@ def find_proxy() -> str:
         return found
     if not LOCAL_CHP.exists():
         subprocess.run(
-            ["npm", "install", "--no-save", "--no-audit", "--no-fund",
-             "--prefix", str(ROOT / ".cache" / "npm"), "configurable-http-proxy@5"],
-            check=True, capture_output=True, timeout=300,
+            [
+                "npm",
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(ROOT / ".cache" / "npm"),
+                "configurable-http-proxy@5",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
         )
     return str(LOCAL_CHP)
 
@@ -164,7 +174,9 @@ def _wait_for(hub: Hub, proc: subprocess.Popen, work: Path) -> None:
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("hub did not start:\n" + (work / "jupyterhub.log").read_text()[-5000:])
+            raise RuntimeError(
+                "hub did not start:\n" + (work / "jupyterhub.log").read_text()[-5000:]
+            )
         time.sleep(0.25)
 
 

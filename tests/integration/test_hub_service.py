@@ -52,9 +52,14 @@ def test_the_user_argument_is_ignored_outside_dev_mode(hub, hub_users):
 
 def test_course_workflow_with_hub_tokens(hub, hub_users):
     t = hub_users
-    assert call(hub, "POST", "course/hubc", t["root"], fields={"instructors": '["kevin"]'})[0] == 200
+    assert (
+        call(hub, "POST", "course/hubc", t["root"], fields={"instructors": '["kevin"]'})[0] == 200
+    )
     students = json.dumps(
-        [{"username": s, "first_name": s, "last_name": "x", "email": f"{s}@x"} for s in ("s1", "s2")]
+        [
+            {"username": s, "first_name": s, "last_name": "x", "email": f"{s}@x"}
+            for s in ("s1", "s2")
+        ]
     )
     assert call(hub, "POST", "students/hubc", t["kevin"], fields={"students": students})[0] == 200
     files = json.dumps([{"path": "a.ipynb", "content": "e30="}])

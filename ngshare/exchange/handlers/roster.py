@@ -101,6 +101,8 @@ def upsert_instructor(
             course_pk=course.pk, user_pk=user.pk, position=next_position(session, course)
         )
         session.add(membership)
+    elif membership.role != ROLE_INSTRUCTOR:  # a promoted student joins the end of the list
+        membership.position = next_position(session, course)
     membership.role = ROLE_INSTRUCTOR
     _apply(membership, names)
 

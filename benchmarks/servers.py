@@ -1,0 +1,147 @@
+"""Start and stop the servers under test: ours (``vngshare``) or ngshare 0.6.0.
+
+Each server gets a fresh temp directory (database, files, log) and a free
+loopback port, and is stopped by its PID on every way out (``with`` block):
+SIGTERM, then SIGKILL after a grace period. ngshare 0.6 runs from its own
+venv, created on first use (see :func:`ensure_ngshare06`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NGSHARE06_VENV = HERE / ".venv-ngshare"
+#: ngshare 0.6.0 stores nothing under SQLAlchemy 2 (it commits objects it never
+#: ``add``s), so pin 1.4; alembic 1.19.2 is the pin the issue names and exists.
+NGSHARE06_REQUIREMENTS = ["ngshare==0.6.0", "SQLAlchemy==1.4.54", "alembic==1.19.2"]
+START_TIMEOUT = 60.0
+STOP_GRACE = 15.0
+#: ngshare 0.6 accepts bodies up to Tornado's default max_body_size.
+NGSHARE06_BODY_LIMIT = 100 * 1024 * 1024
+
+
+@dataclass
+class Server:
+    kind: str  # "ours" or "ngshare06"
+    base_url: str
+    pid: int
+    data_dir: Path
+    log_path: Path
+    body_limit: int | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_ngshare06(venv: Path = NGSHARE06_VENV, log=print) -> Path:
+    """Create the ngshare 0.6 venv if needed; return its python."""
+    python = venv / "bin" / "python"
+    marker = venv / ".benchmark-requirements"
+    wanted = "\n".join(NGSHARE06_REQUIREMENTS)
+    if python.exists() and marker.exists() and marker.read_text() == wanted:
+        return python
+    log(f"creating {venv} with {' '.join(NGSHARE06_REQUIREMENTS)} ...")
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    pip = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", *NGSHARE06_REQUIREMENTS],
+        capture_output=True, text=True,
+    )
+    if pip.returncode != 0:
+        raise RuntimeError(f"pip install failed:\n{pip.stdout}\n{pip.stderr}")
+    # from inside the venv dir, so that our own `ngshare` package cannot be the one imported
+    subprocess.run([str(python), "-c", "import ngshare.ngshare"], check=True, cwd=venv)
+    marker.write_text(wanted)
+    return python
+
+
+def our_command(port: int, data_dir: Path, extra: list[str]) -> list[str]:
+    return [
+        sys.executable, "-c", "from ngshare.config import main_dev; main_dev()",
+        f"--port={port}", f"--data-dir={data_dir}", "--admins=root", *extra,
+    ]
+
+
+def ngshare06_command(python: Path, port: int, data_dir: Path) -> list[str]:
+    return [
+        str(python), str(HERE / "ngshare06_launcher.py"), "--vngshare",
+        f"--port={port}", f"--database=sqlite:///{data_dir / 'ngshare.db'}",
+        f"--storage={data_dir / 'files'}/", "--admins=root",
+    ]
+
+
+@contextmanager
+def running(kind: str, extra: list[str] = (), keep: bool = False) -> Iterator[Server]:
+    """Run a fresh server of ``kind`` ("ours" | "ngshare06"); always stopped on exit.
+
+    ``extra`` is passed to our server (e.g. ``--NgShare.max_body_bytes=N``).
+    """
+    data_dir = Path(tempfile.mkdtemp(prefix=f"ngshare-bench-{kind}-"))
+    port = free_port()
+    if kind == "ours":
+        cmd, limit = our_command(port, data_dir, list(extra)), _our_limit(extra)
+    elif kind == "ngshare06":
+        cmd, limit = ngshare06_command(ensure_ngshare06(), port, data_dir), NGSHARE06_BODY_LIMIT
+    else:
+        raise ValueError(f"unknown server kind {kind!r}")
+    log_path = data_dir / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir, start_new_session=True
+        )
+    server = Server(kind, f"http://127.0.0.1:{port}", proc.pid, data_dir, log_path, limit)
+    try:
+        _wait_ready(server, proc)
+        yield server
+    finally:
+        stop(proc)
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _our_limit(extra) -> int:
+    for arg in extra:
+        if arg.startswith("--NgShare.max_body_bytes="):
+            return int(arg.split("=", 1)[1])
+    return 1 << 30  # the server's default
+
+
+def _wait_ready(server: Server, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            urllib.request.urlopen(server.base_url + "/healthz", timeout=2).read()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{server.kind} did not start:\n{server.log_path.read_text()[-3000:]}"
+                ) from None
+            time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop the server by its PID: SIGTERM, then SIGKILL after STOP_GRACE."""
+    if proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
