@@ -38,7 +38,8 @@ class Response:
     error: str | None = None
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        # decode first: json.loads(bytes) decodes with 'surrogatepass', ~3x slower
+        return json.loads(self.body.decode("utf-8"))
 
     def describe(self) -> str:
         """A short text for error lists: status plus the start of the body."""
@@ -114,14 +115,18 @@ class AiohttpTransport:
 
 class TornadoTransport:
     def __init__(self, concurrency: int, curl: bool) -> None:
-        from tornado.httpclient import AsyncHTTPClient
-
-        impl = "tornado.curl_httpclient.CurlAsyncHTTPClient" if curl else None
         big = 4 << 30
-        kwargs: dict[str, Any] = {"max_clients": concurrency}
-        if not curl:
-            kwargs.update(max_body_size=big, max_buffer_size=big)
-        self._client = AsyncHTTPClient(impl, force_instance=True, **kwargs)
+        if curl:
+            from tornado.curl_httpclient import CurlAsyncHTTPClient
+
+            self._client = CurlAsyncHTTPClient(force_instance=True, max_clients=concurrency)
+        else:
+            from tornado.simple_httpclient import SimpleAsyncHTTPClient
+
+            self._client = SimpleAsyncHTTPClient(
+                force_instance=True, max_clients=concurrency, max_body_size=big,
+                max_buffer_size=big,
+            )
 
     async def send(self, method: str, url: str, headers: dict, body: bytes | None) -> Response:
         from tornado.httpclient import HTTPRequest

@@ -29,6 +29,19 @@ from ngshare.storage import BlobStore
 from ngshare.web import HealthHandler, NotFoundHandler
 
 
+#: Core service modules. Each exposes ``async def start(ctx)`` (set its
+#: ``ctx.<service>``; runs before the plugins' startup hooks), ``async def
+#: stop(ctx)``, and ``def routes(ctx) -> list`` (Tornado URL specs, absolute,
+#: built from ``ctx.config.prefix``). Order matters: later ones may use earlier.
+CORE_SERVICES: list[str] = []
+
+
+def core_service_modules() -> list:
+    import importlib
+
+    return [importlib.import_module(name) for name in CORE_SERVICES]
+
+
 class StartupError(Exception):
     """The server cannot start; the message says why and what to do."""
 
@@ -92,6 +105,7 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
         db.dispose()
         raise StartupError(str(e)) from e
     ctx = ServerContext(config=config, db=db, storage=storage, identity=identity, log=config.log)
+    ctx.plugins = plugins
     return ctx, plugins
 
 
@@ -101,6 +115,8 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
         (r"/healthz/?", HealthHandler, {"ctx": ctx}),
         (prefix + r"healthz/?", HealthHandler, {"ctx": ctx}),
     ]
+    for service in core_service_modules():
+        routes.extend(service.routes(ctx))
     for plugin in plugins:
         routes.extend(plugin.routes(prefix, ctx))
     settings: dict = {}
@@ -143,6 +159,11 @@ def _log_request(handler: web.RequestHandler) -> None:
 
 
 async def run_hooks(ctx: ServerContext, plugins: list[Plugin], hook: str) -> None:
+    """Start (or stop) the core services and the plugins' hooks, in order."""
+    services = core_service_modules()
+    if hook == "startup":
+        for service in services:
+            await service.start(ctx)
     for plugin in plugins:
         fn = getattr(plugin, hook)
         if fn is None:
@@ -155,6 +176,9 @@ async def run_hooks(ctx: ServerContext, plugins: list[Plugin], hook: str) -> Non
             if hook == "startup":
                 raise StartupError(f"plugin {plugin.name!r}: startup failed: {e!r}") from e
             ctx.log.exception("plugin %r: %s hook failed", plugin.name, hook)
+    if hook == "shutdown":
+        for service in reversed(services):
+            await service.stop(ctx)
 
 
 def serve(config: NgShare) -> None:

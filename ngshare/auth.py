@@ -59,7 +59,8 @@ class DevIdentity(IdentityProvider):
     """Development mode: the caller is whoever the ``user`` argument names."""
 
     async def identify(self, handler: APIHandler) -> Identity | None:
-        name = handler.argument("user")
+        argument = getattr(handler, "argument", None)  # WebSocket handlers have none
+        name = argument("user") if argument else handler.get_query_argument("user", None)
         if not name or len(name) > MAX_USERNAME_LENGTH:
             return None
         return self.make_identity(name)

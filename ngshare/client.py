@@ -420,9 +420,7 @@ def encode_directory(
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath).relative_to(root).as_posix()
         prefix = "" if here == "." else here + "/"
-        dirnames[:] = sorted(
-            d for d in dirnames if not any(fnmatch.fnmatch(d, p) for p in ignore)
-        )
+        dirnames[:] = sorted(d for d in dirnames if not any(fnmatch.fnmatch(d, p) for p in ignore))
         for name in sorted(filenames):
             relpath = prefix + name
             full = Path(dirpath, name)

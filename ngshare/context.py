@@ -33,6 +33,13 @@ class ServerContext:
     storage: BlobStore
     identity: IdentityProvider
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("ngshare"))
+    #: Core services, set up by :mod:`ngshare.app` from CORE_SERVICES (None until then).
+    events: Any = None  # ngshare.events.EventBus
+    scheduler: Any = None  # ngshare.scheduler.Scheduler
+    tokens: Any = None  # ngshare.tokens.TokenService
+    accounts: Any = None  # ngshare.accounts.AccountService
+    #: The loaded plugins, in load order.
+    plugins: list[Any] = field(default_factory=list)
     #: Per-plugin runtime objects, keyed ``"<plugin>.<name>"`` (e.g. ``"exchange.clock"``).
     state: dict[str, Any] = field(default_factory=dict)
     workers: ThreadPoolExecutor = field(

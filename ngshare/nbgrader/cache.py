@@ -24,9 +24,7 @@ def cached_submissions(
     cache: str, course_id: str = "*", student_id: str = "*", assignment_id: str = "*"
 ) -> list[CachedSubmission]:
     """The cached submissions matching the (glob) filters, oldest first per assignment."""
-    pattern = os.path.join(
-        cache, course_id or "*", f"{student_id or '*'}+{assignment_id or '*'}+*"
-    )
+    pattern = os.path.join(cache, course_id or "*", f"{student_id or '*'}+{assignment_id or '*'}+*")
     found = []
     for path in glob.glob(pattern):
         m = CACHE_NAME.match(os.path.basename(path))

@@ -176,7 +176,8 @@ class Exchange(ABCExchange):
         offering = [
             c
             for c in self.all_courses()
-            if assignment_id in self.call("Cannot list assignments", self.client.list_assignments, c)
+            if assignment_id
+            in self.call("Cannot list assignments", self.client.list_assignments, c)
         ]
         if not offering:
             self.fail(f"Assignment {assignment_id} not found in any of your courses")

@@ -58,4 +58,3 @@ class ExchangeFetchAssignment(Exchange, ABCExchangeFetchAssignment):
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         self.log.info("Fetched as: %s %s", course_id, assignment_id)
-

@@ -33,11 +33,17 @@ class ExchangeFetchFeedback(Exchange, ABCExchangeFetchFeedback):
 
     def copy_files(self) -> None:
         if not self.submissions:
-            self.log.warning("No submissions of %s found to fetch feedback for", self.coursedir.assignment_id)
+            self.log.warning(
+                "No submissions of %s found to fetch feedback for", self.coursedir.assignment_id
+            )
         failures = []
         for sub in self.submissions:
             dest = os.path.abspath(
-                os.path.join(self.assignment_path(sub.course_id, sub.assignment_id), "feedback", sub.timestamp)
+                os.path.join(
+                    self.assignment_path(sub.course_id, sub.assignment_id),
+                    "feedback",
+                    sub.timestamp,
+                )
             )
             try:
                 feedback = self.client.get_feedback(

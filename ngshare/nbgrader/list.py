@@ -128,14 +128,15 @@ class ExchangeList(Exchange, ABCExchangeList):
         infos = []
         for course_id, assignment_id in self._assignments():
             if GLOB_CHARS & set(student):
-                subs = self._per_course(
-                    self.client.list_submissions, course_id, assignment_id
-                )
+                subs = self._per_course(self.client.list_submissions, course_id, assignment_id)
                 subs = [s for s in subs or [] if fnmatch.fnmatchcase(s["student_id"], student)]
             else:
-                subs = self._per_course(
-                    self.client.list_submissions, course_id, assignment_id, student
-                ) or []
+                subs = (
+                    self._per_course(
+                        self.client.list_submissions, course_id, assignment_id, student
+                    )
+                    or []
+                )
             for sub in subs:
                 student_id, timestamp = sub["student_id"], sub["timestamp"]
                 files = self.call(
@@ -208,7 +209,9 @@ class ExchangeList(Exchange, ABCExchangeList):
                 has_local_feedback=has_local,
                 has_exchange_feedback=has_exchange,
                 local_feedback_path=local if has_local else None,
-                feedback_updated=has_local and has_exchange and _md5(local) != checksums[notebook_id],
+                feedback_updated=has_local
+                and has_exchange
+                and _md5(local) != checksums[notebook_id],
             )
             info["notebooks"].append(nb_info)
         nbs = info["notebooks"]

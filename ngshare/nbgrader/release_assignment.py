@@ -63,7 +63,9 @@ class ExchangeReleaseAssignment(Exchange, ABCExchangeReleaseAssignment):
                 assignment_id,
             )
         self.log.info("Source: %s", self.src_path)
-        self.log.info("Destination: %s", f"{self.client.base_url}assignment/{course_id}/{assignment_id}")
+        self.log.info(
+            "Destination: %s", f"{self.client.base_url}assignment/{course_id}/{assignment_id}"
+        )
         self.call(
             f"Cannot release {course_id}/{assignment_id}",
             self.client.release_assignment,

@@ -48,7 +48,8 @@ class ExchangeSubmit(Exchange, ABCExchangeSubmit):
             list_only=True,
         )
         released = sorted(
-            f["path"] for f in self.kept(released_files, all_rules=False)
+            f["path"]
+            for f in self.kept(released_files, all_rules=False)
             if f["path"].endswith(".ipynb")
         )
         missing = [f"{n}: MISSING" for n in released if n not in submitted]
@@ -74,7 +75,9 @@ class ExchangeSubmit(Exchange, ABCExchangeSubmit):
         self.log.info("Source: %s", self.src_path)
         files = self.encode(self.src_path)
         self.check_filename_diff(sorted(f["path"] for f in files if f["path"].endswith(".ipynb")))
-        self.log.info("Destination: %s", f"{self.client.base_url}submission/{course_id}/{assignment_id}")
+        self.log.info(
+            "Destination: %s", f"{self.client.base_url}submission/{course_id}/{assignment_id}"
+        )
         timestamp = self.call(
             f"Cannot submit {course_id}/{assignment_id}",
             self.client.submit,
