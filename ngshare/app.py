@@ -18,16 +18,15 @@ from alembic import command as alembic_command
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from ngshare import migrations
+from ngshare import admin, migrations, openapi
 from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity
 from ngshare.config import NgShare
 from ngshare.context import ServerContext
 from ngshare.db import Database, is_sqlite
 from ngshare.pages import HomeHandler
-from ngshare.plugin import Plugin, PluginError, load_plugins
+from ngshare.plugin import Plugin, PluginError, check_handler_access, load_plugins
 from ngshare.storage import BlobStore
 from ngshare.web import HealthHandler, NotFoundHandler
-
 
 #: Core service modules. Each exposes ``async def start(ctx)`` (set its
 #: ``ctx.<service>``; runs before the plugins' startup hooks), ``async def
@@ -106,19 +105,40 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
         raise StartupError(str(e)) from e
     ctx = ServerContext(config=config, db=db, storage=storage, identity=identity, log=config.log)
     ctx.plugins = plugins
+    for plugin in plugins:
+        if plugin.config is not None:
+            try:
+                ctx.state[f"{plugin.name}.config"] = plugin.config(parent=config)
+            except Exception as e:  # traitlets validation errors and the like
+                ctx.close()
+                raise StartupError(f"plugin {plugin.name!r}: invalid configuration: {e}") from e
     return ctx, plugins
 
 
 def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Application:
+    """Mount the core's routes, the core services' and every plugin's.
+
+    Refuses (:class:`StartupError`) a handler method that is neither
+    ``@authenticated`` nor ``@public``.
+    """
     prefix = ctx.config.prefix
+    services = core_service_modules()
     routes: list[tuple] = [
         (r"/healthz/?", HealthHandler, {"ctx": ctx}),
         (prefix + r"healthz/?", HealthHandler, {"ctx": ctx}),
+        *admin.routes(ctx),
     ]
-    for service in core_service_modules():
+    for service in services:
         routes.extend(service.routes(ctx))
-    for plugin in plugins:
-        routes.extend(plugin.routes(prefix, ctx))
+    try:
+        check_handler_access(routes, "core")
+        for plugin in plugins:
+            plugin_routes = plugin.routes(prefix, ctx)
+            check_handler_access(plugin_routes, f"plugin {plugin.name!r}")
+            routes.extend(plugin_routes)
+    except PluginError as e:
+        raise StartupError(str(e)) from e
+    routes.extend(openapi.routes(ctx, openapi.build_spec(ctx, plugins, services)))
     settings: dict = {}
     hub_auth = getattr(ctx.identity, "hub_auth", None)
     if hub_auth is not None:
@@ -198,7 +218,11 @@ async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
     except StartupError as e:
         config.log.critical("cannot start: %s", e)
         sys.exit(1)
-    app = make_application(ctx, plugins)
+    try:
+        app = make_application(ctx, plugins)
+    except StartupError as e:
+        config.log.critical("cannot start: %s", e)
+        sys.exit(1)
     server = HTTPServer(app, max_body_size=config.max_body_bytes + 1, xheaders=True)
     server.listen(config.port, config.host)
     config.log.info(

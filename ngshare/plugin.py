@@ -54,8 +54,14 @@ class Plugin:
     :arg mount: URL segment under the prefix; ``None`` means ``"{name}/"``.
     :arg startup: called with the context once the database is ready.
     :arg shutdown: called with the context when the server stops.
-    :arg config: the plugin's traitlets Configurable class (``c.<ClassName>.<trait>``).
+    :arg config: the plugin's traitlets Configurable class (``c.<ClassName>.<trait>``);
+        instantiated and validated at start-up, found at ``ctx.state["<name>.config"]``.
     :arg commands: ``ngshare <command> ...`` sub-commands, given the context and argv.
+    :arg jobs: :class:`ngshare.scheduler.Job` declarations (interval, cron, dated).
+    :arg channels: :class:`ngshare.events.Channel` declarations (live updates).
+    :arg openapi: OpenAPI 3.1 path items keyed by path relative to the mount
+        (``"/tickets/{ticket_id}"``); merged into ``{prefix}openapi.json``.
+    :arg description: one line for ``{prefix}plugins`` and the OpenAPI tags.
     """
 
     name: str
@@ -68,6 +74,10 @@ class Plugin:
     shutdown: Hook | None = None
     config: type | None = None
     commands: dict[str, Command] = field(default_factory=dict)
+    jobs: list[Any] = field(default_factory=list)
+    channels: list[Any] = field(default_factory=list)
+    openapi: dict[str, dict] = field(default_factory=dict)
+    description: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -100,9 +110,18 @@ def discover() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def load_plugins(names: list[str]) -> list[Plugin]:
-    """Load the named plugins, in the given order; refuse clearly on any problem."""
-    available = discover()
+def load_plugins(names: list[str], available: dict[str, Any] | None = None) -> list[Plugin]:
+    """Load the named plugins, in the given order; refuse clearly on any problem.
+
+    ``"all"`` stands for every installed plugin (sorted by name, after those
+    named explicitly), e.g. ``vngshare --plugins all`` in development.
+    """
+    if available is None:
+        available = discover()
+    if "all" in names:
+        named = [n for n in names if n != "all"]
+        names = named + sorted(n for n in available if n not in named)
+    names = list(dict.fromkeys(names))
     plugins: list[Plugin] = []
     for name in names:
         ep = available.get(name)
@@ -120,4 +139,62 @@ def load_plugins(names: list[str]) -> list[Plugin]:
             raise PluginError(f"plugin {name!r}: object is named {plugin.name!r}")
         plugin.check_tables()
         plugins.append(plugin)
+    check_no_overlaps(plugins)
     return plugins
+
+
+def check_no_overlaps(plugins: list[Plugin]) -> None:
+    """Refuse two feature sets claiming one table, channel, URL or mount."""
+    owners: dict[tuple[str, str], str] = {}
+
+    def claim(kind: str, key: str, plugin: Plugin) -> None:
+        other = owners.setdefault((kind, key), plugin.name)
+        if other != plugin.name:
+            raise PluginError(f"plugin {plugin.name!r}: {kind} {key!r} is already {other!r}'s")
+
+    for plugin in plugins:
+        for table in plugin.metadata.tables if plugin.metadata is not None else ():
+            claim("table", table, plugin)
+        for channel in plugin.channels:
+            claim("channel", channel.name, plugin)
+        for spec in plugin.handlers:
+            claim("route", plugin.mount + spec[0].lstrip("/"), plugin)
+    # a plugin's mount must not shadow another feature set's first path segment
+    for plugin in plugins:
+        if not plugin.mount:
+            continue
+        segment = plugin.mount.rstrip("/")
+        for other in plugins:
+            if other is plugin:
+                continue
+            for spec in other.handlers:
+                first = re.split(r"[/(\\[?*+.^$]", other.mount + spec[0].lstrip("/"), maxsplit=1)[0]
+                if first == segment:
+                    raise PluginError(
+                        f"plugin {plugin.name!r}: its mount {plugin.mount!r} overlaps "
+                        f"route {spec[0]!r} of plugin {other.name!r}"
+                    )
+
+
+ACCESS_MARKS = ("authenticated", "public")
+HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
+
+
+def check_handler_access(routes: list[tuple], owner: str) -> None:
+    """Every HTTP method a handler defines must be marked authenticated or public.
+
+    A method defined without :func:`ngshare.web.authenticated` or
+    :func:`ngshare.web.public` would silently serve anonymous callers.
+    """
+    from tornado import web
+
+    for spec in routes:
+        handler = spec[1]
+        for method in HTTP_METHODS:
+            fn = getattr(handler, method, None)
+            if fn is None or fn is getattr(web.RequestHandler, method, None):
+                continue
+            if getattr(fn, "ngshare_access", None) not in ACCESS_MARKS:
+                raise PluginError(
+                    f"{owner}: {handler.__name__}.{method} is neither @authenticated nor @public"
+                )

@@ -21,6 +21,7 @@ from ngshare.context import ServerContext
 from ngshare.exchange import retention
 from ngshare.exchange.handlers import assignments, courses, feedback, roster, submissions
 from ngshare.exchange.models import ExchangeBase, Submission
+from ngshare.exchange.openapi import PATHS
 from ngshare.exchange.wire import SubmissionClock
 from ngshare.plugin import Plugin
 
@@ -44,12 +45,12 @@ class Exchange(Configurable):
 
 
 def _settings(ctx: ServerContext) -> Exchange:
+    """The validated settings, made by the core at start-up from ``config=Exchange``."""
     return ctx.state["exchange.config"]
 
 
 async def startup(ctx: ServerContext) -> None:
     """Seed the submission clock past the newest stored timestamp; start the purge sweep."""
-    ctx.state["exchange.config"] = Exchange(parent=ctx.config)
     clock = SubmissionClock()
     clock.advance_past(await ctx.db.run(lambda s: s.scalar(select(func.max(Submission.timestamp)))))
     ctx.state["exchange.clock"] = clock
@@ -109,4 +110,6 @@ plugin = Plugin(
     startup=startup,
     shutdown=shutdown,
     commands={"trash": trash_command},
+    openapi=PATHS,
+    description="The nbgrader notebook exchange (ngshare 0.6 compatible).",
 )
