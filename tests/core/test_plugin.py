@@ -70,9 +70,10 @@ def test_a_handler_method_not_marked_authenticated_or_public_is_refused(make_con
 
 
 def test_invalid_plugin_configuration_is_refused_at_start(make_config, monkeypatch):
-    from tests.core import plugins as test_plugins
-
-    monkeypatch.setattr("ngshare.app.load_plugins", lambda names: [test_plugins.greeter])
+    available = eps(greeter=f"{MOD}:greeter")
+    monkeypatch.setattr(
+        "ngshare.app.load_plugins", lambda names: load_plugins([*names, "greeter"], available)
+    )
     config = make_config()
     from traitlets.config import Config
 
