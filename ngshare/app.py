@@ -268,6 +268,42 @@ def run_command(config: NgShare, argv: list[str]) -> int:
     return 2
 
 
+def _new_revision(db: Database, cfg, plugins: list[Plugin], plugin_name: str, message: str) -> int:
+    """Autogenerate a migration for one plugin's tables only, on its own branch.
+
+    The first revision of a plugin starts its branch (label = plugin name) and
+    depends on the core's head; later ones extend ``<plugin>@head``.
+    """
+    from alembic.script import ScriptDirectory
+
+    plugin = next((p for p in plugins if p.name == plugin_name), None)
+    if plugin is None or not plugin.migrations:
+        print(
+            f"plugin {plugin_name!r} is not enabled or declares no migrations folder",
+            file=sys.stderr,
+        )
+        return 2
+    if not migrations.is_up_to_date(db.engine, cfg):
+        migrations.upgrade(db.engine, cfg)  # autogenerate compares against the newest schema
+    Path(plugin.migrations).mkdir(parents=True, exist_ok=True)
+    script = ScriptDirectory.from_config(cfg)
+    has_branch = any(plugin_name in r.branch_labels for r in script.walk_revisions())
+    cfg.attributes["autogenerate_plugin"] = plugin_name
+    options: dict = {"version_path": plugin.migrations}
+    if has_branch:
+        options["head"] = f"{plugin_name}@head"
+    else:
+        options.update(
+            head="base",
+            branch_label=plugin_name,
+            depends_on=script.get_revision("core@head").revision,
+        )
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        alembic_command.revision(cfg, message=message, autogenerate=True, **options)
+    return 0
+
+
 def _db_command(config: NgShare, argv: list[str]) -> int:
     action = argv[0] if argv else "current"
     if is_sqlite(config.db_url) and config.db_url.startswith("sqlite:///"):
@@ -287,8 +323,13 @@ def _db_command(config: NgShare, argv: list[str]) -> int:
             print("up to date" if ok else "needs upgrade: ngshare db upgrade")
         elif action == "history":
             alembic_command.history(cfg)
+        elif action == "revision" and len(argv) == 3:
+            return _new_revision(db, cfg, plugins, plugin_name=argv[1], message=argv[2])
         else:
-            print("usage: ngshare db upgrade|current|history", file=sys.stderr)
+            print(
+                "usage: ngshare db upgrade|current|history|revision PLUGIN MESSAGE",
+                file=sys.stderr,
+            )
             return 2
     finally:
         db.dispose()

@@ -19,6 +19,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 
 @dataclass
@@ -86,6 +87,10 @@ class BlobStore:
         blob = self.stage(data)
         self.commit([blob])
         return blob
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The blob as a file opened for binary reading (the caller closes it)."""
+        return open(self.path_for(sha256), "rb")  # noqa: SIM115
 
     def read(self, sha256: str) -> bytes:
         with open(self.path_for(sha256), "rb") as f:

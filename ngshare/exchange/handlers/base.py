@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, BinaryIO
 
 from ngshare.exchange import errors
 from ngshare.exchange.models import StoredFile
 from ngshare.web import APIHandler
 
-#: Flush a streamed file list whenever this much is buffered.
-FLUSH_BYTES = 1 << 20
+#: Bytes of a blob encoded per step of a streamed download (a multiple of 3,
+#: so the base64 pieces join into one valid string).
+ENCODE_CHUNK_BYTES = 3 * (1 << 18)
 
 
 class ExchangeHandler(APIHandler):
@@ -26,35 +27,37 @@ class ExchangeHandler(APIHandler):
         return self.get_query_argument("list_only", "false") == "true"
 
     async def write_files(self, files: list[StoredFile], list_only: bool, **fields: Any) -> None:
-        """Send ``{"success": true, **fields, "files": [...]}``, one file at a time.
+        """Send ``{"success": true, **fields, "files": [...]}``, streamed.
 
-        Content is read and base64-encoded on a worker thread per file, so a
-        large download neither blocks the loop nor sits in memory whole.
+        Each blob is read and base64-encoded in 768 KiB steps on a worker
+        thread and flushed as it goes, so a large download neither blocks the
+        loop nor sits in memory whole (ngshare held every file, encoded, at once).
         """
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         head = json.dumps({"success": True, **fields}, separators=(",", ":"))
         self.write(head[:-1] + ',"files":[')
         if list_only:
-            self.write(",".join(_entry_json(f, None) for f in files))
+            self.write(",".join(_entry_json(f) for f in files))
         else:
-            pending = 0
             for i, f in enumerate(files):
-                content = await self.ctx.run_blocking(_encoded_content, self.ctx.storage, f.sha256)
-                self.write(("," if i else "") + _entry_json(f, content))
-                pending += len(content)
-                del content
-                if pending >= FLUSH_BYTES:
-                    await self.flush()
-                    pending = 0
+                head = _entry_json(f)[:-1] + ',"content":"'
+                self.write(("," if i else "") + head)
+                # base64 output needs no JSON escaping: stream it as is
+                with await self.ctx.run_blocking(self.ctx.storage.open, f.sha256) as blob:
+                    while True:
+                        chunk = await self.ctx.run_blocking(_read_encoded, blob)
+                        if not chunk:
+                            break
+                        self.write(chunk)
+                        await self.flush()
+                self.write('"}')
         self.finish("]}")
 
 
-def _encoded_content(storage: Any, sha256: str) -> str:
-    return base64.b64encode(storage.read(sha256)).decode("ascii")
+def _read_encoded(blob: BinaryIO) -> bytes:
+    """The next piece of a blob, base64-encoded (a multiple of 3 bytes in, no padding between)."""
+    return base64.b64encode(blob.read(ENCODE_CHUNK_BYTES))
 
 
-def _entry_json(f: StoredFile, content: str | None) -> str:
-    entry = {"path": f.path, "checksum": f.md5}
-    if content is not None:
-        entry["content"] = content
-    return json.dumps(entry, separators=(",", ":"))
+def _entry_json(f: StoredFile) -> str:
+    return json.dumps({"path": f.path, "checksum": f.md5}, separators=(",", ":"))
