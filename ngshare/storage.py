@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -62,6 +63,26 @@ class BlobStore:
             md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
             size=len(data),
         )
+
+    def stage_stream(self, chunks: Iterable[bytes]) -> StagedBlob:
+        """Like :meth:`stage`, for content that arrives in pieces (hashed as it goes)."""
+        sha256 = hashlib.sha256()
+        md5 = hashlib.md5(usedforsecurity=False)
+        size = 0
+        fd, temp_path = tempfile.mkstemp(dir=self.tmp, prefix="blob-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+                    sha256.update(chunk)
+                    md5.update(chunk)
+                    size += len(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            _unlink_quietly(temp_path)
+            raise
+        return StagedBlob(temp_path, sha256.hexdigest(), md5.hexdigest(), size)
 
     def commit(self, staged: list[StagedBlob]) -> None:
         """Move staged blobs into place; identical content already stored is kept."""

@@ -20,11 +20,13 @@ import json
 import logging
 import re
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tornado import httputil, web
+from tornado import web
+
+from ngshare import forms
 
 if TYPE_CHECKING:
     from ngshare.auth import Identity
@@ -96,9 +98,9 @@ class APIHandler(web.RequestHandler):
     def initialize(self, ctx: ServerContext, **kwargs: Any) -> None:
         self.ctx = ctx
         self._chunks: list[bytes] = []
-        self._spool: tempfile.SpooledTemporaryFile | None = None
+        self._spool: Any = None  # temp file of a large body while it arrives
         self._body_size = 0
-        self._form: dict[str, list[bytes]] | None = None
+        self._form: forms.SpooledForm | None = None
 
     # -- envelope -----------------------------------------------------------
 
@@ -137,6 +139,11 @@ class APIHandler(web.RequestHandler):
     # -- body ---------------------------------------------------------------
 
     @property
+    def spool_dir(self) -> str | None:
+        """Large bodies are spooled next to the blob store (same disk, not /tmp)."""
+        return str(self.ctx.storage.tmp)
+
+    @property
     def max_body_bytes(self) -> int:
         return self.ctx.config.max_body_bytes
 
@@ -172,24 +179,34 @@ class APIHandler(web.RequestHandler):
             return
         self._chunks.append(chunk)
         if self._body_size > SMALL_BODY_BYTES:
-            self._spool = tempfile.TemporaryFile(prefix="ngshare-body-")
+            self._spool = tempfile.TemporaryFile(prefix="ngshare-body-", dir=self.spool_dir)
             for c in self._chunks:
                 self._spool.write(c)
             self._chunks = []
 
     async def load_body(self) -> None:
-        """Parse the request body's form fields (once), off the loop if large."""
+        """Parse the request body's form fields (once); large bodies off the loop.
+
+        A large urlencoded body stays in its spool file; its big values are
+        read back in pieces by :meth:`argument_chunks` (see :mod:`ngshare.forms`).
+        """
         if self._form is not None:
             return
         content_type = self.request.headers.get("Content-Type", "")
         if self._spool is not None:
             spool, self._spool = self._spool, None
-            self._form = await self.ctx.run_blocking(_parse_spooled_form, content_type, spool)
+            self._form = await self.ctx.run_blocking(forms.parse_spooled, content_type, spool)
         else:
             body, self._chunks = b"".join(self._chunks), []
-            self._form = _parse_form(content_type, body)
-        if "_xsrf" in self._form:  # where Tornado's and JupyterHub's xsrf checks look
-            self.request.body_arguments["_xsrf"] = self._form["_xsrf"]
+            self._form = forms.parse_small(content_type, body)
+        if "_xsrf" in self._form.values:  # where Tornado's and JupyterHub's xsrf checks look
+            self.request.body_arguments["_xsrf"] = self._form.values["_xsrf"]
+
+    def on_finish(self) -> None:
+        if self._form is not None:
+            self._form.close()
+        if self._spool is not None:
+            self._spool.close()
 
     def argument(self, name: str, default: str | None = None) -> str | None:
         """A form field from the body, else from the query string, else ``default``.
@@ -198,23 +215,24 @@ class APIHandler(web.RequestHandler):
         spaces, surrounding whitespace goes), as ngshare's clients expect.
         """
         assert self._form is not None, "load_body() first"
-        values = self._form.get(name)
+        values = self._form.values.get(name)
         if values:
             return _CONTROL_CHARS.sub(" ", _decode(values[-1])).strip()
+        if name in self._form.ranges:
+            return b"".join(self._form.chunks(name)).decode("utf-8", "surrogateescape").strip()
         return self.get_query_argument(name, default)
 
-    def take_argument(self, name: str) -> str | None:
-        """Like :meth:`argument` but drops the body copy (large fields, e.g. files).
+    def argument_chunks(self, name: str) -> Iterator[bytes] | None:
+        """A (possibly huge) form field as byte chunks: body first, then query string.
 
-        Only surrounding whitespace is removed: the value may be hundreds of MB.
+        The chunks read the spooled body: iterate them on a worker thread.
         """
         assert self._form is not None, "load_body() first"
-        values = self._form.pop(name, None)
-        if values:
-            value = _decode(values.pop())
-            del values
-            return value.strip()
-        return self.get_query_argument(name, None)
+        chunks = self._form.chunks(name)
+        if chunks is not None:
+            return chunks
+        value = self.get_query_argument(name, None)
+        return None if value is None else iter([value.encode("utf-8")])
 
     def check_xsrf_cookie(self) -> None:
         """Cookie-authenticated writes need an xsrf token; the identity provider checks it.
@@ -249,21 +267,3 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 def _decode(value: bytes) -> str:
     return value.decode("utf-8", errors="surrogateescape")
-
-
-def _parse_form(content_type: str, body: bytes) -> dict[str, list[bytes]]:
-    if not body:
-        return {}
-    args: dict[str, list[bytes]] = {}
-    files: dict[str, list[httputil.HTTPFile]] = {}
-    httputil.parse_body_arguments(content_type, body, args, files)
-    for name, uploads in files.items():
-        args.setdefault(name, []).extend(f.body for f in uploads)
-    return args
-
-
-def _parse_spooled_form(content_type: str, spool: Any) -> dict[str, list[bytes]]:
-    with spool:
-        spool.seek(0)
-        body = spool.read()
-    return _parse_form(content_type, body)

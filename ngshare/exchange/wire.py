@@ -10,10 +10,12 @@ from __future__ import annotations
 import binascii
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ngshare.exchange import errors
+from ngshare.exchange.tree import LongString, _NeedsWholeDecode, split_long_strings
 from ngshare.models import utcnow
 from ngshare.storage import BlobStore, StagedBlob
 from ngshare.web import ApiError
@@ -30,50 +32,68 @@ class UploadedFile:
     blob: StagedBlob
 
 
+MAX_PATH_LENGTH = 4096
+
+
 def is_legal_path(path: object) -> bool:
     """A relative Unix path whose parts are all real names (no '', '.', '..')."""
-    if not isinstance(path, str) or not path or "\x00" in path:
+    if not isinstance(path, str) or not path or len(path) > MAX_PATH_LENGTH or "\x00" in path:
         return False
     return all(part not in ("", ".", "..") for part in path.split("/"))
 
 
-def stage_files(raw: str | None, store: BlobStore) -> list[UploadedFile]:
+def stage_files(chunks: Iterable[bytes] | None, store: BlobStore) -> list[UploadedFile]:
     """Validate an encoded directory tree and stage its files (blocking).
 
-    Checks run in ngshare's order: presence, JSON, then per file its path and
-    its base64 content. On any error nothing staged so far is kept.
+    ``chunks`` is the field's bytes in pieces (see :mod:`ngshare.forms`). Checks
+    run in ngshare's order: presence, JSON, then per file its path and its
+    base64 content. On any error nothing staged so far is kept.
     """
-    if raw is None:
+    if chunks is None:
         raise ApiError(400, errors.ERR_FILES_MISSING)
-    try:
-        entries = json.loads(raw)
-    except ValueError:
-        raise ApiError(400, errors.ERR_FILES_JSON) from None
-    del raw
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ApiError(400, errors.ERR_FILES_JSON)
+    skeleton = split_long_strings(chunks, str(store.tmp))
     staged: list[UploadedFile] = []
-    seen: set[str] = set()
     try:
-        for i, entry in enumerate(entries):
-            path = entry.get("path")
+        if not skeleton.valid:
+            raise ApiError(400, errors.ERR_FILES_JSON)
+        try:
+            entries = json.loads(skeleton.text)
+        except ValueError:
+            raise ApiError(400, errors.ERR_FILES_JSON) from None
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ApiError(400, errors.ERR_FILES_JSON)
+        seen: set[str] = set()
+        for entry in entries:
+            path = skeleton.resolve(entry.get("path"))
             if not is_legal_path(path) or path in seen:
                 raise ApiError(400, errors.ERR_ILLEGAL_PATH)
             seen.add(path)
-            content = entry.get("content")
-            if not isinstance(content, str):
-                raise ApiError(400, errors.ERR_CONTENT_BASE64)
-            try:
-                data = binascii.a2b_base64(content, strict_mode=False)
-            except ValueError:  # binascii.Error, or non-ASCII text
-                raise ApiError(400, errors.ERR_CONTENT_BASE64) from None
-            entries[i] = None  # let the encoded copy go as soon as it is decoded
-            staged.append(UploadedFile(path=path, blob=store.stage(data)))
-            del data, content, entry
+            blob = _stage_content(skeleton.resolve(entry.get("content")), store)
+            staged.append(UploadedFile(path=path, blob=blob))
     except BaseException:
         store.discard([f.blob for f in staged])
         raise
+    finally:
+        skeleton.close()
     return staged
+
+
+def _stage_content(content: object, store: BlobStore) -> StagedBlob:
+    """Decode base64 content (a string, or a long string spooled on disk) into a blob."""
+    try:
+        if isinstance(content, LongString):
+            pieces = content.base64_chunks()
+            if pieces is not None:
+                try:
+                    return store.stage_stream(pieces)
+                except _NeedsWholeDecode:
+                    pass
+            content = content.text()
+        if not isinstance(content, str):
+            raise ApiError(400, errors.ERR_CONTENT_BASE64)
+        return store.stage(binascii.a2b_base64(content, strict_mode=False))
+    except ValueError:  # binascii.Error, non-ASCII text, bad escapes
+        raise ApiError(400, errors.ERR_CONTENT_BASE64) from None
 
 
 def format_timestamp(ts: datetime) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -97,9 +99,9 @@ def delete_assignment(session: Session, course_id: str, identity: Identity, assi
     access.find_assignment(session, course, assignment_id).deleted_at = utcnow()
 
 
-def store_upload(raw: str | None, storage: BlobStore) -> list[UploadedFile]:
+def store_upload(chunks: Iterator[bytes] | None, storage: BlobStore) -> list[UploadedFile]:
     """Validate, stage and commit an upload's blobs (blocking; on a worker)."""
-    files = stage_files(raw, storage)
+    files = stage_files(chunks, storage)
     storage.commit([f.blob for f in files])
     return files
 
@@ -129,7 +131,7 @@ class AssignmentHandler(ExchangeHandler):
     async def post(self, course_id: str, assignment_id: str) -> None:
         await self.ctx.db.run(check_release, course_id, self.identity, assignment_id)
         files = await self.ctx.run_blocking(
-            store_upload, self.take_argument("files"), self.ctx.storage
+            store_upload, self.argument_chunks("files"), self.ctx.storage
         )
         await self.ctx.db.run(record_release, course_id, self.identity, assignment_id, files)
         self.success()

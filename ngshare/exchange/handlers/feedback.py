@@ -75,7 +75,7 @@ class FeedbackHandler(ExchangeHandler):
         args = (course_id, self.identity, assignment_id, student_id, self.argument("timestamp"))
         await self.ctx.db.run(check_feedback_upload, *args)
         files = await self.ctx.run_blocking(
-            store_upload, self.take_argument("files"), self.ctx.storage
+            store_upload, self.argument_chunks("files"), self.ctx.storage
         )
         await self.ctx.db.run(record_feedback, *args, files=files)
         self.success()

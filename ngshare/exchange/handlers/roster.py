@@ -292,7 +292,7 @@ class StudentListHandler(ExchangeHandler):
 
     @authenticated
     async def post(self, course_id: str) -> None:
-        raw = self.take_argument("students")
+        raw = self.argument("students")
         status = await self.ctx.db.run(upsert_students, course_id, self.identity, raw)
         self.success(status=status)
 

@@ -133,7 +133,7 @@ class SubmitHandler(ExchangeHandler):
     async def post(self, course_id: str, assignment_id: str) -> None:
         await self.ctx.db.run(check_submit, course_id, self.identity, assignment_id)
         files = await self.ctx.run_blocking(
-            store_upload, self.take_argument("files"), self.ctx.storage
+            store_upload, self.argument_chunks("files"), self.ctx.storage
         )
         clock = self.ctx.state["exchange.clock"]
         timestamp = await self.ctx.db.run(

@@ -1,0 +1,94 @@
+"""The streaming reader of encoded directory trees agrees with json.loads.
+
+The reference below is the plain reading (json.loads, then per file path and
+base64 checks); the streaming reader must give the same files or the same error
+for every input, wherever the input is cut into chunks.
+"""
+
+import base64
+import binascii
+import json
+
+import pytest
+
+from ngshare.exchange import tree
+from ngshare.exchange.wire import is_legal_path, stage_files
+from ngshare.storage import BlobStore
+from ngshare.web import ApiError
+
+
+def reference(text: bytes):
+    try:
+        entries = json.loads(text)
+    except ValueError:
+        return "Files cannot be JSON decoded"
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return "Files cannot be JSON decoded"
+    out, seen = [], set()
+    for e in entries:
+        path = e.get("path")
+        if not is_legal_path(path) or path in seen:
+            return "Illegal path"
+        seen.add(path)
+        content = e.get("content")
+        if not isinstance(content, str):
+            return "Content cannot be base64 decoded"
+        try:
+            out.append((path, binascii.a2b_base64(content, strict_mode=False)))
+        except ValueError:
+            return "Content cannot be base64 decoded"
+    return out
+
+
+def streamed(text: bytes, store, cut: int):
+    chunks = (text[i : i + cut] for i in range(0, len(text), cut))
+    try:
+        staged = stage_files(chunks, store)
+    except ApiError as e:
+        return e.message
+    result = [(f.path, open(f.blob.temp_path, "rb").read()) for f in staged]
+    store.discard([f.blob for f in staged])
+    return result
+
+
+BIG = base64.b64encode(bytes(range(256)) * 600).decode()  # > LONG_STRING_BYTES
+CASES = [
+    json.dumps([{"path": "a.txt", "content": "aGVsbG8="}]),
+    json.dumps([{"path": "a.txt", "content": BIG}, {"path": "d/b", "content": ""}]),
+    json.dumps([{"content": BIG, "path": "late/path.bin"}]),
+    json.dumps([{"path": "a", "content": base64.encodebytes(b"x" * 70000).decode()}]),
+    json.dumps([{"path": "a", "content": BIG[:-1]}]),  # broken padding
+    json.dumps([{"path": "a", "content": BIG + "=="}]),
+    json.dumps([{"path": "a", "content": BIG[:1000] + "==" + BIG[1000:]}]),
+    json.dumps([{"path": "../x", "content": BIG}]),
+    json.dumps([{"path": "x" * 70000, "content": "YQ=="}]),
+    json.dumps([{"path": "a", "content": BIG}, {"path": "a", "content": "YQ=="}]),
+    json.dumps([{"path": "a", "content": "\u00e9" * 40000}]),
+    json.dumps([{"path": "a", "content": "YQ==", "checksum": "whatever", "x": [1, {"y": BIG}]}]),
+    json.dumps({"path": "a", "content": "YQ=="}),
+    '[{"path": "a", "content": "' + BIG + '"',  # unterminated
+    '[{"path": "a", "content": "' + BIG[:5000] + "\n" + BIG[5000:] + '"}]',  # raw newline
+    '[{"path": "a", "content": "' + BIG.replace("A", "\\u0041", 3) + '"}]',
+    '[{"path": "a", "content": "' + BIG + '\\"}]',
+    "",
+    "   ",
+    "[]",
+]
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+@pytest.mark.parametrize("cut", [1 << 20, 4096, 777])
+def test_streamed_reading_agrees_with_the_reference(tmp_path, case, cut):
+    text = CASES[case].encode()
+    store = BlobStore(tmp_path / "store")
+    assert streamed(text, store, cut) == reference(text)
+    assert list(store.tmp.iterdir()) == []  # nothing left behind either way
+
+
+def test_long_strings_are_spooled_not_held(tmp_path):
+    text = json.dumps([{"path": "a", "content": BIG}]).encode()
+    skeleton = tree.split_long_strings([text], str(tmp_path))
+    assert len(skeleton.text) < 200 and len(skeleton.longs) == 1
+    assert skeleton.longs[0].raw() == BIG.encode()
+    skeleton.close()
+    assert list(tmp_path.iterdir()) == []
