@@ -96,8 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = Output(args.json)
     try:
+        url = args.url or default_url()
+        if not url:
+            raise UsageError("no ngshare URL: pass --url or set NGSHARE_URL")
         client = ExchangeClient(
-            args.url or default_url(),
+            url,
             token=args.token,
             dev_user=args.dev_user,
             timeout=args.timeout,
@@ -142,7 +145,9 @@ def table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = [columns, ["-" * w for w in widths], *cells]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in lines)
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
 
 
 def _cell(value: Any) -> str:
@@ -233,7 +238,9 @@ def enrol(
     results = list(problems or [])
     if rows:
         statuses = client.add_students(course, rows)
-        for i, (row, status) in enumerate(zip(rows, statuses)):
+        if len(statuses) != len(rows):
+            raise ExchangeApiError(f"ngshare sent {len(statuses)} statuses for {len(rows)} rows")
+        for i, (row, status) in enumerate(zip(rows, statuses, strict=True)):
             ok = bool(status.get("success"))
             result = {
                 "username": row["username"],
