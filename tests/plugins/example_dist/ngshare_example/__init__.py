@@ -1,0 +1,110 @@
+"""ngshare-example: the smallest plugin that uses every part of the Plugin API.
+
+It lives outside the ngshare package, as a third party's would: installed
+with pip, found through its ``ngshare.plugins`` entry point, enabled with
+``--plugins example``. Notes can be read by anyone and written by signed-in
+users; each new note is announced on the ``example.notes`` channel after its
+transaction commits; a job counts the notes every second.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from traitlets import Integer
+from traitlets.config import Configurable
+
+from ngshare.db import make_metadata
+from ngshare.events import Channel
+from ngshare.plugin import Plugin
+from ngshare.scheduler import Job
+from ngshare.web import ApiError, APIHandler, authenticated, public
+
+__version__ = "0.1.0"
+
+
+class ExampleBase(DeclarativeBase):
+    metadata = make_metadata()
+
+
+class Note(ExampleBase):
+    __tablename__ = "example_notes"
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    author: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(
+        default=lambda: datetime.now(timezone.utc).replace(tzinfo=None)
+    )
+
+
+class Example(Configurable):
+    """``c.Example.max_note_length``."""
+
+    max_note_length = Integer(280, help="Longest note accepted.").tag(config=True)
+
+
+def _note_json(note: Note) -> dict:
+    return {"id": note.pk, "author": note.author, "text": note.text}
+
+
+class NoteListHandler(APIHandler):
+    """``{prefix}example/notes``: GET for anyone; POST ``text`` for signed-in users."""
+
+    def error_envelope(self, status, message, extra):
+        return {"ok": False, "error": message}  # this plugin's own envelope
+
+    @public
+    async def get(self) -> None:
+        notes = await self.ctx.db.run(
+            lambda s: [_note_json(n) for n in s.scalars(select(Note).order_by(Note.pk))]
+        )
+        self.write_json({"ok": True, "notes": notes})
+
+    @authenticated
+    async def post(self) -> None:
+        text = self.argument("text") or ""
+        limit = self.ctx.state["example.config"].max_note_length
+        if not text or len(text) > limit:
+            raise ApiError(400, f"text must be 1 to {limit} characters")
+
+        def add(session):
+            note = Note(author=self.identity.name, text=text)
+            session.add(note)
+            session.flush()
+            self.ctx.events.publish_after_commit(
+                session, "example.notes", "note.created", _note_json(note)
+            )
+            return _note_json(note)
+
+        self.write_json({"ok": True, "note": await self.ctx.db.run(add)}, status=201)
+
+
+async def count_notes(ctx) -> None:
+    ctx.state["example.note_count"] = await ctx.db.run(
+        lambda s: s.scalar(select(func.count()).select_from(Note))
+    )
+
+
+plugin = Plugin(
+    name="example",
+    version=__version__,
+    description="Notes: a worked example of every plugin contribution.",
+    handlers=[(r"notes", NoteListHandler)],
+    metadata=ExampleBase.metadata,
+    migrations=str(Path(__file__).parent / "migrations" / "versions"),
+    config=Example,
+    jobs=[Job("example.count_notes", count_notes, "interval", {"seconds": 1})],
+    channels=[Channel("example.notes", lambda identity, ctx: True, "New notes")],
+    openapi={
+        "/notes": {
+            "get": {"summary": "List notes", "security": [],
+                    "responses": {"200": {"description": "the notes"}}},
+            "post": {"summary": "Add a note (text)",
+                     "responses": {"201": {"description": "the new note"}}},
+        }
+    },
+)
