@@ -1,0 +1,1 @@
+"""Vivere (placeholder during packaging set-up)."""
