@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -209,16 +210,45 @@ def _apply(membership: Membership, names: Names) -> None:
     membership.email = names.email
 
 
-class _RosterHandler(ExchangeHandler):
+class _MemberHandler(ExchangeHandler):
+    """One person of a course roster: ``/<role>/<course_id>/<person_id>``.
+
+    The URL group naming the person is ``instructor_id`` or ``student_id``,
+    as in the API documents; :attr:`person_arg` says which.
+    """
+
     role: str
+    person_arg: str
+    upsert: Callable[..., None]
+    admin_only_delete = False
 
     def names(self) -> Names:
         return Names(
             self.argument("first_name"), self.argument("last_name"), self.argument("email")
         )
 
+    @authenticated
+    async def get(self, course_id: str, **person: str) -> None:
+        username = person[self.person_arg]
+        entry = await self.ctx.db.run(get_member, course_id, self.identity, username, self.role)
+        self.success(**entry)
 
-class InstructorHandler(_RosterHandler):
+    @authenticated
+    async def post(self, course_id: str, **person: str) -> None:
+        username = person[self.person_arg]
+        await self.ctx.db.run(type(self).upsert, course_id, self.identity, username, self.names())
+        self.success()
+
+    @authenticated
+    async def delete(self, course_id: str, **person: str) -> None:
+        if self.admin_only_delete:
+            access.require_admin(self.identity)
+        username = person[self.person_arg]
+        await self.ctx.db.run(remove_member, course_id, self.identity, username, self.role)
+        self.success()
+
+
+class InstructorHandler(_MemberHandler):
     """``/instructor/<course_id>/<instructor_id>``.
 
     GET for course members; POST for admins (add or update; a student is moved
@@ -226,26 +256,21 @@ class InstructorHandler(_RosterHandler):
     """
 
     role = ROLE_INSTRUCTOR
+    person_arg = "instructor_id"
+    upsert = staticmethod(upsert_instructor)
+    admin_only_delete = True
 
-    @authenticated
-    async def get(self, course_id: str, instructor_id: str) -> None:
-        entry = await self.ctx.db.run(
-            get_member, course_id, self.identity, instructor_id, self.role
-        )
-        self.success(**entry)
 
-    @authenticated
-    async def post(self, course_id: str, instructor_id: str) -> None:
-        await self.ctx.db.run(
-            upsert_instructor, course_id, self.identity, instructor_id, self.names()
-        )
-        self.success()
+class StudentHandler(_MemberHandler):
+    """``/student/<course_id>/<student_id>``.
 
-    @authenticated
-    async def delete(self, course_id: str, instructor_id: str) -> None:
-        access.require_admin(self.identity)
-        await self.ctx.db.run(remove_member, course_id, self.identity, instructor_id, self.role)
-        self.success()
+    GET for instructors and the student themself; POST (add or update) and
+    DELETE for instructors. Removing a student keeps their submissions.
+    """
+
+    role = ROLE_STUDENT
+    person_arg = "student_id"
+    upsert = staticmethod(upsert_student)
 
 
 class InstructorListHandler(ExchangeHandler):
@@ -255,31 +280,6 @@ class InstructorListHandler(ExchangeHandler):
     async def get(self, course_id: str) -> None:
         entries = await self.ctx.db.run(list_members, course_id, self.identity, ROLE_INSTRUCTOR)
         self.success(instructors=entries)
-
-
-class StudentHandler(_RosterHandler):
-    """``/student/<course_id>/<student_id>``.
-
-    GET for instructors and the student themself; POST (add or update) and
-    DELETE for instructors. Removing a student keeps their submissions.
-    """
-
-    role = ROLE_STUDENT
-
-    @authenticated
-    async def get(self, course_id: str, student_id: str) -> None:
-        entry = await self.ctx.db.run(get_member, course_id, self.identity, student_id, self.role)
-        self.success(**entry)
-
-    @authenticated
-    async def post(self, course_id: str, student_id: str) -> None:
-        await self.ctx.db.run(upsert_student, course_id, self.identity, student_id, self.names())
-        self.success()
-
-    @authenticated
-    async def delete(self, course_id: str, student_id: str) -> None:
-        await self.ctx.db.run(remove_member, course_id, self.identity, student_id, self.role)
-        self.success()
 
 
 class StudentListHandler(ExchangeHandler):
