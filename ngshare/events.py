@@ -1,0 +1,833 @@
+"""Live events: an in-process pub/sub bus and its WebSocket and Server-Sent Events channels.
+
+Plugins declare **channels** and publish **events** on them; browsers and apps
+subscribe over ``{prefix}events/ws`` or ``{prefix}events/sse``::
+
+    from ngshare.events import Channel
+
+    def mentors_only(identity, ctx):      # or ``async def``
+        return identity.name in ctx.state["vivere.mentors"]
+
+    plugin = Plugin(name="vivere", channels=[Channel("com.vivere.mentorchannel", mentors_only)])
+    # (registered by the bus at start-up; names known only at run time can be
+    # registered from the plugin's startup hook: ctx.events.register("vivere", Channel(...)))
+
+    # in a handler: the event goes out only if (and once) the transaction commits
+    def assign(session, ...):
+        ...
+        ctx.events.publish_after_commit(session, "com.vivere.mentorchannel",
+                                        "mentor.assigned", {"mentor": name})
+
+    await ctx.db.run(assign, ...)   # when this returns, the event has been published
+
+Why it is built this way:
+
+* Database work runs on worker threads and may roll back, so the normal way
+  to publish is :meth:`EventBus.publish_after_commit`: SQLAlchemy session
+  events hold the event until the outermost transaction commits (savepoints
+  that roll back drop theirs) and hand it to the IOLoop thread with
+  ``call_soon_threadsafe``. Clients never hear of changes they cannot see.
+* Each event is serialised once (its JSON and its SSE frame are built when it
+  is published) and shared by every subscriber; fan-out is a list append.
+* Every subscriber has a bounded queue. A connection that cannot keep up is
+  dropped rather than allowed to grow the server's memory; it reconnects and
+  resumes from ``Last-Event-ID`` (a small per-channel replay buffer), or is
+  told of a ``ngshare.gap`` when what it missed is no longer held.
+* Identity is the same as for every request (``ctx.identity.identify``), and
+  each channel's ``can_read`` decides who may listen, once, at subscription.
+
+Everything here runs on the IOLoop thread except :meth:`EventBus.publish_after_commit`
+(and the SQLAlchemy listeners it relies on), which is safe on any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, SessionTransaction
+from tornado import websocket
+from tornado.iostream import StreamClosedError
+from traitlets import Float, Integer, List, Unicode
+from traitlets.config import LoggingConfigurable
+
+from ngshare.plugin import PluginError
+from ngshare.web import ApiError, APIHandler, authenticated
+
+if TYPE_CHECKING:
+    from ngshare.auth import Identity
+    from ngshare.context import ServerContext
+
+log = logging.getLogger(__name__)
+
+#: Event names starting with this are the bus's own (e.g. ``ngshare.gap``).
+RESERVED_PREFIX = "ngshare."
+GAP_EVENT = "ngshare.gap"
+MAX_NAME_LENGTH = 200
+
+ERR_AUTH = "Authentication required"
+ERR_NO_CHANNEL = "Name at least one channel: ?channel=NAME"
+ERR_SHUTTING_DOWN = "The server is shutting down"
+ERR_LAST_ID = "Last-Event-ID must be an integer"
+ERR_NOT_UPGRADE = "This URL speaks WebSocket only (Upgrade: websocket)"
+ERR_CROSS_ORIGIN = "Cross-origin WebSocket refused: connect from this server's own pages"
+
+#: Why a subscription ended.
+CLOSED_BY_CLIENT = "closed"
+TOO_SLOW = "too slow"
+SHUTDOWN = "shutdown"
+
+ReadCheck = Callable[["Identity", "ServerContext"], "bool | Awaitable[bool]"]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A named stream of events that a plugin publishes and clients may subscribe to.
+
+    :arg name: free-form and unique on the server; prefix it with something of
+        your own (``"com.vivere.mentorchannel"``, ``"exchange.course"``).
+    :arg can_read: ``can_read(identity, ctx)``, plain or ``async``: may this
+        caller subscribe? Asked once per connection.
+    :arg description: one line for humans (docs, listings).
+    """
+
+    name: str
+    can_read: ReadCheck
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Event:
+    """One published event, serialised once and shared by every subscriber.
+
+    ``wire`` is the JSON object ``{"channel", "event", "data", "id", "time"}``
+    (UTF-8), as WebSocket clients receive it; ``sse`` is the complete
+    Server-Sent Events frame. ``id`` is ``None`` only for the bus's own
+    ``ngshare.gap`` notices, which are not replayable.
+    """
+
+    channel: str
+    name: str
+    id: int | None
+    time: str
+    wire: bytes
+    sse: bytes
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The payload, decoded from :attr:`wire` (a fresh dict on each access)."""
+        return json.loads(self.wire)["data"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A validated event whose id and time are given when it is emitted."""
+
+    channel: str
+    name: str
+    data_json: str
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _make_event(channel: str, name: str, event_id: int | None, data_json: str) -> Event:
+    now = _utc_now()
+    wire = (
+        f'{{"channel":{json.dumps(channel, ensure_ascii=False)},'
+        f'"event":{json.dumps(name, ensure_ascii=False)},"data":{data_json},'
+        f'"id":{"null" if event_id is None else event_id},"time":"{now}"}}'
+    ).encode()
+    id_line = b"" if event_id is None else b"id: %d\n" % event_id
+    sse = id_line + b"event: " + name.encode() + b"\ndata: " + wire + b"\n\n"
+    return Event(channel=channel, name=name, id=event_id, time=now, wire=wire, sse=sse)
+
+
+class Subscription:
+    """One listener's place on the bus: a bounded queue of events to deliver.
+
+    Network handlers drain it with :meth:`next_batch`; in-process listeners
+    may simply ``async for event in subscription``. It ends (``next_batch``
+    returns ``None``) when closed: by its owner, by the bus for falling more
+    than ``max_queued`` events behind, or at shutdown (after the queued events).
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        channels: tuple[str, ...],
+        max_queued: int,
+        backlog: list[Event],
+        connection: bool,
+    ) -> None:
+        self.bus = bus
+        self.channels = channels
+        self.max_queued = max_queued
+        self.closed_reason: str | None = None
+        self._queue: deque[Event] = deque(backlog)
+        self._backlog = len(backlog)  # replayed events do not count against max_queued
+        self._wakeup = asyncio.Event()
+        self._connection = connection
+        self._done: asyncio.Future[None] = bus._loop.create_future()
+        if backlog:
+            self._wakeup.set()
+
+    @property
+    def queued(self) -> int:
+        """Events waiting to be handed to the connection."""
+        return len(self._queue)
+
+    def _offer(self, event: Event) -> None:
+        if self.closed_reason is not None:
+            return
+        if len(self._queue) >= self.max_queued + self._backlog:
+            self.bus.log.warning(
+                "event subscriber on %s more than %d events behind: disconnected",
+                ", ".join(self.channels),
+                self.max_queued,
+            )
+            self.close(TOO_SLOW)
+            return
+        self._queue.append(event)
+        self._wakeup.set()
+
+    async def next_batch(self, timeout: float | None = None) -> list[Event] | None:
+        """Everything queued, waiting for at least one event.
+
+        Returns ``[]`` when ``timeout`` seconds pass with nothing to send (time
+        for a keep-alive) and ``None`` once the subscription has ended.
+        """
+        if not self._queue:
+            if self.closed_reason is not None:
+                return None
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            except asyncio.TimeoutError:
+                return []
+            if not self._queue:
+                return None if self.closed_reason is not None else []
+        batch = list(self._queue)
+        self._queue.clear()
+        self._backlog = 0
+        return batch
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while (batch := await self.next_batch()) is not None:
+            for event in batch:
+                yield event
+
+    def close(self, reason: str = CLOSED_BY_CLIENT) -> None:
+        """Stop receiving events. At shutdown the queued ones are still delivered."""
+        if self.closed_reason is not None:
+            return
+        self.closed_reason = reason
+        self.bus._unsubscribe(self)
+        if reason != SHUTDOWN:
+            self._queue.clear()
+        self._wakeup.set()
+        if not self._connection:
+            self.detach()
+
+    def detach(self) -> None:
+        """The owning connection has ended: the bus stops waiting for it at shutdown."""
+        self.close()
+        if not self._done.done():
+            self._done.set_result(None)
+        self.bus._all.discard(self)
+
+
+class EventBus(LoggingConfigurable):
+    """Registered channels, their subscribers and a short replay history.
+
+    Configure it from ``ngshare_config.py`` as ``c.EventBus.<trait> = ...``.
+    """
+
+    max_queued_events = Integer(
+        1000,
+        help="""A subscriber more than this many events behind (queued behind the
+        batch its connection is writing) is disconnected, so a slow client cannot
+        grow the server's memory. It reconnects and resumes with Last-Event-ID.""",
+    ).tag(config=True)
+
+    replay_buffer_size = Integer(
+        100,
+        help="""Events kept per channel for clients that reconnect with
+        Last-Event-ID (0: none). Fixed for a channel at its first event.""",
+    ).tag(config=True)
+
+    sse_keepalive_seconds = Float(
+        25.0,
+        help="""Idle Server-Sent Events streams get a comment line this often, so
+        proxies do not close them and dead clients are noticed (0: never).""",
+    ).tag(config=True)
+
+    ws_ping_seconds = Float(
+        25.0,
+        help="WebSocket ping interval; a client that does not answer is disconnected (0: off).",
+    ).tag(config=True)
+
+    allowed_origins = List(
+        Unicode(),
+        help="""Origins (e.g. 'https://app.example.org') whose pages may open
+        WebSockets authenticated by cookie or by the dev-mode `user` argument.
+        Same-origin pages and token-authenticated clients are always allowed.""",
+    ).tag(config=True)
+
+    max_channels_per_connection = Integer(
+        32, help="Most channels one connection may subscribe to."
+    ).tag(config=True)
+
+    shutdown_grace_seconds = Float(
+        5.0, help="At shutdown, how long to wait for connections to close cleanly."
+    ).tag(config=True)
+
+    def __init__(self, ctx: ServerContext | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._channels: dict[str, tuple[str, Channel]] = {}
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._all: set[Subscription] = set()
+        self._history: dict[str, deque[Event]] = {}
+        self._evicted: dict[str, int] = {}  # per channel: newest id no longer in history
+        # Ids start at the clock (ms), so a restarted server's ids exceed the old
+        # one's and a stale Last-Event-ID is recognised rather than misread.
+        self.first_id = int(time.time() * 1000)
+        self.last_id = self.first_id - 1
+        self.closed = False
+
+    # -- channels -----------------------------------------------------------
+
+    def register(self, plugin_name: str, channel: Channel) -> None:
+        """Declare ``channel``, owned by ``plugin_name``; names are unique on the server."""
+        name = channel.name
+        if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
+            raise PluginError(
+                f"plugin {plugin_name!r}: channel name must be 1-{MAX_NAME_LENGTH} characters"
+            )
+        if any(c.isspace() or ord(c) < 32 for c in name):
+            raise PluginError(
+                f"plugin {plugin_name!r}: channel name {name!r} "
+                "contains spaces or control characters"
+            )
+        if not callable(channel.can_read):
+            raise PluginError(f"plugin {plugin_name!r}: channel {name!r}: can_read is not callable")
+        if name in self._channels:
+            owner = self._channels[name][0]
+            raise PluginError(
+                f"plugin {plugin_name!r} cannot register channel {name!r}: "
+                f"plugin {owner!r} already registered it"
+            )
+        self._channels[name] = (plugin_name, channel)
+
+    def get_channel(self, name: str) -> Channel | None:
+        """The registered channel called ``name``, or ``None``."""
+        entry = self._channels.get(name)
+        return entry[1] if entry else None
+
+    @property
+    def channels(self) -> dict[str, tuple[str, Channel]]:
+        """Every registered channel: ``name -> (plugin name, Channel)``."""
+        return dict(self._channels)
+
+    async def can_read(self, identity: Identity, name: str) -> bool:
+        """Whether ``identity`` may subscribe to channel ``name`` (unknown: no)."""
+        channel = self.get_channel(name)
+        if channel is None:
+            return False
+        allowed = channel.can_read(identity, self.ctx)  # type: ignore[arg-type]
+        if inspect.isawaitable(allowed):
+            allowed = await allowed
+        return bool(allowed)
+
+    # -- publishing ---------------------------------------------------------
+
+    def publish(self, channel: str, event: str, data: dict[str, Any]) -> Event | None:
+        """Publish now, from the IOLoop thread; returns the event (``None`` once closed).
+
+        Handlers whose database work runs on worker threads use
+        :meth:`publish_after_commit` instead.
+        """
+        if threading.get_ident() != self._loop_thread:
+            raise RuntimeError(
+                "EventBus.publish must be called on the IOLoop thread; "
+                "from database code use publish_after_commit(session, ...)"
+            )
+        return self._emit(self._prepare(channel, event, data))
+
+    def publish_after_commit(
+        self, session: Session, channel: str, event: str, data: dict[str, Any]
+    ) -> None:
+        """Publish once ``session``'s transaction commits; never if it rolls back.
+
+        Safe on any thread. ``data`` is serialised now (so a bad payload fails
+        inside the transaction, and later changes to the dict are not sent).
+        An event published inside a savepoint is dropped if that savepoint
+        rolls back. Events reach subscribers in the order they were published,
+        before ``await ctx.db.run(...)`` returns to the handler.
+        """
+        pending = self._prepare(channel, event, data)
+        txn = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_PENDING_KEY, []).append((self, txn, pending))
+
+    def _prepare(self, channel: str, event: str, data: dict[str, Any]) -> _Pending:
+        if channel not in self._channels:
+            raise LookupError(f"no channel {channel!r} is registered; register it at startup")
+        if not isinstance(event, str) or not event or len(event) > MAX_NAME_LENGTH:
+            raise ValueError(f"event name must be a string of 1-{MAX_NAME_LENGTH} characters")
+        if "\n" in event or "\r" in event:
+            raise ValueError(f"event name {event!r} must be one line")
+        if event.startswith(RESERVED_PREFIX):
+            raise ValueError(f"event names starting with {RESERVED_PREFIX!r} are reserved")
+        if not isinstance(data, dict):
+            raise TypeError(f"event data must be a dict (a JSON object), not {type(data).__name__}")
+        data_json = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return _Pending(channel, event, data_json)
+
+    def _hand_over(self, pendings: list[_Pending]) -> None:
+        """From a committing thread to the IOLoop; never raises into the commit."""
+        try:
+            self._loop.call_soon_threadsafe(self._emit_all, pendings)
+        except RuntimeError:  # the loop is closed: the server has stopped
+            self.log.debug("event loop closed: %d committed events not published", len(pendings))
+
+    def _emit_all(self, pendings: list[_Pending]) -> None:
+        for pending in pendings:
+            self._emit(pending)
+
+    def _emit(self, pending: _Pending) -> Event | None:
+        if self.closed:
+            self.log.debug("event bus closed: %s on %s dropped", pending.name, pending.channel)
+            return None
+        self.last_id += 1
+        event = _make_event(pending.channel, pending.name, self.last_id, pending.data_json)
+        history = self._history.get(pending.channel)
+        if history is None:
+            history = self._history[pending.channel] = deque(maxlen=self.replay_buffer_size)
+        if history.maxlen == 0:
+            self._evicted[pending.channel] = event.id
+        else:
+            if len(history) == history.maxlen:
+                self._evicted[pending.channel] = history[0].id
+            history.append(event)
+        for subscription in tuple(self._subscribers.get(pending.channel, ())):
+            subscription._offer(event)
+        return event
+
+    # -- subscribing --------------------------------------------------------
+
+    def subscribe(
+        self,
+        channels: Iterable[str],
+        last_event_id: int | None = None,
+        *,
+        connection: bool = False,
+    ) -> Subscription:
+        """Listen to ``channels`` (no permission check: handlers do that).
+
+        With ``last_event_id`` the newer events still held are queued first;
+        a channel whose missed events are no longer all held gets an
+        ``ngshare.gap`` event instead, so the client knows to reload.
+        ``connection=True`` means a network connection owns the subscription
+        and calls :meth:`Subscription.detach` when it ends; shutdown waits for that.
+        A subscription made after :meth:`close` is already ended.
+        """
+        names = tuple(dict.fromkeys(channels))
+        for name in names:
+            if name not in self._channels:
+                raise LookupError(f"no channel {name!r} is registered")
+        backlog = [] if last_event_id is None else self._replay(names, last_event_id)
+        sub = Subscription(self, names, self.max_queued_events, backlog, connection)
+        if self.closed:
+            sub.close(SHUTDOWN)
+            return sub
+        self._all.add(sub)
+        for name in names:
+            self._subscribers.setdefault(name, set()).add(sub)
+        return sub
+
+    def _replay(self, names: tuple[str, ...], last_id: int) -> list[Event]:
+        foreign = not (self.first_id - 1 <= last_id <= self.last_id)
+        gaps: list[Event] = []
+        held: list[Event] = []
+        for name in names:
+            history = self._history.get(name, ())
+            if foreign or last_id < self._evicted.get(name, 0):
+                data = json.dumps({"after": last_id})
+                gaps.append(_make_event(name, GAP_EVENT, None, data))
+            if not foreign:
+                held.extend(e for e in history if e.id is not None and e.id > last_id)
+        held.sort(key=lambda e: e.id or 0)
+        return gaps + held
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        for name in sub.channels:
+            subscribers = self._subscribers.get(name)
+            if subscribers is not None:
+                subscribers.discard(sub)
+                if not subscribers:
+                    del self._subscribers[name]
+
+    def subscriber_count(self, channel: str | None = None) -> int:
+        """Live subscriptions, on one channel or in all."""
+        if channel is None:
+            return len({s for subs in self._subscribers.values() for s in subs})
+        return len(self._subscribers.get(channel, ()))
+
+    async def close(self) -> None:
+        """Deliver what is queued, end every subscription and wait for connections to close."""
+        if not self.closed:
+            self.closed = True
+            for sub in list(self._all):
+                sub.close(SHUTDOWN)
+        waiting = [sub._done for sub in self._all if not sub._done.done()]
+        if waiting:
+            _, late = await asyncio.wait(waiting, timeout=self.shutdown_grace_seconds)
+            if late:
+                self.log.warning("%d event connections did not close in time", len(late))
+
+
+# -- SQLAlchemy: publish after commit -------------------------------------------
+
+_PENDING_KEY = "ngshare.events.pending"
+_Entry = tuple[EventBus, "SessionTransaction | None", _Pending]
+
+
+def _within(txn: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while txn is not None:
+        if txn is ancestor:
+            return True
+        txn = txn.parent
+    return ancestor.parent is None  # no transaction at the time: belongs to the next root
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    # Fires for savepoint releases too; only the outermost commit publishes.
+    if session.get_nested_transaction() is not None:
+        return
+    entries: list[_Entry] = session.info.pop(_PENDING_KEY, [])
+    by_bus: dict[EventBus, list[_Pending]] = {}
+    for bus, _, pending in entries:
+        by_bus.setdefault(bus, []).append(pending)
+    for bus, pendings in by_bus.items():
+        bus._hand_over(pendings)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
+    entries: list[_Entry] | None = session.info.get(_PENDING_KEY)
+    if entries:
+        session.info[_PENDING_KEY] = [e for e in entries if not _within(e[1], previous)]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, txn: SessionTransaction) -> None:
+    if txn.parent is None:  # closed without commit (commit has taken its events already)
+        session.info.pop(_PENDING_KEY, None)
+
+
+# -- HTTP -----------------------------------------------------------------------
+
+
+def _requested_channels(handler: Any, bus: EventBus) -> list[str]:
+    names = list(dict.fromkeys(handler.get_query_arguments("channel")))
+    if not names or not all(names):
+        raise ApiError(400, ERR_NO_CHANNEL)
+    if len(names) > bus.max_channels_per_connection:
+        raise ApiError(400, f"At most {bus.max_channels_per_connection} channels per connection")
+    return names
+
+
+async def _authorize(bus: EventBus, identity: Identity, names: list[str]) -> None:
+    """404 for an unknown channel, 403 for one the caller may not read."""
+    for name in names:
+        if bus.get_channel(name) is None:
+            raise ApiError(404, f"Unknown channel: {name}")
+    for name in names:
+        if not await bus.can_read(identity, name):
+            raise ApiError(403, f"Permission denied: cannot read channel {name}")
+
+
+def _last_event_id(value: str | None) -> int | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, ERR_LAST_ID) from None
+
+
+def _bus(ctx: ServerContext) -> EventBus:
+    bus = ctx.events
+    if bus is None or bus.closed:
+        raise ApiError(503, ERR_SHUTTING_DOWN)
+    return bus
+
+
+class EventStreamHandler(APIHandler):
+    """``GET {prefix}events/sse?channel=A&channel=B``: Server-Sent Events.
+
+    Resumes after the ``Last-Event-ID`` header (sent by EventSource on
+    reconnect) or a ``last_event_id`` query argument. Cross-origin pages
+    cannot read it: no CORS headers are sent.
+    """
+
+    unauthenticated_message = ERR_AUTH
+    _subscription: Subscription | None = None
+
+    @authenticated
+    async def get(self) -> None:
+        bus = _bus(self.ctx)
+        names = _requested_channels(self, bus)
+        header = self.request.headers.get("Last-Event-ID")
+        last_id = _last_event_id(header or self.get_query_argument("last_event_id", None))
+        assert self.identity is not None
+        await _authorize(bus, self.identity, names)
+        sub = self._subscription = bus.subscribe(names, last_id, connection=True)
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache, no-store")
+        self.set_header("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
+        try:
+            await self._pump(sub, bus.sse_keepalive_seconds or None)
+        finally:
+            sub.detach()
+
+    async def _pump(self, sub: Subscription, keepalive: float | None) -> None:
+        try:
+            self.write(b": connected\n\n")
+            await self.flush()
+            while (batch := await sub.next_batch(keepalive)) is not None:
+                self.write(b"".join(e.sse for e in batch) if batch else b": keep-alive\n\n")
+                await self.flush()
+        except StreamClosedError:
+            sub.close()
+            return
+        if sub.closed_reason == TOO_SLOW:
+            self.request.connection.close()  # type: ignore[attr-defined]
+        elif sub.closed_reason == SHUTDOWN:
+            try:
+                await asyncio.wait_for(self.finish(), sub.bus.shutdown_grace_seconds)
+            except (StreamClosedError, asyncio.TimeoutError):
+                pass
+            self.request.connection.close()  # type: ignore[attr-defined]
+
+    def on_connection_close(self) -> None:
+        super().on_connection_close()
+        if self._subscription is not None:
+            self._subscription.close()
+
+
+class EventSocketHandler(websocket.WebSocketHandler):
+    """``{prefix}events/ws?channel=A&channel=B``: events as WebSocket text messages.
+
+    Refusals happen before the upgrade, as JSON (401, 403, 404, 400). The
+    server pings every ``ws_ping_seconds``; messages from the client are
+    ignored. ``last_event_id`` resumes like SSE's Last-Event-ID.
+    """
+
+    def initialize(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self._names: list[str] = []
+        self._last_id: int | None = None
+        self._subscription: Subscription | None = None
+        self._pump_task: asyncio.Task | None = None
+
+    @property
+    def ping_interval(self) -> float | None:
+        bus = self.ctx.events
+        return (bus.ws_ping_seconds or None) if bus is not None else None
+
+    @property
+    def max_message_size(self) -> int:
+        return 4096  # clients have nothing to say; do not buffer much of it
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            return self._refuse(400, ERR_NOT_UPGRADE)
+        try:
+            bus = _bus(self.ctx)
+            identity = await self.ctx.identity.identify(self)  # type: ignore[arg-type]
+            if identity is None:
+                raise ApiError(401, ERR_AUTH)
+            self._names = _requested_channels(self, bus)
+            self._last_id = _last_event_id(self.get_query_argument("last_event_id", None))
+            await _authorize(bus, identity, self._names)
+        except ApiError as e:
+            return self._refuse(e.status, e.message)
+        if self._cross_origin_refused():
+            return self._refuse(403, ERR_CROSS_ORIGIN)
+        await super().get(*args, **kwargs)
+
+    # It authenticates itself (above), before the upgrade: tell the route check so.
+    get.ngshare_access = "authenticated"  # type: ignore[attr-defined]
+
+    def check_origin(self, origin: str) -> bool:
+        """Cookies are sent by any page: only same-origin (or listed) pages may use them.
+
+        A token the client presents itself is proof enough, from any origin.
+        """
+        if getattr(self, "_token_authenticated", False):
+            return True
+        bus = self.ctx.events
+        if bus is not None and origin in bus.allowed_origins:
+            return True
+        if urlsplit(origin).netloc.lower() == self.request.headers.get("Host", "").lower():
+            return True
+        return super().check_origin(origin)
+
+    def _cross_origin_refused(self) -> bool:
+        # Tornado refuses the same requests, with a text body; this answers in JSON.
+        if self.request.headers.get("Sec-Fetch-Site") in ("same-origin", "none"):
+            return False
+        origin = self.request.headers.get("Origin")
+        return origin is not None and not self.check_origin(origin)
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"success": False, "message": message}))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"success": False, "message": "Internal Server Error"}))
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        bus = self.ctx.events
+        self._subscription = bus.subscribe(self._names, self._last_id, connection=True)
+        self._pump_task = asyncio.ensure_future(self._pump(self._subscription))
+
+    async def _pump(self, sub: Subscription) -> None:
+        try:
+            while (batch := await sub.next_batch()) is not None:
+                await asyncio.gather(*(self.write_message(e.wire) for e in batch))
+        except (websocket.WebSocketClosedError, StreamClosedError):
+            sub.close()
+            return
+        if sub.closed_reason == TOO_SLOW:
+            # it is not reading: a close frame would wait behind the backlog
+            connection = self.ws_connection
+            if connection is not None and connection.stream is not None:
+                connection.stream.close()
+        elif sub.closed_reason == SHUTDOWN:
+            self.close(1001, "server shutting down")
+
+    def on_message(self, message: str | bytes) -> None:
+        pass
+
+    def on_close(self) -> None:
+        if self._subscription is not None:
+            self._subscription.detach()
+
+
+# -- core service hooks (see ngshare.app.CORE_SERVICES) ---------------------------
+
+
+async def start(ctx: ServerContext) -> None:
+    """Create the bus and register the plugins' declared ``channels``.
+
+    It runs before the plugins' startup hooks, so those may publish, or
+    register channels whose names are only known at run time.
+    """
+    bus = EventBus(ctx=ctx, parent=ctx.config)
+    for plugin in ctx.plugins:
+        for channel in getattr(plugin, "channels", None) or ():
+            bus.register(plugin.name, channel)
+    ctx.events = bus
+
+
+async def stop(ctx: ServerContext) -> None:
+    """Close every subscriber connection cleanly (WebSocket 1001, SSE stream end)."""
+    if ctx.events is not None:
+        await ctx.events.close()
+
+
+def routes(ctx: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
+    """The subscription endpoints, under the server's prefix."""
+    prefix = ctx.config.prefix
+    return [
+        (prefix + "events/ws", EventSocketHandler, {"ctx": ctx}),
+        (prefix + "events/sse", EventStreamHandler, {"ctx": ctx}),
+    ]
+
+
+def openapi_paths(ctx: ServerContext) -> dict[str, dict]:
+    """The subscription endpoints, for the server's OpenAPI document."""
+    prefix = ctx.config.prefix
+    params = [
+        {
+            "name": "channel",
+            "in": "query",
+            "required": True,
+            "description": "A channel to listen to; repeat for several.",
+            "schema": {"type": "array", "items": {"type": "string"}},
+            "style": "form",
+            "explode": True,
+        },
+        {
+            "name": "last_event_id",
+            "in": "query",
+            "required": False,
+            "description": "Resume after this event id (SSE clients may send Last-Event-ID).",
+            "schema": {"type": "integer"},
+        },
+    ]
+    refusals = {
+        "400": {"description": "No channel named, or a malformed last_event_id."},
+        "401": {"description": "Not authenticated."},
+        "403": {"description": "A channel the caller may not read (or a foreign origin)."},
+        "404": {"description": "An unknown channel."},
+        "503": {"description": "The server is shutting down."},
+    }
+    envelope = (
+        "Each event is the JSON object {channel, event, data, id, time}; "
+        "event 'ngshare.gap' (id null) means events were missed: reload."
+    )
+    return {
+        prefix + "events/sse": {
+            "get": {
+                "summary": "Live events as Server-Sent Events (text/event-stream).",
+                "description": envelope,
+                "tags": ["core"],
+                "parameters": params,
+                "responses": {"200": {"description": "An event stream."}, **refusals},
+            }
+        },
+        prefix + "events/ws": {
+            "get": {
+                "summary": "Live events over a WebSocket (one text message per event).",
+                "description": envelope,
+                "tags": ["core"],
+                "parameters": params,
+                "responses": {"101": {"description": "Switching to WebSocket."}, **refusals},
+            }
+        },
+    }
+
+
+__all__ = [
+    "Channel",
+    "Event",
+    "EventBus",
+    "EventSocketHandler",
+    "EventStreamHandler",
+    "Subscription",
+    "openapi_paths",
+    "routes",
+    "start",
+    "stop",
+]
