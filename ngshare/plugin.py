@@ -62,6 +62,8 @@ class Plugin:
     :arg openapi: OpenAPI 3.1 path items keyed by path relative to the mount
         (``"/tickets/{ticket_id}"``); merged into ``{prefix}openapi.json``.
     :arg description: one line for ``{prefix}plugins`` and the OpenAPI tags.
+    :arg blob_references: ``fn(session) -> iterable of sha256`` — every blob this
+        plugin's rows point at, so storage garbage collection keeps them.
     """
 
     name: str
@@ -78,6 +80,7 @@ class Plugin:
     channels: list[Any] = field(default_factory=list)
     openapi: dict[str, dict] = field(default_factory=dict)
     description: str = ""
+    blob_references: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):

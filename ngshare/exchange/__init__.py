@@ -20,9 +20,10 @@ from ngshare import __version__
 from ngshare.context import ServerContext
 from ngshare.exchange import retention
 from ngshare.exchange.handlers import assignments, courses, feedback, roster, submissions
-from ngshare.exchange.models import ExchangeBase, Submission
+from ngshare.exchange.models import ExchangeBase, StoredFile, Submission
 from ngshare.exchange.openapi import PATHS
 from ngshare.exchange.wire import SubmissionClock
+from ngshare.garbage import collect_garbage
 from ngshare.plugin import Plugin
 
 
@@ -59,6 +60,8 @@ async def startup(ctx: ServerContext) -> None:
         n = await ctx.db.run(retention.purge_expired, _settings(ctx).retention)
         if n:
             ctx.log.info("exchange.purge_deleted: purged %d item(s) past retention", n)
+            removed = await collect_garbage(ctx)
+            ctx.log.info("exchange.purge_deleted: removed %d unreferenced blob(s)", removed)
 
     await sweep()
     callback = PeriodicCallback(sweep, _settings(ctx).purge_interval_seconds * 1000)
@@ -111,5 +114,6 @@ plugin = Plugin(
     shutdown=shutdown,
     commands={"trash": trash_command},
     openapi=PATHS,
+    blob_references=lambda session: session.scalars(select(StoredFile.sha256).distinct()),
     description="The nbgrader notebook exchange (ngshare 0.6 compatible).",
 )

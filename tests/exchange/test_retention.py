@@ -115,3 +115,31 @@ def test_trash_command_lists_and_restores(tmp_path):
     assert again.returncode == 1 and "no deleted course" in again.stderr
     bad = ngshare("trash", "restore", "nonsense")
     assert bad.returncode == 2
+
+
+@pytest.mark.gen_test
+async def test_garbage_collection_keeps_referenced_and_young_blobs(exchange, server):
+    """Only blobs no row refers to, and older than the grace period, are removed."""
+    import os
+    import time
+
+    from ngshare.garbage import collect_garbage
+
+    await exchange.setup()  # releases p1.ipynb and data/x.csv
+    await exchange.release("a2", files={"only-in-a2.txt": b"unique to a2"})
+    await exchange.ok("DELETE", "assignment/c1/a2", "kevin")
+    stored = server.storage.all_digests()
+    assert len(stored) == 3
+    # a deleted assignment is still restorable: its blob is kept
+    assert await collect_garbage(server, grace_seconds=0) == 0
+    server.db.run_sync(retention.purge_expired, timedelta(0), utcnow() + timedelta(seconds=1))
+    # young orphans survive (an upload commits blobs just before its rows)
+    assert await collect_garbage(server) == 0
+    old = time.time() - 2 * 86400
+    for digest in stored:
+        os.utime(server.storage.path_for(digest), (old, old))
+    assert await collect_garbage(server) == 1
+    assert len(server.storage.all_digests()) == 2
+    # the live release still downloads
+    body = await exchange.ok("GET", "assignment/c1/a1", "s1")
+    assert sorted(f["path"] for f in body["files"]) == ["data/x.csv", "p1.ipynb"]

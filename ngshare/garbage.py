@@ -1,0 +1,65 @@
+"""Remove blobs that no feature set refers to any more.
+
+Blobs are shared (identical content is stored once), so a blob may go only
+when no row of any enabled plugin points at it: each plugin lists the digests
+it uses through :attr:`Plugin.blob_references`. Blobs younger than
+``grace_seconds`` are kept whatever the rows say, because an upload commits
+its blobs a moment *before* the rows that reference them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ngshare.context import ServerContext
+
+DEFAULT_GRACE_SECONDS = 24 * 3600.0
+
+
+def referenced_digests(session, plugins) -> set[str]:
+    digests: set[str] = set()
+    for plugin in plugins:
+        if plugin.blob_references is not None:
+            digests.update(plugin.blob_references(session))
+    return digests
+
+
+def collect_garbage_sync(ctx: ServerContext, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> int:
+    """Delete unreferenced blobs older than ``grace_seconds``; return how many (blocking)."""
+    keep = ctx.db.run_sync(referenced_digests, ctx.plugins)
+    cutoff = time.time() - grace_seconds
+    removed = 0
+    for digest in ctx.storage.all_digests() - keep:
+        path = ctx.storage.path_for(digest)
+        try:
+            if os.stat(path).st_mtime < cutoff:
+                ctx.storage.remove(digest)
+                removed += 1
+        except FileNotFoundError:
+            pass
+    # leftovers of requests that died between staging and committing
+    for tmp in ctx.storage.tmp.iterdir():
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+async def collect_garbage(ctx: ServerContext, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> int:
+    """:func:`collect_garbage_sync` on a worker thread."""
+    return await ctx.run_blocking(collect_garbage_sync, ctx, grace_seconds)
+
+
+def storage_command(ctx: ServerContext, argv: list[str]) -> int:
+    """``ngshare storage gc [GRACE_SECONDS]``: remove unreferenced blobs."""
+    if not argv or argv[0] != "gc" or len(argv) > 2:
+        print("usage: ngshare storage gc [GRACE_SECONDS]")
+        return 2
+    grace = float(argv[1]) if len(argv) == 2 else DEFAULT_GRACE_SECONDS
+    print(f"removed {collect_garbage_sync(ctx, grace)} unreferenced blob(s)")
+    return 0
