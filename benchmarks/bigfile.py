@@ -72,6 +72,7 @@ async def run_bigfile(
     )
     del field
     results = [ph.result]
+    rss_before = watch.rss_mib() if watch else None
     with Phase(f"fetch_{label}", watch, hooks) as ph:
         if released:
             r = await api.get(f"assignment/{course}/{ASSIGNMENT}", STUDENT)
@@ -83,7 +84,7 @@ async def run_bigfile(
             ph.result.notes.update(_answer_notes(r) if doc is None else {"status": r.status})
         else:
             ph.result.notes["skipped"] = "release was refused"
-    ph.result.notes["size_mib"] = size / MIB
+    ph.result.notes.update(size_mib=size / MIB, rss_before_mib=rss_before)
     results.append(ph.result)
     return results
 

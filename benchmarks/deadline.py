@@ -56,9 +56,11 @@ class Deadline:
             payloads.notebook_template(i, c.notebook_bytes) for i in range(1, c.notebooks + 1)
         ]
         self.nb_names = [f"problem{i}" for i in range(1, c.notebooks + 1)]
-        self.release = [
-            Blob(f"{n}.ipynb", t.encode()) for n, t in zip(self.nb_names, self.templates)
-        ] + [Blob("data/measurements.bin", payloads.random_bytes(c.data_bytes, seed=5))]
+        notebooks = zip(self.nb_names, self.templates, strict=True)
+        self.release = [Blob(f"{n}.ipynb", t.encode()) for n, t in notebooks]
+        self.release.append(
+            Blob("data/measurements.bin", payloads.random_bytes(c.data_bytes, seed=5))
+        )
         self.submitted: dict[str, list[Blob]] = {}
         self.submit_ts: dict[str, str] = {}  # as POST /submission returned it
         self.listed_ts: dict[str, str] = {}  # as GET /submissions listed it
@@ -139,7 +141,7 @@ class Deadline:
         for s in self.cfg.student_names:
             blobs = [
                 Blob(f"{n}.ipynb", payloads.answered(t, s))
-                for n, t in zip(self.nb_names, self.templates)
+                for n, t in zip(self.nb_names, self.templates, strict=True)
             ]
             self.submitted[s] = blobs
             bodies[s] = payloads.files_field(blobs)

@@ -1,5 +1,9 @@
 """Per-phase measurements: latency percentiles, errors, client and server CPU, peak RSS.
 
+The machine is shared (2 cores), so each phase also reports ``other_cpu``:
+CPU time used meanwhile by everything but the server and the driver; a large
+value means the timings of that phase were disturbed.
+
 Server numbers come from ``/proc/<pid>`` of the server process (all threads):
 CPU is ``utime + stime`` from ``stat``; peak memory is ``VmHWM`` from
 ``status``, reset at each phase start by writing ``5`` to ``clear_refs``
@@ -57,6 +61,14 @@ class ProcWatch:
             self.can_reset_peak = False
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine have used (``/proc/stat``, not idle/iowait)."""
+    with open("/proc/stat") as f:
+        cols = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (cols + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
 def pid_listening_on(port: int) -> int | None:
     """The PID owning a loopback TCP listen socket on ``port`` (None if not visible).
 
@@ -112,6 +124,8 @@ class PhaseResult:
     bytes_down: int = 0
     client_cpu: float = 0.0
     server_cpu: float | None = None
+    #: CPU used by everything else on the machine meanwhile (other jobs disturb timings)
+    other_cpu: float | None = None
     server_peak_rss_mib: float | None = None
     peak_rss_scope: str = "phase"
     error_texts: list[str] = field(default_factory=list)
@@ -137,6 +151,7 @@ class Phase:
             self.watch.reset_peak()
             self._server_cpu0 = self.watch.cpu_seconds()
         self._client_cpu0 = time.process_time()
+        self._busy0 = machine_busy_seconds()
         self._t0 = time.perf_counter()
         return self
 
@@ -165,10 +180,12 @@ class Phase:
         r = self.result
         r.wall = time.perf_counter() - self._t0
         r.client_cpu = time.process_time() - self._client_cpu0
+        busy = machine_busy_seconds() - self._busy0
         if self.watch is not None:
             r.server_cpu = self.watch.cpu_seconds() - self._server_cpu0
             r.server_peak_rss_mib = self.watch.peak_rss_mib()
             r.peak_rss_scope = "phase" if self.watch.can_reset_peak else "process lifetime"
+            r.other_cpu = max(0.0, busy - r.client_cpu - r.server_cpu)
         lat = sorted(self._latencies)
         r.ops_per_s = r.ops / r.wall if r.wall > 0 else 0.0
         r.p50, r.p95, r.p99 = (percentile(lat, q) for q in (50, 95, 99))

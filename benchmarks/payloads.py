@@ -95,7 +95,9 @@ def form(fields: dict[str, str], raw: dict[str, bytes] | None = None) -> bytes:
 
 def random_bytes(size: int, seed: int) -> bytes:
     """Incompressible content of a data file (seeded, so identical on every run)."""
-    return random.Random(seed).randbytes(size)
+    rng = random.Random(seed)
+    chunk = 64 << 20  # randbytes() is limited to 2**31 bits per call
+    return b"".join(rng.randbytes(min(chunk, size - i)) for i in range(0, size, chunk))
 
 
 def _words(rng: random.Random, n: int) -> str:
@@ -160,7 +162,10 @@ def notebook_template(index: int, target_bytes: int, seed: int = 1) -> str:
                 "outputs": [
                     {"name": "stdout", "output_type": "stream", "text": [_words(rng, 40) + "\n"]},
                     {
-                        "data": {"image/png": png.decode(), "text/plain": ["<Figure size 640x480>"]},
+                        "data": {
+                            "image/png": png.decode(),
+                            "text/plain": ["<Figure size 640x480 with 1 Axes>"],
+                        },
                         "metadata": {},
                         "output_type": "display_data",
                     },

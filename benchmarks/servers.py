@@ -86,10 +86,14 @@ def ngshare06_command(python: Path, port: int, data_dir: Path) -> list[str]:
 
 
 @contextmanager
-def running(kind: str, extra: list[str] = (), keep: bool = False) -> Iterator[Server]:
+def running(
+    kind: str, extra: list[str] = (), keep: bool = False, source: Path | None = None
+) -> Iterator[Server]:
     """Run a fresh server of ``kind`` ("ours" | "ngshare06"); always stopped on exit.
 
-    ``extra`` is passed to our server (e.g. ``--NgShare.max_body_bytes=N``).
+    ``extra`` is passed to our server (e.g. ``--NgShare.max_body_bytes=N``);
+    ``source`` is a folder holding an ``ngshare`` package to run instead of
+    the installed one (see :func:`snapshot`).
     """
     data_dir = Path(tempfile.mkdtemp(prefix=f"ngshare-bench-{kind}-"))
     port = free_port()
@@ -101,8 +105,12 @@ def running(kind: str, extra: list[str] = (), keep: bool = False) -> Iterator[Se
         raise ValueError(f"unknown server kind {kind!r}")
     log_path = data_dir / "server.log"
     with open(log_path, "wb") as log:
+        env = dict(os.environ)
+        if source is not None and kind == "ours":
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
         proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir, start_new_session=True
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir, env=env,
+            start_new_session=True,
         )
     server = Server(kind, f"http://127.0.0.1:{port}", proc.pid, data_dir, log_path, limit)
     try:
@@ -112,6 +120,30 @@ def running(kind: str, extra: list[str] = (), keep: bool = False) -> Iterator[Se
         stop(proc)
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def snapshot(rev: str) -> Iterator[tuple[Path, str]]:
+    """Our ``ngshare`` package as committed at ``rev``, in a temp dir: (dir, full sha).
+
+    Benchmarks then measure one fixed revision even while the working tree
+    changes; PYTHONPATH puts it ahead of the (editable) installed package.
+    """
+    repo = HERE.parent
+    sha = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", rev + "^{commit}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    out = Path(tempfile.mkdtemp(prefix="ngshare-bench-src-"))
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", "--format=tar", sha, "ngshare"],
+            capture_output=True, check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+        yield out, sha
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def _our_limit(extra) -> int:

@@ -1,0 +1,185 @@
+"""Run the benchmark: start a fresh server, drive it, stop it, print tables.
+
+::
+
+    python benchmarks/run.py                      # our server, all workloads
+    python benchmarks/run.py --compare            # ours and ngshare 0.6.0, with ratios
+    python benchmarks/run.py --server ngshare06 --workloads deadline --students 50
+    python benchmarks/run.py --profile benchmarks/profiles --workloads deadline
+
+Every server runs on 127.0.0.1 with a fresh database in a temp dir and is
+stopped by its PID whatever happens. ``bigfile`` starts a fresh server per
+size so each peak RSS belongs to that size; ``limit`` starts one whose body
+limit equals ngshare 0.6's (100 MiB) and sends a larger release. The whole
+run is bounded by ``--max-minutes``. Results also go to ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import driver, report, servers  # noqa: E402
+from benchmarks.bigfile import MIB  # noqa: E402
+from benchmarks.metrics import PhaseResult  # noqa: E402
+from benchmarks.profiling import PySpyHooks, summary_text  # noqa: E402
+from benchmarks.targets import evaluate, targets_table  # noqa: E402
+
+NAMES = {"ours": "ours", "ngshare06": "ngshare 0.6.0"}
+
+
+class Runner:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.deadline = driver.deadline_config(args)
+        self.profile_dir = Path(args.profile) if args.profile else None
+        self.profiles: dict[str, Path] = {}
+        self.stop_at = time.monotonic() + args.max_minutes * 60
+        self.source: Path | None = None  # set by --ours-rev
+
+    def server(self, kind: str, extra: list[str] = ()):
+        return servers.running(kind, extra, source=self.source)
+
+    def _drive(self, server: servers.Server, workload: str, label: str, **kw):
+        hooks = None
+        if self.profile_dir is not None:
+            hooks = PySpyHooks(server.pid, self.profile_dir, label)
+        remaining = self.stop_at - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("--max-minutes reached")
+        coro = driver.drive(
+            server.base_url, workload, transport=self.args.transport, server_pid=server.pid,
+            hooks=hooks, deadline=self.deadline, server_limit=server.body_limit, **kw,
+        )
+        try:
+            return asyncio.run(asyncio.wait_for(coro, remaining))
+        finally:
+            if hooks is not None:
+                self.profiles.update({f"{label} {k}": v for k, v in hooks.files.items()})
+
+    def run(self, kind: str, workload: str) -> list[PhaseResult]:
+        print(f"== {NAMES[kind]}: {workload}", file=sys.stderr, flush=True)
+        if workload == "deadline":
+            with self.server(kind) as s:
+                return self._drive(s, "deadline", f"{kind}-deadline")
+        if workload == "bigfile":
+            results = []
+            for size in driver.sizes_from_args(self.args):
+                with self.server(kind) as s:  # fresh per size: VmHWM is per size
+                    results += self._drive(s, "bigfile", f"{kind}-bigfile", sizes=[size])
+            return results
+        if workload == "limit":
+            extra = [f"--NgShare.max_body_bytes={servers.NGSHARE06_BODY_LIMIT}"]
+            with self.server(kind, extra if kind == "ours" else []) as s:
+                probe = int(self.args.limit_probe_mib * MIB)
+                return self._drive(s, "limit", f"{kind}-limit", limit_probe_bytes=probe)
+        raise SystemExit(f"unknown workload {workload!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--server", choices=tuple(NAMES), default="ours")
+    p.add_argument("--compare", action="store_true", help="run ours and ngshare 0.6.0")
+    p.add_argument("--workloads", default="deadline,bigfile,limit")
+    p.add_argument("--max-minutes", type=float, default=30, help="stop everything after this")
+    p.add_argument("--json", help="write all results here (default: benchmarks/results/)")
+    p.add_argument("--profile", metavar="DIR", help="py-spy each phase of the server into DIR")
+    p.add_argument("--ours-rev", metavar="REV",
+                   help="run our server as committed at REV (git archive), not the working tree")
+    driver.add_workload_options(p)
+    args = p.parse_args(argv)
+    kinds = ["ours", "ngshare06"] if args.compare else [args.server]
+    workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    if "ngshare06" in kinds:
+        servers.ensure_ngshare06(log=lambda m: print(m, file=sys.stderr))
+    runner = Runner(args)
+    results: dict[str, dict[str, list[PhaseResult]]] = {k: {} for k in kinds}
+    started = time.time()
+    with ExitStack() as stack:
+        if args.ours_rev:
+            runner.source, args.ours_revision = stack.enter_context(
+                servers.snapshot(args.ours_rev)
+            )
+        _run_all(runner, kinds, workloads, results, args, started)
+    print(render(results, kinds, workloads))
+    if runner.profiles:
+        print("\n## Profiles (py-spy, server process)\n")
+        print(summary_text(runner.profiles))
+    return 0
+
+
+def _run_all(runner: Runner, kinds, workloads, results, args, started: float) -> None:
+    try:
+        for workload in workloads:
+            for kind in kinds:
+                try:
+                    results[kind][workload] = runner.run(kind, workload)
+                except Exception as e:  # noqa: BLE001 - report it, go on with the rest
+                    print(f"!! {kind} {workload} failed: {e!r}", file=sys.stderr)
+                    results[kind][workload] = [
+                        PhaseResult(f"{workload} (failed)", errors=1, error_texts=[repr(e)])
+                    ]
+    finally:
+        _write_json(args, results, started)
+
+
+def render(results: dict, kinds: list[str], workloads: list[str]) -> str:
+    out = []
+    for workload in workloads:
+        out.append(f"## {workload}\n")
+        if workload == "deadline":
+            for kind in kinds:
+                out.append(report.phase_table(results[kind][workload], NAMES[kind]) + "\n")
+            if len(kinds) == 2:
+                out.append("### ours vs ngshare 0.6.0 (x = times better for ours)\n")
+                out.append(report.compare_table(*(results[k][workload] for k in kinds)) + "\n")
+        else:
+            out.append(report.bigfile_table([(NAMES[k], results[k][workload]) for k in kinds]))
+            out.append("")
+    if len(kinds) == 2:
+        out.append("## Targets\n")
+        out.append(targets_table(evaluate(results["ours"], results["ngshare06"])))
+    return "\n".join(out)
+
+
+def _write_json(args, results, started: float) -> None:
+    path = Path(args.json) if args.json else (
+        Path(__file__).resolve().parent / "results" / time.strftime("%Y%m%d-%H%M%S.json")
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "argv": sys.argv,
+        "ours_revision": getattr(args, "ours_revision", None) or _revision(),
+        "started": started,
+        "seconds": time.time() - started,
+        "results": {k: {w: [r.as_dict() for r in rs] for w, rs in v.items()}
+                    for k, v in results.items()},
+    }
+    path.write_text(json.dumps(doc, indent=1))
+    print(f"results written to {path}", file=sys.stderr)
+
+
+def _revision() -> str:
+    """The commit our server ran from, marked dirty if ngshare/ had local changes."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "ngshare"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

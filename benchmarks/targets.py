@@ -1,0 +1,82 @@
+"""The issue's performance targets, checked against a ``--compare`` run.
+
+Each target is a ratio "ours vs ngshare 0.6.0" (or, for memory and the body
+limit, an absolute property of ours). A target whose phase did not run, or
+ran with errors, is reported as not met rather than skipped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmarks.metrics import PhaseResult
+from benchmarks.report import div, table
+
+
+@dataclass
+class Target:
+    name: str
+    value: str
+    goal: str
+    met: bool
+
+
+def _phase(results: dict[str, list[PhaseResult]], workload: str, name: str):
+    return next((r for r in results.get(workload, []) if r.name == name), None)
+
+
+def evaluate(ours: dict, theirs: dict) -> list[Target]:
+    out = []
+
+    def ratio_target(label: str, phase: str, goal: float, kind: str) -> None:
+        o, t = _phase(ours, "deadline", phase), _phase(theirs, "deadline", phase)
+        if o is None or t is None:
+            out.append(Target(label, "not run", f">= {goal:g}x", False))
+            return
+        if kind == "thru":
+            x = div(o.ops_per_s, t.ops_per_s)
+        elif kind == "p99":
+            x = div(t.p99, o.p99)
+        else:  # single-request latency
+            x = div(t.p50, o.p50)
+        clean = o.errors == 0
+        value = "-" if x is None else f"{x:.1f}x" + ("" if clean else f" ({o.errors} errors)")
+        out.append(Target(label, value, f">= {goal:g}x", x is not None and x >= goal and clean))
+
+    ratio_target("fetch throughput", "fetch", 10, "thru")
+    ratio_target("fetch p99 latency (theirs / ours)", "fetch", 10, "p99")
+    ratio_target("submit throughput", "submit", 5, "thru")
+    ratio_target("collect throughput", "collect", 4, "thru")
+    ratio_target("release_feedback throughput", "release_feedback", 4, "thru")
+    ratio_target("bulk enrolment of N students (latency)", "enrol_bulk", 50, "latency")
+
+    r = _phase(ours, "bigfile", "release_64MiB")
+    if r is None or r.server_peak_rss_mib is None:
+        out.append(Target("64 MiB release: server peak RSS", "not run", "< 192 MiB", False))
+    else:
+        peak = r.server_peak_rss_mib
+        base = r.notes.get("rss_before_mib") or 0
+        out.append(Target(
+            "64 MiB release: server peak RSS",
+            f"{peak:.0f} MiB = {peak / 64:.2f}x size ({peak - base:.0f} MiB over idle)",
+            "< 3x size (192 MiB)", peak < 192 and r.errors == 0,
+        ))
+
+    r = _phase(ours, "limit", "over_limit")
+    if r is None:
+        out.append(Target("body over the limit", "not run", "JSON 413", False))
+    else:
+        n = r.notes
+        value = f"HTTP {n.get('status')}, json={n.get('json')}, {n.get('message')!r}"
+        if n.get("transport_error"):
+            value += f", {n['transport_error']}"
+        out.append(Target("body over the limit", value, "JSON 413",
+                          n.get("status") == 413 and bool(n.get("json"))))
+    return out
+
+
+def targets_table(targets: list[Target]) -> str:
+    return table(
+        ["target", "measured", "goal", "met"],
+        [[t.name, t.value, t.goal, "yes" if t.met else "NO"] for t in targets],
+    )
