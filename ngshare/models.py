@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import String, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -46,9 +48,22 @@ def get_or_create_user(session: Session, name: str) -> User:
 
 
 def get_or_create_users(session: Session, names: list[str]) -> dict[str, User]:
-    """Many users at once: one query for those already known."""
-    wanted = set(names)
-    found = {u.name: u for u in session.scalars(select(User).where(User.name.in_(wanted)))}
-    for name in sorted(wanted - found.keys()):
-        found[name] = get_or_create_user(session, name)
-    return found
+    """Many users at once: one INSERT that skips existing names, one SELECT.
+
+    ``ON CONFLICT DO NOTHING`` also absorbs a concurrent request creating the
+    same user, without a savepoint per name.
+    """
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        now = utcnow()
+        session.execute(
+            insert(User)
+            .values([{"name": n, "created_at": now} for n in wanted])
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        return {u.name: u for u in session.scalars(select(User).where(User.name.in_(wanted)))}
+    return {name: get_or_create_user(session, name) for name in wanted}
