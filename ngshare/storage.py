@@ -99,7 +99,7 @@ class BlobStore:
             _fsync_dir(d)
 
     def discard(self, staged: list[StagedBlob]) -> None:
-        """Remove staged blobs of a request that was refused."""
+        """Remove staged blobs of a request that was refused (committed ones are gone already)."""
         for blob in staged:
             _unlink_quietly(blob.temp_path)
 

@@ -222,6 +222,11 @@ class APIHandler(web.RequestHandler):
             return b"".join(self._form.chunks(name)).decode("utf-8", "surrogateescape").strip()
         return self.get_query_argument(name, default)
 
+    def argument_is_large(self, name: str) -> bool:
+        """Is ``name`` a large body field (left in the spool file)?"""
+        assert self._form is not None, "load_body() first"
+        return name in self._form.ranges
+
     def argument_chunks(self, name: str) -> Iterator[bytes] | None:
         """A (possibly huge) form field as byte chunks: body first, then query string.
 

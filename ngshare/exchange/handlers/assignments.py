@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -12,9 +10,8 @@ from ngshare.auth import Identity
 from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_RELEASE, Assignment, StoredFile
-from ngshare.exchange.wire import UploadedFile, stage_files
+from ngshare.exchange.wire import UploadedFile
 from ngshare.models import get_or_create_user, utcnow
-from ngshare.storage import BlobStore
 from ngshare.web import ApiError, authenticated
 
 
@@ -49,6 +46,7 @@ def record_release(
     course_id: str,
     identity: Identity,
     assignment_id: str,
+    *,
     files: list[UploadedFile],
 ) -> None:
     """Write the release's rows; its blobs are already durable."""
@@ -99,13 +97,6 @@ def delete_assignment(session: Session, course_id: str, identity: Identity, assi
     access.find_assignment(session, course, assignment_id).deleted_at = utcnow()
 
 
-def store_upload(chunks: Iterator[bytes] | None, storage: BlobStore) -> list[UploadedFile]:
-    """Validate, stage and commit an upload's blobs (blocking; on a worker)."""
-    files = stage_files(chunks, storage)
-    storage.commit([f.blob for f in files])
-    return files
-
-
 class AssignmentListHandler(ExchangeHandler):
     """``/assignments/<course_id>``: GET for course members, in release order."""
 
@@ -129,11 +120,9 @@ class AssignmentHandler(ExchangeHandler):
 
     @authenticated
     async def post(self, course_id: str, assignment_id: str) -> None:
-        await self.ctx.db.run(check_release, course_id, self.identity, assignment_id)
-        files = await self.ctx.run_blocking(
-            store_upload, self.argument_chunks("files"), self.ctx.storage
+        await self.receive_upload(
+            check_release, record_release, course_id, self.identity, assignment_id
         )
-        await self.ctx.db.run(record_release, course_id, self.identity, assignment_id, files)
         self.success()
 
     @authenticated

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from ngshare.exchange import errors
 from ngshare.exchange.models import StoredFile
-from ngshare.web import APIHandler
+from ngshare.exchange.wire import UploadedFile, stage_files
+from ngshare.storage import BlobStore
+from ngshare.web import ApiError, APIHandler
 
 #: Bytes of a blob encoded per step of a streamed download (a multiple of 3,
 #: so the base64 pieces join into one valid string).
@@ -19,6 +22,38 @@ class ExchangeHandler(APIHandler):
     """Base of every exchange route: ``{"success": ..}`` envelopes, files streamed."""
 
     unauthenticated_message = errors.ERR_LOGIN_REQUIRED
+
+    async def receive_upload(self, check: Callable, record: Callable, *args: Any, **kw: Any):
+        """Take the ``files`` field: check, stage, then record in one transaction.
+
+        ``check(session, *args)`` raises the request's non-file errors in
+        ngshare's order; ``record(session, *args, files=..., **kw)`` repeats
+        them and writes the rows. A large upload is checked before it is
+        decoded (so refused callers cost little); a small one is staged first
+        and checked only when it is refused, so the usual success costs one
+        database round trip. Either way a check error wins over a file error,
+        and the blobs become durable inside the recording transaction, before
+        its rows commit.
+        """
+        checked = False
+        if self.argument_is_large("files"):
+            await self.ctx.db.run(check, *args)
+            checked = True
+        try:
+            files = await self.ctx.run_blocking(
+                stage_files, self.argument_chunks("files"), self.ctx.storage
+            )
+        except ApiError:
+            if not checked:
+                await self.ctx.db.run(check, *args)
+            raise
+        try:
+            return await self.ctx.db.run(
+                _record_with_blobs, record, self.ctx.storage, files, *args, **kw
+            )
+        finally:
+            # staged files the transaction did not commit (on errors): remove them
+            await self.ctx.run_blocking(self.ctx.storage.discard, [f.blob for f in files])
 
     def success(self, **fields: Any) -> None:
         self.write_json({"success": True, **fields})
@@ -52,6 +87,15 @@ class ExchangeHandler(APIHandler):
                         await self.flush()
                 self.write('"}')
         self.finish("]}")
+
+
+def _record_with_blobs(
+    session: Any, record: Callable, storage: BlobStore, files: list[UploadedFile], *args: Any,
+    **kw: Any,
+) -> Any:
+    result = record(session, *args, files=files, **kw)  # checks, then rows (flushed)
+    storage.commit([f.blob for f in files])  # durable before the transaction commits
+    return result
 
 
 def _read_encoded(blob: BinaryIO) -> bytes:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ngshare.auth import Identity
 from ngshare.exchange import access
-from ngshare.exchange.handlers.assignments import file_rows, store_upload
+from ngshare.exchange.handlers.assignments import file_rows
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.handlers.submissions import files_of
 from ngshare.exchange.models import KIND_FEEDBACK, StoredFile, Submission
@@ -73,11 +73,7 @@ class FeedbackHandler(ExchangeHandler):
     @authenticated
     async def post(self, course_id: str, assignment_id: str, student_id: str) -> None:
         args = (course_id, self.identity, assignment_id, student_id, self.argument("timestamp"))
-        await self.ctx.db.run(check_feedback_upload, *args)
-        files = await self.ctx.run_blocking(
-            store_upload, self.argument_chunks("files"), self.ctx.storage
-        )
-        await self.ctx.db.run(record_feedback, *args, files=files)
+        await self.receive_upload(check_feedback_upload, record_feedback, *args)
         self.success()
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ngshare.auth import Identity
 from ngshare.exchange import access
-from ngshare.exchange.handlers.assignments import file_rows, store_upload
+from ngshare.exchange.handlers.assignments import file_rows
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_SUBMISSION, Assignment, StoredFile, Submission
 from ngshare.exchange.wire import SubmissionClock, UploadedFile, format_timestamp
@@ -59,6 +59,7 @@ def record_submission(
     course_id: str,
     identity: Identity,
     assignment_id: str,
+    *,
     files: list[UploadedFile],
     clock: SubmissionClock,
 ) -> str:
@@ -131,13 +132,13 @@ class SubmitHandler(ExchangeHandler):
 
     @authenticated
     async def post(self, course_id: str, assignment_id: str) -> None:
-        await self.ctx.db.run(check_submit, course_id, self.identity, assignment_id)
-        files = await self.ctx.run_blocking(
-            store_upload, self.argument_chunks("files"), self.ctx.storage
-        )
-        clock = self.ctx.state["exchange.clock"]
-        timestamp = await self.ctx.db.run(
-            record_submission, course_id, self.identity, assignment_id, files, clock
+        timestamp = await self.receive_upload(
+            check_submit,
+            record_submission,
+            course_id,
+            self.identity,
+            assignment_id,
+            clock=self.ctx.state["exchange.clock"],
         )
         self.success(timestamp=timestamp)
 
