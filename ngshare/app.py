@@ -19,7 +19,7 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 
 from ngshare import admin, migrations, openapi
-from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity
+from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity, TokenFirstIdentity
 from ngshare.config import NgShare
 from ngshare.context import ServerContext
 from ngshare.db import Database, is_sqlite
@@ -29,10 +29,16 @@ from ngshare.storage import BlobStore
 from ngshare.web import HealthHandler, NotFoundHandler
 
 #: Core service modules. Each exposes ``async def start(ctx)`` (set its
-#: ``ctx.<service>``; runs before the plugins' startup hooks), ``async def
-#: stop(ctx)``, and ``def routes(ctx) -> list`` (Tornado URL specs, absolute,
-#: built from ``ctx.config.prefix``). Order matters: later ones may use earlier.
-CORE_SERVICES: list[str] = []
+#: ``ctx.<service>``; runs before the plugins' startup hooks), optionally
+#: ``async def ready(ctx)`` (after them), ``async def stop(ctx)``, and
+#: ``def routes(ctx) -> list`` (Tornado URL specs, absolute, built from
+#: ``ctx.config.prefix``). Order matters: later ones may use earlier.
+CORE_SERVICES: list[str] = [
+    "ngshare.scheduler",
+    "ngshare.events",
+    "ngshare.tokens",
+    "ngshare.accounts",
+]
 
 
 def core_service_modules() -> list:
@@ -58,7 +64,7 @@ def make_identity(config: NgShare) -> IdentityProvider:
     else:
         raise StartupError(f"unknown identity {kind!r}: use hub, dev or none")
     provider.admin_users = set(config.admins)
-    return provider
+    return TokenFirstIdentity(provider, origin=kind)  # type: ignore[return-value]
 
 
 def load_cookie_secret(config: NgShare) -> bytes:
@@ -196,6 +202,11 @@ async def run_hooks(ctx: ServerContext, plugins: list[Plugin], hook: str) -> Non
             if hook == "startup":
                 raise StartupError(f"plugin {plugin.name!r}: startup failed: {e!r}") from e
             ctx.log.exception("plugin %r: %s hook failed", plugin.name, hook)
+    if hook == "startup":
+        for service in services:
+            ready = getattr(service, "ready", None)
+            if ready is not None:
+                await ready(ctx)
     if hook == "shutdown":
         for service in reversed(services):
             await service.stop(ctx)
@@ -255,6 +266,18 @@ def run_command(config: NgShare, argv: list[str]) -> int:
     name, rest = argv[0], argv[1:]
     if name == "db":
         return _db_command(config, rest)
+    if name == "jobs":
+        from ngshare.scheduler import jobs_command
+
+        return jobs_command(config, rest)
+    if name == "storage":
+        from ngshare.garbage import storage_command
+
+        ctx, _ = build(config)
+        try:
+            return storage_command(ctx, rest)
+        finally:
+            ctx.close()
     plugins = load_plugins(config.plugin_names)
     for plugin in plugins:
         if name in plugin.commands:
@@ -263,7 +286,7 @@ def run_command(config: NgShare, argv: list[str]) -> int:
                 return plugin.commands[name](ctx, rest)
             finally:
                 ctx.close()
-    known = ["db"] + [c for p in plugins for c in p.commands]
+    known = ["db", "jobs", "storage"] + [c for p in plugins for c in p.commands]
     print(f"unknown command {name!r}; commands: {', '.join(known)}", file=sys.stderr)
     return 2
 

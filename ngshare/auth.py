@@ -5,32 +5,75 @@
 * :class:`NoIdentity` identifies nobody: every authenticated call gets a JSON
   401 (``ngshare`` started outside JupyterHub with no other source).
 * :class:`ngshare.hub.HubIdentity` asks JupyterHub (``ngshare`` as a hub service).
+* :class:`CoreTokenIdentity` accepts API tokens issued by the core
+  (:mod:`ngshare.tokens`), for clients that do not live inside the hub.
+
+The server's ``ctx.identity`` is always a :class:`TokenFirstIdentity`: a
+core-issued token identifies its user first, whatever the mode, and the
+configured provider (dev, hub or none) handles every other request. The
+wrapper forwards every other attribute to that provider, so
+``ctx.identity.hub_auth``, ``check_xsrf`` and ``login_url`` (and trait
+settings such as ``require_access_scope``) reach it as before.
 
 A provider returns an :class:`Identity` or ``None``; it never raises for an
 unknown caller. Admin status comes from the configured admin list.
+
+Names beginning with :data:`LOCAL_ACCOUNT_PREFIX` belong to local accounts
+(:mod:`ngshare.accounts`): only a core token can carry them, and an identity of
+that shape from the configured provider is refused, so a hub or dev user can
+never act as a local account, nor a local account as a hub user.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from traitlets import Set, Unicode
 from traitlets.config import LoggingConfigurable
 
 if TYPE_CHECKING:
+    from tornado.web import RequestHandler
+
     from ngshare.web import APIHandler
 
 #: Usernames are path segments in the exchange API; keep them sane.
 MAX_USERNAME_LENGTH = 255
 
+#: Core user names of local accounts start with this; no other provider may produce one.
+LOCAL_ACCOUNT_PREFIX = "local:"
+
+#: ``Identity.origin`` values.
+ORIGIN_EXTERNAL = "external"
+ORIGIN_HUB = "hub"
+ORIGIN_DEV = "dev"
+ORIGIN_LOCAL = "local"
+
+
+def is_local_name(name: str) -> bool:
+    """Whether ``name`` is in the local-account namespace."""
+    return name.startswith(LOCAL_ACCOUNT_PREFIX)
+
 
 @dataclass(frozen=True)
 class Identity:
-    """The caller of one request."""
+    """The caller of one request.
+
+    :arg name: the core user name (``users.name``): a hub or dev user name, or
+        ``local:<username>`` for a local account.
+    :arg is_admin: from the configured admin list (and hub admins/groups if enabled).
+    :arg origin: the namespace ``name`` comes from: ``"hub"``, ``"dev"``,
+        ``"local"`` or ``"external"`` (a provider that did not say).
+    :arg token_id: the core API token that identified the caller, if one did
+        (so a logout endpoint can revoke exactly that token).
+    """
 
     name: str
     is_admin: bool = False
+    origin: str = ORIGIN_EXTERNAL
+    token_id: int | None = None
 
 
 class IdentityProvider(LoggingConfigurable):
@@ -64,3 +107,119 @@ class DevIdentity(IdentityProvider):
         if not name or len(name) > MAX_USERNAME_LENGTH:
             return None
         return self.make_identity(name)
+
+
+@dataclass(frozen=True)
+class TokenLookup:
+    """What :meth:`CoreTokenIdentity.lookup` found.
+
+    ``presented`` is true when the request carried a core token at all, valid
+    or not: a caller who sends one means to be that token's user, so an
+    invalid one is refused rather than silently replaced by another identity.
+    """
+
+    presented: bool
+    identity: Identity | None = None
+
+
+class CoreTokenIdentity(IdentityProvider):
+    """Identify callers by a core-issued API token, and by nothing else.
+
+    The token comes from ``Authorization: Bearer X`` / ``token X`` or from a
+    header a plugin registered with ``ctx.tokens.accept_header(name)``; the
+    token service is reached through the handler's context, so this provider
+    needs no wiring and simply identifies nobody before the service starts.
+    """
+
+    async def identify(self, handler: APIHandler) -> Identity | None:
+        return (await self.lookup(handler)).identity
+
+    async def lookup(
+        self,
+        handler: RequestHandler,
+        admin_users: Collection[str] | None = None,
+        external_origin: str = ORIGIN_EXTERNAL,
+    ) -> TokenLookup:
+        """Find the core token in the request and its user.
+
+        :arg admin_users: the admin list to use (default: this provider's own).
+        :arg external_origin: ``origin`` for users outside the local namespace.
+        """
+        tokens = getattr(getattr(handler, "ctx", None), "tokens", None)
+        if tokens is None:
+            return TokenLookup(presented=False)
+        secret = tokens.secret_in(handler.request)
+        if secret is None:
+            return TokenLookup(presented=False)
+        info = await tokens.verify(secret)
+        if info is None:
+            return TokenLookup(presented=True)
+        handler._token_authenticated = True  # type: ignore[attr-defined]  # no xsrf check
+        admins = self.admin_users if admin_users is None else admin_users
+        origin = ORIGIN_LOCAL if is_local_name(info.user) else external_origin
+        identity = Identity(
+            name=info.user, is_admin=info.user in admins, origin=origin, token_id=info.id
+        )
+        return TokenLookup(presented=True, identity=identity)
+
+
+class TokenFirstIdentity:
+    """Core tokens first, then the configured provider; everything else is the provider's.
+
+    Attribute reads and writes other than this wrapper's own go to the
+    configured provider (``fallback``), so code written against the bare
+    provider keeps working: ``getattr(ctx.identity, "hub_auth", None)``,
+    ``ctx.identity.check_xsrf(handler)``, ``ctx.identity.admin_users = {...}``.
+    Admin status for token users is read from the provider's ``admin_users``
+    at each request, so there is one admin list.
+
+    :arg fallback: the provider picked by configuration.
+    :arg origin: ``Identity.origin`` for the provider's users ("hub", "dev", ...).
+    """
+
+    _OWN: ClassVar[frozenset[str]] = frozenset({"fallback", "core", "origin"})
+
+    fallback: IdentityProvider
+    core: CoreTokenIdentity
+    origin: str
+
+    def __init__(self, fallback: IdentityProvider, origin: str = ORIGIN_EXTERNAL) -> None:
+        object.__setattr__(self, "fallback", fallback)
+        object.__setattr__(self, "core", CoreTokenIdentity(parent=fallback))
+        object.__setattr__(
+            self, "origin", origin if origin in (ORIGIN_HUB, ORIGIN_DEV) else ORIGIN_EXTERNAL
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for names this object does not have itself
+        if name in self._OWN:  # not set up yet (copy, unpickle): do not recurse
+            raise AttributeError(name)
+        return getattr(self.fallback, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.fallback, name, value)
+
+    def __repr__(self) -> str:
+        return f"TokenFirstIdentity({self.fallback!r})"
+
+    async def identify(self, handler: APIHandler) -> Identity | None:
+        found = await self.core.lookup(
+            handler, admin_users=self.fallback.admin_users, external_origin=self.origin
+        )
+        if found.presented:
+            return found.identity
+        identity = await self.fallback.identify(handler)
+        if identity is None:
+            return None
+        if is_local_name(identity.name):
+            self.fallback.log.warning(
+                "refused %s user %r: names starting with %r belong to local accounts",
+                self.origin,
+                identity.name,
+                LOCAL_ACCOUNT_PREFIX,
+            )
+            return None
+        return dataclasses.replace(identity, origin=self.origin)

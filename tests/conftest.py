@@ -25,10 +25,12 @@ import pytest
 import sqlalchemy as sa
 from tornado.httpclient import HTTPClientError
 
+import ngshare.accounts_models  # noqa: F401 - its tables are on CoreBase, emptied below
 from ngshare.app import build, make_application, run_hooks
 from ngshare.config import VNgShare
 from ngshare.exchange.models import ExchangeBase
 from ngshare.models import CoreBase
+from ngshare.scheduler_models import SchedulerBase
 
 ADMIN = "root"
 PG_URL = os.environ.get("NGSHARE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -57,7 +59,11 @@ def db_url(tmp_path_factory):
 
 
 def empty_all_tables(engine: sa.Engine) -> None:
-    tables = [*ExchangeBase.metadata.sorted_tables[::-1], *CoreBase.metadata.sorted_tables[::-1]]
+    tables = [
+        *ExchangeBase.metadata.sorted_tables[::-1],
+        *SchedulerBase.metadata.sorted_tables[::-1],
+        *CoreBase.metadata.sorted_tables[::-1],
+    ]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)

@@ -1,0 +1,1102 @@
+"""The core job scheduler: periodic and dated jobs on the server's own asyncio/Tornado loop.
+
+Plugins declare periodic jobs on their :class:`~ngshare.plugin.Plugin`; the
+scheduler starts them with the server and stops them with it::
+
+    async def expire_mentor_tickets(ctx: ServerContext) -> None:
+        await ctx.db.run(delete_expired_tickets)
+
+    expire = Job("vivere.expire_mentor_tickets", expire_mentor_tickets, "interval", {"minutes": 5})
+    plugin = Plugin(name="vivere", jobs=[expire])
+
+Work due at one moment, which must happen even if the server restarts in
+between, is a *dated job*, stored in the database::
+
+    await ctx.scheduler.schedule_at(
+        "vivere.close_poll:17", closes_at, "ngshare_vivere.jobs:close_poll", {"poll_id": 17}
+    )
+
+    # ngshare_vivere/jobs.py
+    async def close_poll(ctx: ServerContext, poll_id: int) -> None: ...
+
+Every run, declared or dated, is recorded in ``scheduler_job_runs`` (last run,
+duration, success, error message, next run). Admins see the records at
+``GET {prefix}jobs`` and run a job at once with ``POST {prefix}jobs/<id>/run``;
+``ngshare jobs list`` and ``ngshare jobs run ID`` do the same from a shell.
+
+Design notes (why it is built this way):
+
+* One APScheduler 3 ``AsyncIOScheduler`` with its in-memory job store runs
+  everything. Dated jobs are *persisted by ngshare*, in its own table
+  ``scheduler_jobs``, and mirrored into that in-memory store. APScheduler's
+  ``SQLAlchemyJobStore`` was not used because (1) APScheduler calls job stores
+  synchronously from its loop callback, so every wake-up would run database
+  I/O on the IOLoop; (2) it stores pickles, which tie rows to APScheduler's
+  internal format (3.x and 4.x differ) and make loading a row executing code;
+  (3) it cannot hold the server context, which is not picklable. Here rows hold
+  a ``"module:function"`` reference and JSON arguments, every query goes
+  through :meth:`Database.run`, and the context is injected when a job runs.
+* A dated job is *claimed* before it runs: its row is deleted, in one
+  transaction, only if it still holds the run time this process scheduled.
+  Only the process that deletes the row runs the job, so a job runs once even
+  with several server processes, or the ``ngshare jobs run`` command, on the
+  same database. The price is at-most-once: a run that crashes the process is
+  not retried (a failing run is recorded, not retried either).
+* Other processes may add or move dated jobs (``ngshare jobs run`` of a job
+  that schedules another, a second replica); ``scheduler.sync_dated_jobs``
+  picks such changes up every :data:`SYNC_INTERVAL_SECONDS`.
+* Misfires follow APScheduler's rules: a run later than its job's
+  ``misfire_grace_time`` is skipped (and recorded as missed); with
+  ``coalesce`` a backlog of runs collapses into one.
+
+Only the IOLoop thread touches a :class:`Scheduler`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import pkgutil
+import re
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import iscoroutinefunction_partial
+from sqlalchemy import delete, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ngshare.models import utcnow
+from ngshare.scheduler_models import JOB_ID_LENGTH, JobRun, ScheduledJob
+from ngshare.web import ApiError, APIHandler, authenticated
+
+if TYPE_CHECKING:
+    from ngshare.config import NgShare
+    from ngshare.context import ServerContext
+
+log = logging.getLogger(__name__)
+
+TriggerKind = Literal["interval", "cron", "date"]
+JobFunc = Callable[["ServerContext"], Awaitable[None]]
+
+ERR_NOT_ADMIN = "Permission denied (not admin)"
+ERR_JOB_NOT_FOUND = "Job not found"
+ERR_JOB_RUNNING = "Job is already running"
+
+#: How often a server looks for dated jobs added or moved by other processes.
+SYNC_INTERVAL_SECONDS = 30
+#: Run records of jobs that no longer exist are kept this long (then pruned).
+RUN_RECORD_RETENTION = timedelta(days=30)
+#: How long stopping waits for running jobs before cancelling them.
+STOP_TIMEOUT_SECONDS = 10.0
+#: Recorded error messages are cut to this length (the log has the rest).
+MAX_ERROR_LENGTH = 2000
+
+#: ``<plugin>.<verb>_<object>``, as STYLE.md §4 asks.
+DECLARED_ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+#: Dated jobs may add ``:<key>`` so that one job function has one row per object.
+DATED_ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(:[A-Za-z0-9_.:@+=-]+)?$")
+
+_TRIGGERS: dict[str, type[BaseTrigger]] = {
+    "interval": IntervalTrigger,
+    "cron": CronTrigger,
+    "date": DateTrigger,
+}
+
+
+def _is_async(func: Any) -> bool:
+    return callable(func) and (
+        inspect.iscoroutinefunction(func)
+        or iscoroutinefunction_partial(func)
+        or inspect.iscoroutinefunction(getattr(func, "__call__", None))  # noqa: B004
+    )
+
+
+class SchedulerError(ValueError):
+    """A job declaration or request the scheduler refuses; the message says why."""
+
+
+class JobNotFoundError(KeyError):
+    """No declared job and no pending dated job has this id."""
+
+
+class JobRunningError(RuntimeError):
+    """The job already runs as many times at once as its ``max_instances`` allows."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job a plugin declares (``Plugin.jobs``); it runs while the server runs.
+
+    :arg id: ``<plugin>.<verb>_<object>``; the function is named after the suffix.
+    :arg func: ``async def f(ctx)``, given the server context.
+    :arg trigger: ``"interval"``, ``"cron"`` or ``"date"`` (APScheduler's triggers).
+    :arg trigger_args: the trigger's arguments, e.g. ``{"minutes": 5}`` or
+        ``{"hour": 3, "minute": 17}``. Times are UTC unless ``"timezone"`` is given.
+    :arg misfire_grace_time: seconds a late run may still start; later ones are
+        skipped and recorded as missed. ``None``: no limit.
+    :arg coalesce: run a backlog of missed runs (the loop was busy) once, not each.
+    :arg max_instances: how many runs of this job may overlap.
+
+    The trigger is built when the Job is made, so a bad ``trigger_args`` fails
+    when the plugin is imported, not hours later.
+
+    .. versionadded:: 0.7
+    """
+
+    id: str
+    func: JobFunc
+    trigger: TriggerKind
+    trigger_args: dict[str, Any]
+    misfire_grace_time: int | None = 60
+    coalesce: bool = True
+    max_instances: int = 1
+    _trigger: BaseTrigger = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not DECLARED_ID_RE.match(self.id):
+            raise SchedulerError(f"job id {self.id!r} must look like '<plugin>.<verb>_<object>'")
+        if self.trigger not in _TRIGGERS:
+            raise SchedulerError(f"job {self.id}: trigger must be one of {', '.join(_TRIGGERS)}")
+        if not _is_async(self.func):
+            raise SchedulerError(f"job {self.id}: func must be an async function f(ctx)")
+        if self.max_instances < 1:
+            raise SchedulerError(f"job {self.id}: max_instances must be at least 1")
+        try:
+            trigger = self.make_trigger()
+        except (TypeError, ValueError) as e:
+            raise SchedulerError(f"job {self.id}: bad trigger_args: {e}") from e
+        object.__setattr__(self, "_trigger", trigger)
+
+    def make_trigger(self) -> BaseTrigger:
+        """A new APScheduler trigger; a new one per start, so intervals count from the start."""
+        return _TRIGGERS[self.trigger](**{"timezone": timezone.utc, **self.trigger_args})
+
+    @property
+    def schedule(self) -> str:
+        """The trigger as APScheduler describes it, e.g. ``interval[0:05:00]``."""
+        return str(self._trigger)
+
+
+async def sync_dated_jobs(ctx: ServerContext) -> None:
+    """Pick up dated jobs that other processes added, moved or removed."""
+    await ctx.scheduler.reload()
+
+
+async def prune_job_runs(ctx: ServerContext) -> None:
+    """Forget run records of jobs that no longer exist, once they are old."""
+    declared = list(ctx.scheduler.declared)
+    n = await ctx.db.run(_prune_job_runs, declared, utcnow() - RUN_RECORD_RETENTION)
+    if n:
+        ctx.log.info("scheduler.prune_job_runs: removed %d old run record(s)", n)
+
+
+#: The scheduler's own jobs, declared like any plugin's.
+CORE_JOBS: list[Job] = [
+    Job(
+        "scheduler.sync_dated_jobs", sync_dated_jobs, "interval", {"seconds": SYNC_INTERVAL_SECONDS}
+    ),
+    Job("scheduler.prune_job_runs", prune_job_runs, "cron", {"hour": 3, "minute": 17}),
+]
+
+
+def declared_jobs(ctx: ServerContext) -> list[Job]:
+    """The core's jobs and every loaded plugin's ``jobs``, checked.
+
+    Raises:
+        SchedulerError: a job that is not a :class:`Job`, an id outside its
+            plugin's name, or two jobs with one id.
+    """
+    jobs = list(CORE_JOBS)
+    for plugin in ctx.plugins:
+        for job in getattr(plugin, "jobs", None) or []:
+            if not isinstance(job, Job):
+                raise SchedulerError(f"plugin {plugin.name!r}: jobs must be Job objects: {job!r}")
+            if not job.id.startswith(plugin.name + "."):
+                raise SchedulerError(
+                    f"plugin {plugin.name!r}: job id {job.id!r} must start with "
+                    f"{plugin.name + '.'!r}"
+                )
+            jobs.append(job)
+    seen: set[str] = set()
+    for job in jobs:
+        if job.id in seen:
+            raise SchedulerError(f"two jobs are declared with the id {job.id!r}")
+        seen.add(job.id)
+    return jobs
+
+
+class Scheduler:
+    """The server's scheduler (``ctx.scheduler``): declared jobs, dated jobs, run records.
+
+    :arg ctx: the server context, given to every job function.
+    :arg jobs: the declared jobs (see :func:`declared_jobs`).
+    :arg timer: ``False`` makes a scheduler that runs nothing by itself: the
+        ``ngshare jobs`` command uses one to list, schedule and run jobs on request.
+    """
+
+    def __init__(self, ctx: ServerContext, jobs: list[Job], *, timer: bool = True) -> None:
+        self.ctx = ctx
+        self.declared: dict[str, Job] = {job.id: job for job in jobs}
+        self.timer = timer
+        self.started = False
+        # APScheduler's own INFO lines say "executed successfully" even for runs
+        # that failed (ngshare catches and records errors); ours start with the job id.
+        apscheduler_log = logging.getLogger("apscheduler")
+        if apscheduler_log.level == logging.NOTSET:
+            apscheduler_log.setLevel(logging.WARNING)
+        self._aps = AsyncIOScheduler(timezone=timezone.utc)
+        self._aps.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        #: dated jobs handed to APScheduler: id -> (run_at, misfire_grace_time)
+        self._dated: dict[str, tuple[datetime, int | None]] = {}
+        self._running: dict[str, int] = {}
+        self._job_tasks: set[asyncio.Task] = set()
+        self._bookkeeping: set[asyncio.Task] = set()
+
+    # -- life cycle ---------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the dated jobs from the database and start the timer on this loop."""
+        if self.started:
+            return
+        self.started = True
+        if not self.timer:
+            return
+        for job in self.declared.values():
+            self._aps.add_job(
+                self._run_declared,
+                trigger=job.make_trigger(),
+                args=(job.id,),
+                id=job.id,
+                name=job.id,
+                misfire_grace_time=job.misfire_grace_time,
+                coalesce=job.coalesce,
+                max_instances=job.max_instances,
+                replace_existing=True,
+            )
+        for job_id, run_at, grace in await self.ctx.db.run(_pending_dated_jobs):
+            self._add_dated(job_id, run_at, grace)
+        self._aps.start()
+        next_runs = {job_id: self._next_declared_run(job_id) for job_id in self.declared}
+        await self.ctx.db.run(_record_next_runs, next_runs)
+        self.ctx.log.info(
+            "scheduler: started with %d declared and %d dated job(s)",
+            len(self.declared),
+            len(self._dated),
+        )
+
+    async def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Start no new runs, let running ones finish (up to ``timeout``), then shut down.
+
+        Runs still going after ``timeout`` are cancelled and recorded as such.
+        """
+        if not self.started:
+            return
+        self.started = False
+        if not self._aps.running:
+            return
+        self._aps.pause()
+        pending = self._job_tasks | self._bookkeeping
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        self._aps.shutdown(wait=False)  # runs on the next loop iteration; cancels stragglers
+        await asyncio.sleep(0)
+        pending = self._job_tasks | self._bookkeeping
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        self.ctx.log.info("scheduler: stopped")
+
+    # -- dated jobs -----------------------------------------------------------
+
+    async def schedule_at(
+        self,
+        job_id: str,
+        run_at: datetime,
+        func_ref: str,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        misfire_grace_time: int | None = 60,
+    ) -> None:
+        """Run ``func_ref`` with ``kwargs`` once at ``run_at``, even across restarts.
+
+        Scheduling an id again replaces its pending run.
+
+        Args:
+            job_id: ``<plugin>.<verb>_<object>``, optionally ``:<key>`` (one row per key).
+            run_at: when to run; a naive datetime is UTC.
+            func_ref: ``"package.module:function"`` naming ``async def f(ctx, **kwargs)``.
+            kwargs: JSON-serialisable keyword arguments (they are stored as JSON,
+                and the function gets them back from JSON even without a restart).
+            misfire_grace_time: seconds a late run may still start (the server
+                was down at ``run_at``); later it is skipped and recorded as
+                missed. ``None``: run however late.
+
+        Raises:
+            SchedulerError: a bad id, a declared job's id, a reference that is not
+                an async function, or arguments that are not JSON.
+        """
+        if len(job_id) > JOB_ID_LENGTH or not DATED_ID_RE.match(job_id):
+            raise SchedulerError(
+                f"job id {job_id!r} must look like '<plugin>.<verb>_<object>[:<key>]'"
+            )
+        if job_id in self.declared:
+            raise SchedulerError(f"job id {job_id!r} belongs to a declared job")
+        resolve_job_function(func_ref)
+        try:
+            stored_kwargs = json.loads(json.dumps(kwargs or {}))
+        except (TypeError, ValueError) as e:
+            raise SchedulerError(f"job {job_id}: kwargs must be JSON-serialisable: {e}") from e
+        when = naive_utc(run_at)
+        await self.ctx.db.run(
+            _save_dated_job, job_id, func_ref, stored_kwargs, when, misfire_grace_time
+        )
+        self._add_dated(job_id, when, misfire_grace_time)
+        self.ctx.log.info("%s: scheduled at %s UTC (%s)", job_id, when, func_ref)
+
+    async def reschedule(self, job_id: str, run_at: datetime) -> bool:
+        """Move a pending dated job to ``run_at``; False if there is none with this id."""
+        when = naive_utc(run_at)
+        grace = await self.ctx.db.run(_move_dated_job, job_id, when)
+        if grace is _MISSING:
+            return False
+        self._add_dated(job_id, when, grace)
+        self.ctx.log.info("%s: rescheduled to %s UTC", job_id, when)
+        return True
+
+    async def cancel(self, job_id: str) -> bool:
+        """Drop a pending dated job; False if there is none with this id.
+
+        Raises:
+            SchedulerError: ``job_id`` is a declared job (those run while their
+                plugin is enabled).
+        """
+        if job_id in self.declared:
+            raise SchedulerError(f"job {job_id} is declared by a plugin and cannot be cancelled")
+        found = await self.ctx.db.run(_delete_dated_job, job_id)
+        self._remove_dated(job_id)
+        if found:
+            self.ctx.log.info("%s: cancelled", job_id)
+        return found
+
+    async def reload(self) -> None:
+        """Bring the timer in line with ``scheduler_jobs`` (changed by other processes)."""
+        if not self.timer or not self.started:
+            return
+        before = dict(self._dated)
+        rows = {
+            job_id: (run_at, grace)
+            for job_id, run_at, grace in await self.ctx.db.run(_pending_dated_jobs)
+        }
+        for job_id, (run_at, grace) in rows.items():
+            if self._dated.get(job_id) != before.get(job_id) or self._running.get(job_id):
+                continue  # changed in this process while we read: that is newer
+            if job_id not in self._dated or self._dated[job_id][0] != run_at:
+                self._add_dated(job_id, run_at, grace)
+        for job_id, entry in before.items():
+            if job_id not in rows and self._dated.get(job_id) == entry:
+                self._remove_dated(job_id)
+
+    def _add_dated(self, job_id: str, run_at: datetime, grace: int | None) -> None:
+        if not self.timer or not self.started:
+            return  # start() loads it from the database
+        self._dated[job_id] = (run_at, grace)
+        self._aps.add_job(
+            self._run_dated,
+            trigger=DateTrigger(run_date=run_at.replace(tzinfo=timezone.utc)),
+            args=(job_id, run_at),
+            id=job_id,
+            name=job_id,
+            misfire_grace_time=grace,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+
+    def _remove_dated(self, job_id: str) -> None:
+        if self._dated.pop(job_id, None) is None:
+            return
+        try:
+            self._aps.remove_job(job_id)
+        except JobLookupError:
+            pass  # it has just fired
+
+    # -- running --------------------------------------------------------------
+
+    async def run_now(self, job_id: str) -> dict[str, Any]:
+        """Run a declared or pending dated job at once, wait for it, return its record.
+
+        A dated job run this way is done: it does not run again at its time.
+        The job's own failure is in the returned record, not raised.
+
+        Raises:
+            JobNotFoundError: no declared job and no pending dated job has this id.
+            JobRunningError: the job is running and may not overlap itself.
+        """
+        job = self.declared.get(job_id)
+        if job is not None:
+            if self._running.get(job_id, 0) >= job.max_instances:
+                raise JobRunningError(job_id)
+            await self._execute(job_id, job.func, {}, self._next_declared_run(job_id))
+        else:
+            if self._running.get(job_id):
+                raise JobRunningError(job_id)
+            pending = await self.ctx.db.run(_get_dated_job, job_id)
+            if pending is None:
+                raise JobNotFoundError(job_id)
+            self._remove_dated(job_id)
+            if not await self._run_dated(job_id, pending):
+                raise JobNotFoundError(job_id)  # another process claimed it meanwhile
+        return await self.describe(job_id)
+
+    async def _run_declared(self, job_id: str) -> None:
+        """APScheduler's entry point for declared jobs."""
+        job = self.declared[job_id]
+        if self._running.get(job_id, 0) >= job.max_instances:
+            self.ctx.log.warning("%s: skipped: already running (run by hand)", job_id)
+            return
+        await self._execute(job_id, job.func, {}, self._next_declared_run(job_id))
+
+    async def _run_dated(self, job_id: str, run_at: datetime) -> bool:
+        """APScheduler's entry point for dated jobs: claim the row, then run.
+
+        Returns False when the job was not run: cancelled, moved, or run by
+        another process since this one scheduled it.
+        """
+        if self._dated.get(job_id, (None,))[0] == run_at:
+            del self._dated[job_id]
+        with self._tracked(job_id):  # from the claim on, so that reload() leaves it alone
+            claimed = await self.ctx.db.run(_claim_dated_job, job_id, run_at)
+            if claimed is None:
+                self.ctx.log.debug("%s: not run: cancelled, moved or run elsewhere", job_id)
+                return False
+            func_ref, kwargs = claimed
+            try:
+                func = resolve_job_function(func_ref)
+            except SchedulerError as e:
+                self.ctx.log.error("%s: not run: %s", job_id, e)
+                await self._record(job_id, utcnow(), 0.0, str(e), None)
+                return True
+            await self._execute(job_id, func, kwargs, None)
+            return True
+
+    async def _execute(
+        self,
+        job_id: str,
+        func: Callable[..., Awaitable[Any]],
+        kwargs: dict[str, Any],
+        next_run_at: datetime | None,
+    ) -> None:
+        """Run one job function with the context, then record how it went."""
+        started_at, t0 = utcnow(), time.monotonic()
+        error: str | None = None
+        self.ctx.log.debug("%s: started", job_id)
+        with self._tracked(job_id):
+            try:
+                await func(self.ctx, **kwargs)
+            except asyncio.CancelledError:
+                error = "cancelled: the server stopped while the job ran"
+                self.ctx.log.warning("%s: %s", job_id, error)
+                await self._record(job_id, started_at, time.monotonic() - t0, error, next_run_at)
+                raise
+            except Exception as e:
+                error = _error_message(e)
+                self.ctx.log.error(
+                    "%s: failed after %.3fs: %s",
+                    job_id,
+                    time.monotonic() - t0,
+                    error,
+                    exc_info=True,
+                )
+            else:
+                self.ctx.log.debug("%s: done in %.3fs", job_id, time.monotonic() - t0)
+            await self._record(job_id, started_at, time.monotonic() - t0, error, next_run_at)
+
+    async def _record(
+        self,
+        job_id: str,
+        started_at: datetime,
+        duration: float,
+        error: str | None,
+        next_run_at: datetime | None,
+    ) -> None:
+        # A scheduler that runs no timer does not know the next run: keep the server's.
+        keep_next = job_id in self.declared and not self.timer
+        try:
+            await self.ctx.db.run(
+                _record_run, job_id, started_at, duration, error, next_run_at, keep_next
+            )
+        except Exception:  # a lost record must not take the scheduler down
+            self.ctx.log.exception("%s: could not record the run", job_id)
+
+    @contextmanager
+    def _tracked(self, job_id: str) -> Iterator[None]:
+        """Count a run of ``job_id`` (for max_instances) and remember its task (for stop)."""
+        task = asyncio.current_task()
+        self._running[job_id] = self._running.get(job_id, 0) + 1
+        if task is not None:
+            self._job_tasks.add(task)
+        try:
+            yield
+        finally:
+            self._running[job_id] -= 1
+            if not self._running[job_id]:
+                del self._running[job_id]
+            if task is not None and job_id not in self._running:
+                self._job_tasks.discard(task)
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        """APScheduler listener: record missed runs, log skipped ones."""
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            self.ctx.log.warning("%s: skipped: the previous run is still going", event.job_id)
+            return
+        due = naive_utc(event.scheduled_run_time)
+        declared = self.declared.get(event.job_id)
+        dated_run_at: datetime | None = None
+        if declared is not None:
+            grace = declared.misfire_grace_time
+        else:
+            dated_run_at = due  # the run time this process scheduled, which the claim checks
+            entry = self._dated.get(event.job_id)
+            grace = entry[1] if entry is not None and entry[0] == due else None
+            if grace is not None:
+                del self._dated[event.job_id]
+        late = (utcnow() - due).total_seconds()
+        message = (
+            f"missed: due at {due.isoformat(sep=' ')} UTC, {late:.1f} s late, "
+            "past its misfire grace time" + (f" of {grace} s" if grace is not None else "")
+        )
+        self.ctx.log.warning("%s: %s", event.job_id, message)
+        next_run_at = self._next_declared_run(event.job_id) if declared else None
+        task = asyncio.get_running_loop().create_task(
+            self.ctx.db.run(_record_missed, event.job_id, due, message, next_run_at, dated_run_at)
+        )
+        self._bookkeeping.add(task)
+        task.add_done_callback(self._bookkeeping_done)
+
+    def _bookkeeping_done(self, task: asyncio.Task) -> None:
+        self._bookkeeping.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.ctx.log.error("scheduler: could not record a missed run: %r", task.exception())
+
+    def _next_declared_run(self, job_id: str) -> datetime | None:
+        if not self._aps.running:
+            return None
+        aps_job = self._aps.get_job(job_id)
+        if aps_job is None or aps_job.next_run_time is None:
+            return None
+        return naive_utc(aps_job.next_run_time)
+
+    # -- what admins see ------------------------------------------------------
+
+    async def jobs(self) -> list[dict[str, Any]]:
+        """Every known job id: declared, pending dated, or with a run record."""
+        runs, pending = await self.ctx.db.run(_load_records, None)
+        ids = sorted(set(self.declared) | set(pending) | set(runs))
+        return [self._describe(job_id, runs.get(job_id), pending.get(job_id)) for job_id in ids]
+
+    async def describe(self, job_id: str) -> dict[str, Any]:
+        """One job as :meth:`jobs` lists it."""
+        runs, pending = await self.ctx.db.run(_load_records, job_id)
+        return self._describe(job_id, runs.get(job_id), pending.get(job_id))
+
+    def _describe(
+        self, job_id: str, run: JobRun | None, pending: ScheduledJob | None
+    ) -> dict[str, Any]:
+        job = self.declared.get(job_id)
+        next_run_at = run.next_run_at if run is not None else None
+        if job is not None:
+            trigger, schedule = job.trigger, job.schedule
+            func = _func_ref_of(job.func)
+            if self.timer and self.started:
+                next_run_at = self._next_declared_run(job_id)
+        elif pending is not None:
+            trigger, func = "date", pending.func_ref
+            schedule = f"date[{pending.run_at.isoformat(sep=' ')} UTC]"
+            next_run_at = pending.run_at
+        else:
+            trigger = schedule = func = None  # a dated job that has run, or a removed plugin's
+            next_run_at = None
+        return {
+            "id": job_id,
+            "declared": job is not None,
+            "trigger": trigger,
+            "schedule": schedule,
+            "func": func,
+            "next_run_at": iso_utc(next_run_at),
+            "last_run_at": iso_utc(run.last_run_at) if run else None,
+            "last_duration_seconds": run.last_duration_seconds if run else None,
+            "last_success": run.last_success if run else None,
+            "last_error": run.last_error if run else None,
+            "run_count": run.run_count if run else 0,
+            "running": bool(self._running.get(job_id)),
+        }
+
+
+# -- core service hooks (see ngshare.app.CORE_SERVICES) -------------------------
+
+
+async def start(ctx: ServerContext) -> None:
+    """Create ``ctx.scheduler`` from the plugins' declared jobs (the timer starts in :func:`ready`).
+
+    A scheduler already on the context (the ``ngshare jobs`` command's) is kept.
+    Plugins' startup hooks may already call ``schedule_at``: the rows are
+    written and picked up when the timer starts.
+    """
+    if ctx.scheduler is None:
+        try:
+            jobs = declared_jobs(ctx)
+        except SchedulerError as e:
+            from ngshare.app import StartupError
+
+            raise StartupError(str(e)) from e
+        ctx.scheduler = Scheduler(ctx, jobs)
+
+
+async def ready(ctx: ServerContext) -> None:
+    """Start the timer once every plugin has started, so no job runs before its plugin is up."""
+    await ctx.scheduler.start()
+
+
+async def stop(ctx: ServerContext) -> None:
+    """Stop the scheduler: let running jobs finish, then shut the timer down."""
+    if ctx.scheduler is not None:
+        await ctx.scheduler.stop()
+
+
+def routes(ctx: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
+    prefix = ctx.config.prefix
+    return [
+        (prefix + r"jobs/?", JobListHandler, {"ctx": ctx}),
+        (prefix + r"jobs/(?P<job_id>[^/]+)/run/?", JobRunHandler, {"ctx": ctx}),
+    ]
+
+
+def openapi_paths(ctx: ServerContext) -> dict[str, dict]:
+    """The routes above, for the server's OpenAPI document."""
+    prefix = ctx.config.prefix
+    time_or_null = {"type": ["string", "null"], "format": "date-time"}
+    job = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "description": "<plugin>.<verb>_<object>[:<key>]"},
+            "declared": {"type": "boolean", "description": "Declared by a plugin (periodic)."},
+            "trigger": {"enum": ["interval", "cron", "date", None]},
+            "schedule": {"type": ["string", "null"]},
+            "func": {"type": ["string", "null"], "description": "module:function"},
+            "next_run_at": time_or_null,
+            "last_run_at": time_or_null,
+            "last_duration_seconds": {"type": ["number", "null"]},
+            "last_success": {"type": ["boolean", "null"]},
+            "last_error": {"type": ["string", "null"], "description": "Message, no traceback."},
+            "run_count": {"type": "integer"},
+            "running": {"type": "boolean"},
+        },
+    }
+
+    def ok(field_name: str, schema: dict) -> dict:
+        body = {"type": "object", "properties": {"success": {"const": True}, field_name: schema}}
+        return {"description": "OK", "content": {"application/json": {"schema": body}}}
+
+    denied = {
+        "401": {"description": "Not authenticated"},
+        "403": {"description": ERR_NOT_ADMIN},
+    }
+    return {
+        prefix + "jobs": {
+            "get": {
+                "summary": "Scheduled jobs with their last and next run (admins).",
+                "tags": ["core"],
+                "responses": {"200": ok("jobs", {"type": "array", "items": job}), **denied},
+            }
+        },
+        prefix + "jobs/{job_id}/run": {
+            "post": {
+                "summary": "Run a job now and wait for it; its outcome is in the record (admins).",
+                "tags": ["core"],
+                "parameters": [
+                    {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": ok("job", job),
+                    **denied,
+                    "404": {"description": ERR_JOB_NOT_FOUND},
+                    "409": {"description": ERR_JOB_RUNNING},
+                },
+            }
+        },
+    }
+
+
+# -- HTTP -----------------------------------------------------------------------
+
+
+class _JobsHandler(APIHandler):
+    """Admins only; core envelope."""
+
+    def scheduler_for_admin(self) -> Scheduler:
+        assert self.identity is not None
+        if not self.identity.is_admin:
+            raise ApiError(403, ERR_NOT_ADMIN)
+        if self.ctx.scheduler is None:
+            raise ApiError(503, "Scheduler not running")
+        return self.ctx.scheduler
+
+
+class JobListHandler(_JobsHandler):
+    """``/jobs``: GET (admins) -> ``{"success": true, "jobs": [job, ...]}``.
+
+    Each job: ``id``, ``declared``, ``trigger``, ``schedule``, ``func``,
+    ``next_run_at``, ``last_run_at`` (ISO 8601 UTC or null),
+    ``last_duration_seconds``, ``last_success``, ``last_error``, ``run_count``,
+    ``running``.
+    """
+
+    @authenticated
+    async def get(self) -> None:
+        scheduler = self.scheduler_for_admin()
+        self.write_json({"success": True, "jobs": await scheduler.jobs()})
+
+
+class JobRunHandler(_JobsHandler):
+    """``/jobs/<job_id>/run``: POST (admins) runs the job now and answers when it is done.
+
+    ``{"success": true, "job": job}``; the job's own outcome is in
+    ``job.last_success``/``job.last_error``. 404 for an unknown id, 409 when the
+    job is running and may not overlap itself.
+    """
+
+    @authenticated
+    async def post(self, job_id: str) -> None:
+        scheduler = self.scheduler_for_admin()
+        try:
+            job = await scheduler.run_now(job_id)
+        except JobNotFoundError:
+            raise ApiError(404, ERR_JOB_NOT_FOUND) from None
+        except JobRunningError:
+            raise ApiError(409, ERR_JOB_RUNNING) from None
+        self.write_json({"success": True, "job": job})
+
+
+# -- command line -----------------------------------------------------------------
+
+JOBS_USAGE = "usage: ngshare jobs list [json] | ngshare jobs run JOB_ID [json]"
+
+
+def jobs_command(config: NgShare, argv: list[str]) -> int:
+    """``ngshare jobs list`` and ``ngshare jobs run JOB_ID``, against the configured database.
+
+    ``run`` starts the core services and the plugins' startup hooks first, so
+    the job gets the same context as in the server (without its timer), and
+    records the run where the server's admins see it. Exit status: 0 if the
+    job succeeded, 1 if it failed or is unknown, 2 for a usage error.
+    """
+    from ngshare.app import StartupError, build
+
+    # a word, not "--json": the traitlets command line would take that for an option
+    args = [a for a in argv if a not in ("json", "--json")]
+    as_json = len(args) != len(argv)
+    action = args[0] if args else "list"
+    if not ((action == "list" and len(args) <= 1) or (action == "run" and len(args) == 2)):
+        print(JOBS_USAGE, file=sys.stderr)
+        return 2
+    try:
+        ctx, plugins = build(config)
+    except StartupError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    try:
+        return asyncio.run(_jobs_command(ctx, plugins, args, as_json))
+    except (StartupError, SchedulerError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        ctx.close()
+
+
+async def _jobs_command(ctx: ServerContext, plugins: list, args: list[str], as_json: bool) -> int:
+    from ngshare.app import run_hooks
+
+    ctx.scheduler = Scheduler(ctx, declared_jobs(ctx), timer=False)
+    if args[0] == "list":
+        jobs = await ctx.scheduler.jobs()
+        print(json.dumps(jobs, indent=2) if as_json else format_jobs(jobs))
+        return 0
+    job_id = args[1]
+    await run_hooks(ctx, plugins, "startup")
+    try:
+        job = await ctx.scheduler.run_now(job_id)
+    except JobNotFoundError:
+        known = ", ".join(j["id"] for j in await ctx.scheduler.jobs() if j["trigger"])
+        print(f"error: no job {job_id!r}; jobs: {known}", file=sys.stderr)
+        return 1
+    except JobRunningError:
+        print(f"error: {ERR_JOB_RUNNING}", file=sys.stderr)
+        return 1
+    finally:
+        await run_hooks(ctx, plugins, "shutdown")
+    print(json.dumps(job, indent=2) if as_json else format_jobs([job]))
+    return 0 if job["last_success"] else 1
+
+
+def format_jobs(jobs: list[dict[str, Any]]) -> str:
+    """A plain-text table of :meth:`Scheduler.jobs` records, for the shell."""
+    header = ("ID", "SCHEDULE", "NEXT RUN (UTC)", "LAST RUN (UTC)", "SECONDS", "RESULT")
+    rows = [header]
+    for job in jobs:
+        if job["last_success"] is None:
+            result = "-"
+        elif job["last_success"]:
+            result = "ok"
+        else:
+            result = "failed: " + (job["last_error"] or "").splitlines()[0][:120]
+        duration = job["last_duration_seconds"]
+        rows.append(
+            (
+                job["id"],
+                job["schedule"] or "-",
+                _short_time(job["next_run_at"]),
+                _short_time(job["last_run_at"]),
+                "-" if duration is None else f"{duration:.3f}",
+                result,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    )
+
+
+def _short_time(value: str | None) -> str:
+    return "-" if value is None else value.replace("T", " ").rstrip("Z")[:19]
+
+
+# -- small conversions --------------------------------------------------------------
+
+
+def resolve_job_function(func_ref: str) -> Callable[..., Awaitable[Any]]:
+    """The ``async def`` that ``"package.module:function"`` names.
+
+    Raises:
+        SchedulerError: the reference is malformed, cannot be imported, or is not async.
+    """
+    if func_ref.count(":") != 1 or len(func_ref) > 255:
+        raise SchedulerError(f"func_ref {func_ref!r} must look like 'package.module:function'")
+    try:
+        func = pkgutil.resolve_name(func_ref)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise SchedulerError(f"func_ref {func_ref!r} cannot be imported: {e!r}") from e
+    if not _is_async(func):
+        raise SchedulerError(f"func_ref {func_ref!r} is not an async function f(ctx, **kwargs)")
+    return func
+
+
+def naive_utc(value: datetime) -> datetime:
+    """Naive UTC, as ngshare stores datetimes; a naive value is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 with a ``Z``, from naive UTC."""
+    return None if value is None else value.isoformat(timespec="microseconds") + "Z"
+
+
+def _func_ref_of(func: Any) -> str:
+    """``module:qualname`` of a function, or of a callable object's class."""
+    named = func if hasattr(func, "__qualname__") else type(func)
+    return f"{named.__module__}:{named.__qualname__}"
+
+
+def _error_message(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return text[:MAX_ERROR_LENGTH]
+
+
+# -- database work (runs on the database's worker threads) ------------------------
+
+_MISSING: Any = object()
+
+
+def _job_run_row(session: Session, job_id: str) -> JobRun:
+    """The run record of ``job_id``, created on first sight (another process may race us)."""
+    run = session.get(JobRun, job_id)
+    if run is not None:
+        return run
+    try:
+        with session.begin_nested():
+            run = JobRun(job_id=job_id, run_count=0)
+            session.add(run)
+    except IntegrityError:
+        run = session.get(JobRun, job_id)
+        assert run is not None
+    return run
+
+
+def _pending_dated_jobs(session: Session) -> list[tuple[str, datetime, int | None]]:
+    rows = session.execute(
+        select(ScheduledJob.id, ScheduledJob.run_at, ScheduledJob.misfire_grace_time)
+    )
+    return [(job_id, run_at, grace) for job_id, run_at, grace in rows]
+
+
+def _get_dated_job(session: Session, job_id: str) -> datetime | None:
+    return session.scalar(select(ScheduledJob.run_at).where(ScheduledJob.id == job_id))
+
+
+def _save_dated_job(
+    session: Session,
+    job_id: str,
+    func_ref: str,
+    kwargs: dict[str, Any],
+    run_at: datetime,
+    grace: int | None,
+) -> None:
+    row = session.get(ScheduledJob, job_id)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = ScheduledJob(id=job_id, func_ref=func_ref, kwargs=kwargs, run_at=run_at)
+                row.misfire_grace_time = grace
+                session.add(row)
+        except IntegrityError:
+            row = session.get(ScheduledJob, job_id)
+            assert row is not None
+    row.func_ref, row.kwargs, row.run_at, row.misfire_grace_time = func_ref, kwargs, run_at, grace
+    row.created_at = utcnow()
+    run = _job_run_row(session, job_id)
+    run.next_run_at, run.updated_at = run_at, utcnow()
+
+
+def _move_dated_job(session: Session, job_id: str, run_at: datetime) -> Any:
+    """Returns the job's misfire grace time, or ``_MISSING`` if there is no such job."""
+    row = session.get(ScheduledJob, job_id)
+    if row is None:
+        return _MISSING
+    row.run_at = run_at
+    run = _job_run_row(session, job_id)
+    run.next_run_at, run.updated_at = run_at, utcnow()
+    return row.misfire_grace_time
+
+
+def _delete_dated_job(session: Session, job_id: str) -> bool:
+    deleted = session.execute(delete(ScheduledJob).where(ScheduledJob.id == job_id)).rowcount
+    run = session.get(JobRun, job_id)
+    if run is not None:
+        run.next_run_at, run.updated_at = None, utcnow()
+    return deleted == 1
+
+
+def _claim_dated_job(
+    session: Session, job_id: str, run_at: datetime
+) -> tuple[str, dict[str, Any]] | None:
+    """Delete the job's row if it still holds ``run_at``; the deleter is the one that runs it."""
+    row = session.execute(
+        select(ScheduledJob.func_ref, ScheduledJob.kwargs).where(
+            ScheduledJob.id == job_id, ScheduledJob.run_at == run_at
+        )
+    ).first()
+    if row is None:
+        return None
+    deleted = session.execute(
+        delete(ScheduledJob).where(ScheduledJob.id == job_id, ScheduledJob.run_at == run_at)
+    ).rowcount
+    if deleted != 1:
+        return None  # another process claimed it between our two statements
+    return row.func_ref, dict(row.kwargs)
+
+
+def _record_run(
+    session: Session,
+    job_id: str,
+    started_at: datetime,
+    duration: float,
+    error: str | None,
+    next_run_at: datetime | None,
+    keep_next: bool = False,
+) -> None:
+    run = _job_run_row(session, job_id)
+    run.last_run_at, run.last_duration_seconds = started_at, duration
+    run.last_success, run.last_error = error is None, error
+    run.run_count += 1
+    # the job may have scheduled its own id again while it ran
+    pending = session.scalar(select(ScheduledJob.run_at).where(ScheduledJob.id == job_id))
+    if pending is not None:
+        run.next_run_at = pending
+    elif not keep_next:
+        run.next_run_at = next_run_at
+    run.updated_at = utcnow()
+
+
+def _record_missed(
+    session: Session,
+    job_id: str,
+    due: datetime,
+    message: str,
+    next_run_at: datetime | None,
+    dated_run_at: datetime | None,
+) -> None:
+    if dated_run_at is not None:
+        if _claim_dated_job(session, job_id, dated_run_at) is None:
+            return  # not ours: moved, cancelled, or run by another process
+    run = _job_run_row(session, job_id)
+    run.last_run_at, run.last_duration_seconds = due, None
+    run.last_success, run.last_error = False, message
+    run.next_run_at, run.updated_at = next_run_at, utcnow()
+
+
+def _record_next_runs(session: Session, next_runs: dict[str, datetime | None]) -> None:
+    for job_id, next_run_at in next_runs.items():
+        run = _job_run_row(session, job_id)
+        run.next_run_at, run.updated_at = next_run_at, utcnow()
+
+
+def _load_records(
+    session: Session, job_id: str | None
+) -> tuple[dict[str, JobRun], dict[str, ScheduledJob]]:
+    runs_q, pending_q = select(JobRun), select(ScheduledJob)
+    if job_id is not None:
+        runs_q = runs_q.where(JobRun.job_id == job_id)
+        pending_q = pending_q.where(ScheduledJob.id == job_id)
+    runs = {run.job_id: run for run in session.scalars(runs_q)}
+    pending = {row.id: row for row in session.scalars(pending_q)}
+    return runs, pending
+
+
+def _prune_job_runs(session: Session, declared: list[str], before: datetime) -> int:
+    is_pending = exists().where(ScheduledJob.id == JobRun.job_id)
+    return session.execute(
+        delete(JobRun).where(
+            JobRun.updated_at < before,
+            JobRun.job_id.not_in(declared),
+            ~is_pending,
+        )
+    ).rowcount
+
+
+__all__ = [
+    "CORE_JOBS",
+    "Job",
+    "JobNotFoundError",
+    "JobRunningError",
+    "Scheduler",
+    "SchedulerError",
+    "declared_jobs",
+    "jobs_command",
+    "resolve_job_function",
+]
