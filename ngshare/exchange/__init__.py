@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float
+from traitlets import Float, Integer
 from traitlets.config import Configurable
 
 from ngshare import __version__
@@ -22,6 +22,7 @@ from ngshare.exchange import retention
 from ngshare.exchange.handlers import assignments, courses, feedback, roster, submissions
 from ngshare.exchange.models import ExchangeBase, StoredFile, Submission
 from ngshare.exchange.openapi import PATHS
+from ngshare.exchange.response_cache import ResponseCache
 from ngshare.exchange.wire import SubmissionClock
 from ngshare.garbage import collect_garbage
 from ngshare.plugin import Plugin
@@ -34,6 +35,12 @@ class Exchange(Configurable):
         30.0,
         help="""How long deleted courses and assignments (with their submissions)
         stay restorable with `ngshare trash restore` before they are purged.""",
+    ).tag(config=True)
+
+    response_cache_bytes = Integer(
+        256 * 1024 * 1024,
+        help="""Memory for ready-to-send fetch responses of released assignments
+        (shared by every student fetching the same release). 0 disables it.""",
     ).tag(config=True)
 
     purge_interval_seconds = Float(
@@ -52,6 +59,7 @@ def _settings(ctx: ServerContext) -> Exchange:
 
 async def startup(ctx: ServerContext) -> None:
     """Seed the submission clock past the newest stored timestamp; start the purge sweep."""
+    ctx.state["exchange.response_cache"] = ResponseCache(_settings(ctx).response_cache_bytes)
     clock = SubmissionClock()
     clock.advance_past(await ctx.db.run(lambda s: s.scalar(select(func.max(Submission.timestamp)))))
     ctx.state["exchange.clock"] = clock

@@ -10,6 +10,7 @@ from ngshare.auth import Identity
 from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_RELEASE, Assignment, StoredFile
+from ngshare.exchange.response_cache import ResponseCache, build_body
 from ngshare.exchange.wire import UploadedFile
 from ngshare.models import get_or_create_user, utcnow
 from ngshare.web import ApiError, authenticated
@@ -116,7 +117,17 @@ class AssignmentHandler(ExchangeHandler):
     @authenticated
     async def get(self, course_id: str, assignment_id: str) -> None:
         files = await self.ctx.db.run(release_files, course_id, self.identity, assignment_id)
-        await self.write_files(files, self.list_only())
+        cache: ResponseCache = self.ctx.state["exchange.response_cache"]
+        if self.list_only() or not cache.fits(files):
+            await self.write_files(files, self.list_only())
+            return
+        key = cache.key(files)
+        body = cache.get(key)
+        if body is None:
+            body = await self.ctx.run_blocking(build_body, files, self.ctx.storage)
+            cache.put(key, body)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(body)  # one buffer shared by every student: no copy per request
 
     @authenticated
     async def post(self, course_id: str, assignment_id: str) -> None:

@@ -1,0 +1,68 @@
+"""Whole fetch responses of released assignments, kept ready to send.
+
+At a deadline every student fetches the same release: encoding its files to
+base64 and JSON once, instead of once per student, is the difference between
+the server doing work and only writing bytes. Entries are keyed by the release's
+(path, sha256) list — content addressing makes them impossible to serve stale —
+and the cache is a byte-bounded LRU.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ngshare.exchange.models import StoredFile
+    from ngshare.storage import BlobStore
+
+Key = tuple[tuple[str, str], ...]
+
+
+class ResponseCache:
+    """A thread-safe LRU of response bodies, bounded by their total size."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Key, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(files: list[StoredFile]) -> Key:
+        return tuple((f.path, f.sha256) for f in files)
+
+    def fits(self, files: list[StoredFile]) -> bool:
+        """Small enough to cache: at most a quarter of the budget, encoded."""
+        encoded = sum(f.size for f in files) * 4 // 3 + 100 * len(files)
+        return encoded * 4 <= self.max_bytes
+
+    def get(self, key: Key) -> bytes | None:
+        with self._lock:
+            body = self._entries.get(key)
+            if body is not None:
+                self._entries.move_to_end(key)
+            return body
+
+    def put(self, key: Key, body: bytes) -> None:
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = body
+            self._size += len(body)
+            while self._size > self.max_bytes and self._entries:
+                _, old = self._entries.popitem(last=False)
+                self._size -= len(old)
+
+
+def build_body(files: list[StoredFile], storage: BlobStore) -> bytes:
+    """``{"success":true,"files":[...]}`` with every file's content (blocking)."""
+    parts = []
+    for f in files:
+        head = json.dumps({"path": f.path, "checksum": f.md5}, separators=(",", ":"))
+        content = base64.b64encode(storage.read(f.sha256))
+        parts.append(head[:-1].encode() + b',"content":"' + content + b'"}')
+    return b'{"success":true,"files":[' + b",".join(parts) + b"]}"

@@ -1,0 +1,40 @@
+"""Fetches are served from the response cache or streamed: the same answer either way."""
+
+import base64
+
+import pytest
+
+from tests.conftest import encode_files
+
+
+@pytest.mark.gen_test
+async def test_cached_and_streamed_fetches_give_the_same_answer(exchange, api, server):
+    await exchange.course()
+    await exchange.students()
+    files = {"a.ipynb": b'{"cells": []}', "data/b.bin": bytes(range(256)) * 300}
+    await exchange.release(files=files)
+    cache = server.state["exchange.response_cache"]
+
+    first = await api("GET", "assignment/c1/a1", user="s1")
+    second = await api("GET", "assignment/c1/a1", user="s2")
+    assert first == second
+    assert len(cache._entries) == 1  # built once, then shared
+    cache.max_bytes = 0  # nothing fits: the streamed path
+    streamed = await api("GET", "assignment/c1/a1", user="s1")
+    assert streamed == first
+    got = {f["path"]: base64.b64decode(f["content"]) for f in first[1]["files"]}
+    assert got == files
+
+
+@pytest.mark.gen_test
+async def test_the_cache_is_keyed_by_content_not_by_name(exchange, api):
+    await exchange.course()
+    await exchange.students()
+    await exchange.release(files={"a.txt": b"first"})
+    assert (await api("GET", "assignment/c1/a1", user="s1"))[1]["files"][0]["content"] == (
+        base64.b64encode(b"first").decode()
+    )
+    await exchange.ok("DELETE", "assignment/c1/a1", "kevin")
+    await exchange.ok("POST", "assignment/c1/a1", "kevin", files=encode_files({"a.txt": b"second"}))
+    body = (await api("GET", "assignment/c1/a1", user="s1"))[1]
+    assert base64.b64decode(body["files"][0]["content"]) == b"second"
