@@ -108,6 +108,21 @@ class APIHandler(web.RequestHandler):
         """The JSON body for an error; feature sets override this."""
         return {"success": False, "message": message, **extra}
 
+    def compute_etag(self) -> str | None:
+        """No ETags: hashing every (possibly 100 MB) API answer costs more than it saves."""
+        return None
+
+    async def send_bytes(self, body: bytes, content_type: str) -> None:
+        """Send a prepared body without copying it (headers go out first, on their own).
+
+        Tornado would otherwise join headers and body into one new buffer per
+        request, so 32 students fetching a 10 MB release would hold 32 copies.
+        """
+        self.set_header("Content-Type", content_type)
+        self.set_header("Content-Length", str(len(body)))
+        await self.flush()
+        self.finish(body)
+
     def write_json(self, obj: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")

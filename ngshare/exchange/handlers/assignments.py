@@ -126,8 +126,8 @@ class AssignmentHandler(ExchangeHandler):
         if body is None:
             body = await self.ctx.run_blocking(build_body, files, self.ctx.storage)
             cache.put(key, body)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(body)  # one buffer shared by every student: no copy per request
+        # one buffer shared by every student, sent without a copy per request
+        await self.send_bytes(body, "application/json; charset=UTF-8")
 
     @authenticated
     async def post(self, course_id: str, assignment_id: str) -> None:
