@@ -14,32 +14,44 @@ from __future__ import annotations
 
 import binascii
 import os
-import re
 import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LONG_STRING_BYTES = 64 * 1024
+MEMORY_BYTES = 8 * 1024 * 1024  # long strings beyond this are spilled to a temp file
 DECODE_CHUNK_CHARS = 4 * (1 << 18)  # a multiple of 4: base64 pieces decode on their own
 
-_QUOTE_OR_BACKSLASH = re.compile(rb'["\\]')
-_CONTROL = re.compile(rb"[\x00-\x1f]")
-_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]")
 
 
 @dataclass
 class LongString:
-    """The raw (still JSON-escaped) text of one long string, spooled to disk."""
+    """The raw (still JSON-escaped) text of one long string.
 
-    path: str
+    Held in memory up to ``MEMORY_BYTES`` (typical notebooks), spilled to a
+    temp file beyond that (large data files), so memory stays bounded.
+    """
+
+    memory: bytearray | None = field(default_factory=bytearray)
+    path: str | None = None
     has_escape: bool = False
     valid: bool = True  # no raw control characters (JSON forbids them in strings)
     ascii_only: bool = True
 
-    def raw(self) -> bytes:
+    def pieces(self, size: int) -> Iterator[bytes]:
+        if self.memory is not None:
+            view = memoryview(self.memory)
+            for i in range(0, len(view), size):
+                yield bytes(view[i : i + size])
+            return
+        assert self.path is not None
         with open(self.path, "rb") as f:
-            return f.read()
+            while piece := f.read(size):
+                yield piece
+
+    def raw(self) -> bytes:
+        return b"".join(self.pieces(1 << 24))
 
     def text(self) -> str:
         """The decoded string (in memory: only for uncommon long strings)."""
@@ -54,21 +66,41 @@ class LongString:
         """Decoded bytes in pieces, if the text is plain base64 (else None: decode whole)."""
         if self.has_escape or not self.ascii_only:
             return None
-        with open(self.path, "rb") as f:
-            head = f.read(DECODE_CHUNK_CHARS)
-        if _NOT_BASE64.search(head):
+        head = next(self.pieces(DECODE_CHUNK_CHARS), b"")
+        if _has_non_base64(head):
             return None
         return self._decode_pieces()
 
     def _decode_pieces(self) -> Iterator[bytes]:
-        with open(self.path, "rb") as f:
-            piece = f.read(DECODE_CHUNK_CHARS)
-            while piece:
-                following = f.read(DECODE_CHUNK_CHARS)
-                if _NOT_BASE64.search(piece) or (following and b"=" in piece):
-                    raise _NeedsWholeDecode
-                yield binascii.a2b_base64(piece, strict_mode=False)
-                piece = following
+        pieces = self.pieces(DECODE_CHUNK_CHARS)
+        piece = next(pieces, b"")
+        while piece:
+            following = next(pieces, b"")
+            if _has_non_base64(piece) or (following and b"=" in piece):
+                raise _NeedsWholeDecode
+            yield binascii.a2b_base64(piece, strict_mode=False)
+            piece = following
+
+    def close(self) -> None:
+        self.memory = None
+        if self.path is not None:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+_CONTROL_BYTES = bytes(range(32))
+
+
+def _has_non_base64(piece: bytes) -> bool:
+    """Any byte outside the base64 alphabet? (``translate`` runs at C speed.)"""
+    return bool(piece.translate(None, _BASE64_ALPHABET))
+
+
+def _has_control(piece: bytes | bytearray) -> bool:
+    return len(piece.translate(None, _CONTROL_BYTES)) != len(piece)
 
 
 class _NeedsWholeDecode(Exception):
@@ -96,10 +128,7 @@ class Skeleton:
 
     def close(self) -> None:
         for s in self.longs:
-            try:
-                os.unlink(s.path)
-            except FileNotFoundError:
-                pass
+            s.close()
 
 
 def split_long_strings(chunks: Iterable[bytes], tmpdir: str) -> Skeleton:
@@ -110,27 +139,32 @@ def split_long_strings(chunks: Iterable[bytes], tmpdir: str) -> Skeleton:
     in_string = False
     escape_next = False
     small = bytearray()
-    spool = None  # the open file of the current long string
-    current: LongString | None = None
+    current: LongString | None = None  # the long string being read
 
     def append(piece: bytes) -> None:
-        nonlocal spool, current, small
+        nonlocal current, small
         if not piece:
             return
-        if spool is None and len(small) + len(piece) > LONG_STRING_BYTES:
-            fd, path = tempfile.mkstemp(dir=tmpdir, prefix="tree-")
-            spool = os.fdopen(fd, "wb")
-            current = LongString(path)
+        if current is None and len(small) + len(piece) > LONG_STRING_BYTES:
+            current = LongString(memory=small)
             longs.append(current)
-            spool.write(small)
             _inspect(current, small)
             small = bytearray()
-        if spool is not None:
-            assert current is not None
-            spool.write(piece)
-            _inspect(current, piece)
-        else:
+        if current is None:
             small.extend(piece)
+            return
+        _inspect(current, piece)
+        if current.memory is not None:
+            current.memory.extend(piece)
+            if len(current.memory) > MEMORY_BYTES:  # spill a large string to disk
+                fd, current.path = tempfile.mkstemp(dir=tmpdir, prefix="tree-")
+                with os.fdopen(fd, "wb") as f:
+                    f.write(current.memory)
+                current.memory = None
+        else:
+            assert current.path is not None
+            with open(current.path, "ab") as f:
+                f.write(piece)
 
     try:
         for data in chunks:
@@ -148,21 +182,16 @@ def split_long_strings(chunks: Iterable[bytes], tmpdir: str) -> Skeleton:
                     append(data[i : i + 1])
                     escape_next, i = False, i + 1
                     continue
-                m = _QUOTE_OR_BACKSLASH.search(data, i)
-                if m is None:
+                j = _next_quote_or_backslash(data, i)
+                if j == -1:
                     append(data[i:])
                     break
-                j = m.start()
                 if data[j] == 0x5C:  # backslash: keep it and the next character
                     append(data[i : j + 1])
-                    if current is not None and spool is not None:
-                        current.has_escape = True
                     escape_next, i = True, j + 1
                     continue
                 append(data[i:j])
-                if spool is not None:
-                    spool.close()
-                    spool = None
+                if current is not None:
                     skeleton += f"{marker}{len(longs) - 1}".encode("ascii").replace(
                         b"\x00", b"\\u0000"
                     )
@@ -172,16 +201,24 @@ def split_long_strings(chunks: Iterable[bytes], tmpdir: str) -> Skeleton:
                     small = bytearray()
                 skeleton += b'"'
                 in_string, i = False, j + 1
-    finally:
-        if spool is not None:  # unterminated string: the skeleton will not parse
-            spool.close()
+    except BaseException:
+        for long in longs:
+            long.close()
+        raise
     if in_string:
         skeleton += small
     return Skeleton(bytes(skeleton), marker, longs, tmpdir)
 
 
+def _next_quote_or_backslash(data: bytes, start: int) -> int:
+    """Index of the next '"' or '\\' from ``start`` (two memchr scans), or -1."""
+    quote = data.find(b'"', start)
+    backslash = data.find(b"\\", start, quote if quote != -1 else len(data))
+    return backslash if backslash != -1 else quote
+
+
 def _inspect(s: LongString, piece: bytes | bytearray) -> None:
-    if s.valid and _CONTROL.search(piece):
+    if s.valid and _has_control(piece):
         s.valid = False
     if s.ascii_only and not piece.isascii():
         s.ascii_only = False

@@ -78,17 +78,21 @@ CASES = [
 
 @pytest.mark.parametrize("case", range(len(CASES)))
 @pytest.mark.parametrize("cut", [1 << 20, 4096, 777])
-def test_streamed_reading_agrees_with_the_reference(tmp_path, case, cut):
+@pytest.mark.parametrize("memory_bytes", [8 << 20, 100_000], ids=["in-memory", "spilled"])
+def test_streamed_reading_agrees_with_the_reference(tmp_path, monkeypatch, case, cut, memory_bytes):
+    monkeypatch.setattr(tree, "MEMORY_BYTES", memory_bytes)
     text = CASES[case].encode()
     store = BlobStore(tmp_path / "store")
     assert streamed(text, store, cut) == reference(text)
     assert list(store.tmp.iterdir()) == []  # nothing left behind either way
 
 
-def test_long_strings_are_spooled_not_held(tmp_path):
+def test_long_strings_are_spooled_not_held(tmp_path, monkeypatch):
+    monkeypatch.setattr(tree, "MEMORY_BYTES", 100_000)
     text = json.dumps([{"path": "a", "content": BIG}]).encode()
     skeleton = tree.split_long_strings([text], str(tmp_path))
     assert len(skeleton.text) < 200 and len(skeleton.longs) == 1
+    assert skeleton.longs[0].memory is None and skeleton.longs[0].path  # spilled to disk
     assert skeleton.longs[0].raw() == BIG.encode()
     skeleton.close()
     assert list(tmp_path.iterdir()) == []
