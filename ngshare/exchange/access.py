@@ -129,20 +129,24 @@ def find_member(
     return row[0], row[1]
 
 
-def find_submitter(session: Session, course: Course, username: str, identity: Identity) -> User:
+def find_submitter(
+    session: Session, course: Course, username: str, identity: Identity
+) -> User:
     """Whose submissions to look at: any member; for instructors also former members.
 
     Submissions of removed students stay visible to instructors, so for them a
     user with submissions in the course is found even without a membership.
     """
-    user = session.scalar(select(User).where(User.name == username))
-    if user is not None:
-        is_member = session.scalar(
-            select(Membership.pk).where(
-                Membership.course_pk == course.pk, Membership.user_pk == user.pk
-            )
+    row = session.execute(
+        select(User, Membership.pk)
+        .outerjoin(
+            Membership, (Membership.user_pk == User.pk) & (Membership.course_pk == course.pk)
         )
-        if is_member is not None:
+        .where(User.name == username)
+    ).first()
+    if row is not None:
+        user, membership_pk = row
+        if membership_pk is not None:
             return user
         if not caller_in(session, course, identity).is_instructor:
             raise ApiError(404, errors.ERR_STUDENT_NOT_FOUND)

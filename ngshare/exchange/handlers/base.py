@@ -51,9 +51,10 @@ class ExchangeHandler(APIHandler):
             return await self.ctx.db.run(
                 _record_with_blobs, record, self.ctx.storage, files, *args, **kw
             )
-        finally:
-            # staged files the transaction did not commit (on errors): remove them
+        except BaseException:
+            # staged files the transaction did not commit: remove them
             await self.ctx.run_blocking(self.ctx.storage.discard, [f.blob for f in files])
+            raise
 
     def success(self, **fields: Any) -> None:
         self.write_json({"success": True, **fields})
