@@ -53,6 +53,13 @@ class LongString:
     def raw(self) -> bytes:
         return b"".join(self.pieces(1 << 24))
 
+    @property
+    def size(self) -> int:
+        """Bytes of raw text held."""
+        if self.memory is not None:
+            return len(self.memory)
+        return os.path.getsize(self.path) if self.path else 0
+
     def text(self) -> str:
         """The decoded string (in memory: only for uncommon long strings)."""
         import json
@@ -182,14 +189,12 @@ def split_long_strings(chunks: Iterable[bytes], tmpdir: str) -> Skeleton:
                     append(data[i : i + 1])
                     escape_next, i = False, i + 1
                     continue
-                j = _next_quote_or_backslash(data, i)
+                j = _closing_quote(data, i)
                 if j == -1:
                     append(data[i:])
+                    # an odd run of backslashes at the end escapes the next chunk's first byte
+                    escape_next = _trailing_backslashes(data, i) % 2 == 1
                     break
-                if data[j] == 0x5C:  # backslash: keep it and the next character
-                    append(data[i : j + 1])
-                    escape_next, i = True, j + 1
-                    continue
                 append(data[i:j])
                 if current is not None:
                     skeleton += f"{marker}{len(longs) - 1}".encode("ascii").replace(
@@ -210,11 +215,25 @@ def split_long_strings(chunks: Iterable[bytes], tmpdir: str) -> Skeleton:
     return Skeleton(bytes(skeleton), marker, longs, tmpdir)
 
 
-def _next_quote_or_backslash(data: bytes, start: int) -> int:
-    """Index of the next '"' or '\\' from ``start`` (two memchr scans), or -1."""
-    quote = data.find(b'"', start)
-    backslash = data.find(b"\\", start, quote if quote != -1 else len(data))
-    return backslash if backslash != -1 else quote
+def _closing_quote(data: bytes, start: int) -> int:
+    """Index of the first unescaped '"' at or after ``start``, or -1.
+
+    Only quotes are visited (memchr), and for each the backslashes just before
+    it are counted: an odd run escapes it. ``start`` is never inside an escape.
+    """
+    j = data.find(b'"', start)
+    while j != -1 and _trailing_backslashes(data, start, j) % 2 == 1:
+        j = data.find(b'"', j + 1)
+    return j
+
+
+def _trailing_backslashes(data: bytes, start: int, end: int | None = None) -> int:
+    """How many backslashes end ``data[start:end]``."""
+    end = len(data) if end is None else end
+    k = end - 1
+    while k >= start and data[k] == 0x5C:
+        k -= 1
+    return end - 1 - k
 
 
 def _inspect(s: LongString, piece: bytes | bytearray) -> None:

@@ -65,6 +65,8 @@ def stage_files(chunks: Iterable[bytes] | None, store: BlobStore) -> list[Upload
         seen: set[str] = set()
         for entry in entries:
             path = skeleton.resolve(entry.get("path"))
+            if isinstance(path, LongString):  # decode it only if it could be a legal length
+                path = path.text() if path.size <= 6 * MAX_PATH_LENGTH else None
             if not is_legal_path(path) or path in seen:
                 raise ApiError(400, errors.ERR_ILLEGAL_PATH)
             seen.add(path)

@@ -96,3 +96,23 @@ def test_long_strings_are_spooled_not_held(tmp_path, monkeypatch):
     assert skeleton.longs[0].raw() == BIG.encode()
     skeleton.close()
     assert list(tmp_path.iterdir()) == []
+
+
+TRICKY = [
+    r'[{"path": "a\\\\b", "content": "YW\nJj\/ZA=="}]',  # escaped backslash, \n, \/
+    r'[{"path": "q\"uote", "content": "YQ=="}]',
+    r'[{"path": "x", "content": "YWJjYWJj\\"}]',  # an escaped backslash right before the quote
+    r'[{"path": "x", "content": "YWJjYWJj\\\"}]',  # ... then an escaped quote: unterminated
+    r'[{"path": "x", "content": "YWJj\u0059\u0051=="}]',
+    r'[{"path": "\u0078", "content": "\u0059\u0051=="}]',
+]
+
+
+@pytest.mark.parametrize("case", range(len(TRICKY)))
+def test_escapes_across_every_chunk_boundary(tmp_path, monkeypatch, case):
+    monkeypatch.setattr(tree, "LONG_STRING_BYTES", 7)  # values are long, keys ("content") not
+    text = TRICKY[case].encode()
+    expected = reference(text)
+    for cut in range(1, len(text) + 1):
+        store = BlobStore(tmp_path / f"s{cut}")
+        assert streamed(text, store, cut) == expected, cut
