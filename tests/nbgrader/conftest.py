@@ -5,6 +5,10 @@
   per user, each with their own HOME, Jupyter dirs and working folder holding
   an ``nbgrader_config.py`` made with :func:`ngshare.nbgrader.configure`.
   Module-scoped: the tests of a module are the steps of one course, in order.
+
+:func:`make_person` and :class:`Person` are also used by
+``tests/integration/test_nbgrader_hub.py``, with another ``nbgrader_config.py``,
+environment and ``nbgrader`` (the stock client's venv).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class Person:
     home: Path
     cwd: Path
     env: dict[str, str] = field(repr=False)
+    nbgrader: str = NBGRADER
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
         """Run ``nbgrader *args``; with ``ok`` (default) fail the test unless it succeeds."""
@@ -56,7 +61,7 @@ class Person:
     def start(self, *args: str):
         return _pool.submit(
             subprocess.run,
-            [NBGRADER, *args],
+            [self.nbgrader, *args],
             cwd=self.cwd,
             env=self.env,
             capture_output=True,
@@ -92,10 +97,25 @@ class Classroom:
         return ExchangeClient(self.api_url, token="", dev_user=user, timeout=30)
 
 
-def make_person(root: Path, name: str, api_url: str, workdir: str = "") -> Person:
+def make_person(
+    root: Path,
+    name: str,
+    api_url: str,
+    workdir: str = "",
+    *,
+    config: str | None = None,
+    env: dict[str, str] | None = None,
+    bin_dir: str = BIN,
+) -> Person:
+    """A user with their own HOME and Jupyter dirs, and ``nbgrader_config.py`` in ``cwd``.
+
+    Default config: the plugin on vngshare as ``dev_user=name``. ``env`` is
+    added to the scrubbed environment; ``bin_dir`` holds the ``nbgrader`` to run.
+    """
     home = root / name
     cwd = home / workdir if workdir else home
     cwd.mkdir(parents=True)
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
     env.pop("JUPYTERHUB_API_TOKEN", None)
     env.update(
@@ -106,11 +126,14 @@ def make_person(root: Path, name: str, api_url: str, workdir: str = "") -> Perso
         JUPYTER_DATA_DIR=str(home / ".local/share/jupyter"),
         JUPYTER_RUNTIME_DIR=str(home / ".local/share/jupyter/runtime"),
         IPYTHONDIR=str(home / ".ipython"),
-        PATH=BIN + os.pathsep + os.environ.get("PATH", ""),  # nbgrader's gradebook runs `alembic`
+        PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),  # the gradebook runs `alembic`
         PYTHONWARNINGS="ignore",
     )
-    (cwd / "nbgrader_config.py").write_text(CONFIG.format(url=api_url, user=name))
-    return Person(name, home, cwd, env)
+    env.update(extra)
+    if config is None:
+        config = CONFIG.format(url=api_url, user=name)
+    (cwd / "nbgrader_config.py").write_text(config)
+    return Person(name, home, cwd, env, str(Path(bin_dir) / "nbgrader"))
 
 
 @pytest.fixture(scope="module")
