@@ -1,0 +1,1 @@
+"""HTTP handlers of the notebook exchange, one module per resource."""
