@@ -1,0 +1,200 @@
+"""The Twilio SMS webhook: signed texts from organiser numbers become announcements."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+import pytest
+from ngshare_vivere.twilio import compute_signature, is_valid_signature
+
+AUTH_TOKEN = "twilio-auth-token-for-tests"
+ORGANISER_PHONE = "+16505550100"
+PATH = "sms/announcement"
+
+
+@pytest.fixture
+def twilio(settings):
+    settings.twilio_auth_token = AUTH_TOKEN
+    settings.organiser_phone_numbers = ["+1 (650) 555-0100"]  # normalised by the config
+    return settings
+
+
+def text_message(body="Dinner is served", sender=ORGANISER_PHONE, sid="SM0001", **extra):
+    return {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": "AC0001",
+        "From": sender,
+        "To": "+16505550199",
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
+
+
+async def post(vv, params, signature=None, *, signed_url=None, token=AUTH_TOKEN, query=None):
+    """POST ``params`` as Twilio does; signed for ``signed_url`` (default: the URL called)."""
+    url = vv.root + PATH + ("?" + urlencode(query) if query else "")
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if signature is None:
+        signature = compute_signature(token, signed_url or url, list(params.items()))
+    if signature:
+        headers["X-Twilio-Signature"] = signature
+    return await vv.call("POST", PATH, body=urlencode(params), headers=headers, query=query)
+
+
+async def messages(vv):
+    return [a["message"] for a in (await vv.call("GET", "announcements")).data]
+
+
+# -- the signature scheme -------------------------------------------------------------------------
+
+
+TWILIO_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+TWILIO_PARAMS = [
+    ("CallSid", "CA1234567890ABCDE"),
+    ("Caller", "+14158675309"),
+    ("Digits", "1234"),
+    ("From", "+14158675309"),
+    ("To", "+18005551212"),
+]
+
+
+def test_the_signature_matches_twilios_published_examples():
+    # the vectors of Twilio's request-validation docs and SDK test suites (token "12345")
+    assert compute_signature("12345", TWILIO_URL, TWILIO_PARAMS) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    repeated = [("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678"), ("Digits", "1234")]
+    assert compute_signature("12345", TWILIO_URL, repeated) == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+    port = "https://MyCompany.com:1234/myapp.php?foo=1&bar=2"
+    assert compute_signature("12345", port, TWILIO_PARAMS) == "PCqOZm8cnu/L6+u5i5fuEd+Iac4="
+
+
+def test_validation_tries_the_url_with_and_without_the_default_port():
+    sig = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    assert is_valid_signature("12345", TWILIO_URL, TWILIO_PARAMS, sig)
+    with_port = "https://mycompany.com:443/myapp.php?foo=1&bar=2"
+    assert is_valid_signature("12345", with_port, TWILIO_PARAMS, sig)
+    other_port = "https://mycompany.com:8443/myapp.php?foo=1&bar=2"
+    assert not is_valid_signature("12345", other_port, TWILIO_PARAMS, sig)
+
+
+@pytest.mark.parametrize(
+    "token, url, params, sig",
+    [
+        ("12345", TWILIO_URL + "&baz=3", TWILIO_PARAMS, "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        ("12345", TWILIO_URL, TWILIO_PARAMS[:-1], "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        ("54321", TWILIO_URL, TWILIO_PARAMS, "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        ("12345", TWILIO_URL, TWILIO_PARAMS, "RSOYDt4T1cUTdK1PDd93/VVr8B8"),
+        ("12345", TWILIO_URL, TWILIO_PARAMS, ""),
+        ("12345", TWILIO_URL, TWILIO_PARAMS, None),
+        ("", TWILIO_URL, TWILIO_PARAMS, compute_signature("", TWILIO_URL, TWILIO_PARAMS)),
+        ("12345", TWILIO_URL, TWILIO_PARAMS, "ünïcödé"),
+    ],
+)
+def test_anything_else_does_not_validate(token, url, params, sig):
+    assert not is_valid_signature(token, url, params, sig)
+
+
+# -- the webhook ----------------------------------------------------------------------------------
+
+
+@pytest.mark.gen_test
+async def test_a_signed_text_from_an_organiser_becomes_an_announcement(vv, twilio, server):
+    reply = await post(vv, text_message("Dinner is served"))
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/xml")
+    assert reply.raw == b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    assert await messages(vv) == ["Dinner is served"]
+
+
+@pytest.mark.gen_test
+async def test_a_wrong_signature_is_refused_and_logged_without_secrets(vv, twilio, caplog):
+    forged = compute_signature("not-the-token", vv.root + PATH, list(text_message().items()))
+    with caplog.at_level(logging.WARNING):
+        reply = await post(vv, text_message(), signature=forged)
+    assert reply.error == (403, "Refused")
+    assert await messages(vv) == []
+    logged = caplog.text
+    assert "vivere.sms: refused" in logged and "invalid signature" in logged
+    assert AUTH_TOKEN not in logged and forged not in logged and "Dinner" not in logged
+
+
+@pytest.mark.gen_test
+async def test_a_missing_signature_is_refused(vv, twilio):
+    assert (await post(vv, text_message(), signature="")).error == (403, "Refused")
+    assert await messages(vv) == []
+
+
+@pytest.mark.gen_test
+async def test_a_tampered_body_is_refused(vv, twilio):
+    signature = compute_signature(AUTH_TOKEN, vv.root + PATH, list(text_message("hi").items()))
+    reply = await post(vv, text_message("Free pizza in room 12"), signature=signature)
+    assert reply.error == (403, "Refused")
+
+
+@pytest.mark.gen_test
+async def test_a_signed_text_from_another_number_is_refused(vv, twilio, caplog):
+    with caplog.at_level(logging.WARNING):
+        reply = await post(vv, text_message(sender="+14155550123"))
+    assert reply.error == (403, "Refused")
+    assert "not in c.Vivere.organiser_phone_numbers" in caplog.text
+    assert await messages(vv) == []
+
+
+@pytest.mark.gen_test
+async def test_a_request_signed_for_another_url_is_refused(vv, twilio):
+    elsewhere = "https://other.example.org/hooks/sms"
+    assert (await post(vv, text_message(), signed_url=elsewhere)).error == (403, "Refused")
+    # signed for this URL, replayed with another query string
+    signature = compute_signature(AUTH_TOKEN, vv.root + PATH, list(text_message().items()))
+    replay = await post(vv, text_message(), signature=signature, query={"x": "1"})
+    assert replay.error == (403, "Refused")
+    assert await messages(vv) == []
+
+
+@pytest.mark.gen_test
+async def test_behind_a_proxy_the_public_url_is_what_is_signed(vv, twilio):
+    twilio.public_url = "https://api.menlohacks.com"
+    public = "https://api.menlohacks.com/api/vivere/" + PATH
+    assert (await post(vv, text_message(), signed_url=vv.root + PATH)).status == 403
+    assert (await post(vv, text_message(), signed_url=public)).status == 200
+    assert await messages(vv) == ["Dinner is served"]
+
+
+@pytest.mark.gen_test
+async def test_without_an_auth_token_every_call_is_refused(vv, settings):
+    settings.organiser_phone_numbers = [ORGANISER_PHONE]
+    assert settings.twilio_auth_token == ""
+    reply = await post(vv, text_message(), token="")
+    assert reply.error == (403, "Refused")
+
+
+@pytest.mark.gen_test
+async def test_a_configured_account_sid_must_match(vv, twilio):
+    twilio.twilio_account_sid = "AC0002"
+    assert (await post(vv, text_message())).error == (403, "Refused")
+    assert (await post(vv, text_message(AccountSid="AC0002"))).status == 200
+
+
+@pytest.mark.gen_test
+async def test_the_same_message_sid_creates_one_announcement(vv, twilio):
+    assert (await post(vv, text_message(sid="SM42"))).status == 200
+    assert (await post(vv, text_message(sid="SM42"))).status == 200  # Twilio retrying
+    assert await messages(vv) == ["Dinner is served"]
+
+
+@pytest.mark.gen_test
+async def test_an_empty_text_is_a_400(vv, twilio):
+    assert (await post(vv, text_message(body="   "))).error == (400, "Say something")
+
+
+@pytest.mark.gen_test
+async def test_a_json_body_is_not_a_twilio_message(vv, twilio):
+    reply = await vv.call(
+        "POST",
+        PATH,
+        json_body=text_message(),
+        headers={"X-Twilio-Signature": compute_signature(AUTH_TOKEN, vv.root + PATH, [])},
+    )
+    assert reply.error == (403, "Refused")  # signed, but it names no organiser number
