@@ -17,8 +17,9 @@ from ngshare_vivere.channels import CHANNELS
 from ngshare_vivere.clock import Clock
 from ngshare_vivere.config import Vivere
 from ngshare_vivere.handlers import handlers
-from ngshare_vivere.models import VivereBase
+from ngshare_vivere.models import Location, VivereBase
 from ngshare_vivere.openapi import PATHS
+from sqlalchemy import select
 
 from ngshare.context import ServerContext
 from ngshare.plugin import Plugin
@@ -61,4 +62,8 @@ plugin = Plugin(
     ],
     channels=CHANNELS,
     openapi=PATHS,
+    # map images live in the shared blob store: keep them through garbage collection
+    blob_references=lambda session: session.scalars(
+        select(Location.map_sha256).where(Location.map_sha256.is_not(None))
+    ),
 )

@@ -67,9 +67,7 @@ async def test_listed_organisers_and_ngshare_admins_are_let_in(vv, method, path,
 
 
 @pytest.mark.gen_test
-async def test_a_local_account_is_an_organiser_when_listed_by_its_core_name(
-    vv, accounts, settings
-):
+async def test_a_local_account_is_an_organiser_when_listed_by_its_core_name(vv, accounts, settings):
     token = await accounts.token("olga")
     assert (await vv.call("GET", "admin/locations", token=token)).status == 403
     settings.organisers = ["local:olga"]
@@ -335,3 +333,24 @@ async def test_the_dated_job_publishes_when_due(vv, server, clock):
     clock.set(due)
     await jobs.publish_announcement(server, announcement_id=pk)
     assert (await vv.call("GET", "announcements")).data == [created.data]
+
+
+@pytest.mark.gen_test
+async def test_map_images_are_kept_by_blob_garbage_collection(vv, server):
+    """Vivere declares its blob references: `ngshare storage gc` keeps live maps only."""
+    import os
+    import time
+
+    from ngshare.garbage import collect_garbage
+
+    kept_id, dropped_id = await new_location(vv), await new_location(vv)
+    kept, dropped = images.png(3, 3), images.png(4, 4)
+    await vv.call("PUT", f"admin/locations/{kept_id}/map", user=ORGANISER, body=kept)
+    await vv.call("PUT", f"admin/locations/{dropped_id}/map", user=ORGANISER, body=dropped)
+    await vv.call("PUT", f"admin/locations/{dropped_id}/map", user=ORGANISER, body=images.png(5, 5))
+    old = time.time() - 3 * 86400
+    for digest in server.storage.all_digests():
+        os.utime(server.storage.path_for(digest), (old, old))
+    assert await collect_garbage(server) == 1  # only the replaced map goes
+    assert server.storage.read(hashlib.sha256(kept).hexdigest()) == kept
+    assert not server.storage.exists(hashlib.sha256(dropped).hexdigest())
