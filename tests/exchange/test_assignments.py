@@ -7,10 +7,11 @@ eve studies in it. root is an admin and acts as an instructor of every course.
 
 import asyncio
 import base64
-import hashlib
 import json
 
 import pytest
+
+from tests.exchange.wire_shapes import b64, encoded, entries, error, full, listed
 
 pytestmark = pytest.mark.gen_test
 
@@ -25,31 +26,6 @@ NOT_INSTRUCTOR = "Permission denied (not course instructor)"
 NOT_RELATED = "Permission denied (not related to course)"
 
 SETUP_FILES = {"p1.ipynb": b'{"cells": []}', "data/x.csv": b"1,2\n"}
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def encoded(files: dict[str, bytes]) -> str:
-    return json.dumps([{"path": p, "content": b64(c)} for p, c in files.items()])
-
-
-def full(files: dict[str, bytes]) -> list[dict]:
-    """The expected download: exactly path, server-side md5 and plain base64."""
-    return [
-        {"path": p, "checksum": hashlib.md5(c).hexdigest(), "content": b64(c)}
-        for p, c in files.items()
-    ]
-
-
-def listed(files: dict[str, bytes]) -> list[dict]:
-    """The expected list_only download: exactly path and md5."""
-    return [{"path": p, "checksum": hashlib.md5(c).hexdigest()} for p, c in files.items()]
-
-
-def error(message: str) -> dict:
-    return {"success": False, "message": message}
 
 
 async def setup_with_outsiders(exchange):
@@ -442,10 +418,6 @@ async def test_base64_with_line_breaks_from_encodebytes_is_accepted(exchange, ap
     await exchange.ok("POST", "assignment/c1/wrapped", INSTRUCTOR, files=raw)
     status, body = await api("GET", "assignment/c1/wrapped", user=INSTRUCTOR)
     assert (status, body["files"]) == (200, full({"nb.html": data}))
-
-
-def entries(*pairs) -> str:
-    return json.dumps([{"path": p, "content": c} for p, c in pairs])
 
 
 GOOD = b64(b"ok")

@@ -6,10 +6,11 @@ is an admin and acts as an instructor of every course.
 """
 
 import base64
-import hashlib
 import json
 
 import pytest
+
+from tests.exchange.wire_shapes import b64, encoded, entries, error, full, listed
 
 pytestmark = pytest.mark.gen_test
 
@@ -32,33 +33,6 @@ MALFORMED_TIMESTAMPS = [
     "2020-13-01 00:00:00.000000",
     "2020-01-01 00:00:00.000000 CET",
 ]
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def encoded(files: dict[str, bytes]) -> str:
-    return json.dumps([{"path": p, "content": b64(c)} for p, c in files.items()])
-
-
-def entries(*pairs) -> str:
-    return json.dumps([{"path": p, "content": c} for p, c in pairs])
-
-
-def full(files: dict[str, bytes]) -> list[dict]:
-    return [
-        {"path": p, "checksum": hashlib.md5(c).hexdigest(), "content": b64(c)}
-        for p, c in files.items()
-    ]
-
-
-def listed(files: dict[str, bytes]) -> list[dict]:
-    return [{"path": p, "checksum": hashlib.md5(c).hexdigest()} for p, c in files.items()]
-
-
-def error(message: str) -> dict:
-    return {"success": False, "message": message}
 
 
 def without_utc(ts: str) -> str:

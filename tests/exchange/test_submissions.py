@@ -8,12 +8,13 @@ is an admin and acts as an instructor of every course.
 
 import asyncio
 import base64
-import hashlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
+from tests.exchange.wire_shapes import b64, encoded, entries, error, full, listed
 
 pytestmark = pytest.mark.gen_test
 
@@ -29,33 +30,6 @@ NOT_RELATED = "Permission denied (not related to course)"
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} UTC")
 DEFAULT_SUBMISSION = {"p1.ipynb": b'{"cells": ["answer"]}'}
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def encoded(files: dict[str, bytes]) -> str:
-    return json.dumps([{"path": p, "content": b64(c)} for p, c in files.items()])
-
-
-def entries(*pairs) -> str:
-    return json.dumps([{"path": p, "content": c} for p, c in pairs])
-
-
-def full(files: dict[str, bytes]) -> list[dict]:
-    return [
-        {"path": p, "checksum": hashlib.md5(c).hexdigest(), "content": b64(c)}
-        for p, c in files.items()
-    ]
-
-
-def listed(files: dict[str, bytes]) -> list[dict]:
-    return [{"path": p, "checksum": hashlib.md5(c).hexdigest()} for p, c in files.items()]
-
-
-def error(message: str) -> dict:
-    return {"success": False, "message": message}
 
 
 def parse(ts: str) -> datetime:
