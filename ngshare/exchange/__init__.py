@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from tornado.ioloop import PeriodicCallback
 from traitlets import Float, Integer
 from traitlets.config import Configurable
 
@@ -26,6 +25,7 @@ from ngshare.exchange.response_cache import ResponseCache
 from ngshare.exchange.wire import SubmissionClock
 from ngshare.garbage import collect_garbage
 from ngshare.plugin import Plugin
+from ngshare.scheduler import Job
 
 
 class Exchange(Configurable):
@@ -43,10 +43,6 @@ class Exchange(Configurable):
         (shared by every student fetching the same release). 0 disables it.""",
     ).tag(config=True)
 
-    purge_interval_seconds = Float(
-        3600.0, help="How often the server purges items past their retention period."
-    ).tag(config=True)
-
     @property
     def retention(self) -> timedelta:
         return timedelta(days=self.retention_days)
@@ -58,29 +54,20 @@ def _settings(ctx: ServerContext) -> Exchange:
 
 
 async def startup(ctx: ServerContext) -> None:
-    """Seed the submission clock past the newest stored timestamp; start the purge sweep."""
+    """Make the fetch cache; seed the submission clock past the newest stored timestamp."""
     ctx.state["exchange.response_cache"] = ResponseCache(_settings(ctx).response_cache_bytes)
     clock = SubmissionClock()
     clock.advance_past(await ctx.db.run(lambda s: s.scalar(select(func.max(Submission.timestamp)))))
     ctx.state["exchange.clock"] = clock
 
-    async def sweep() -> None:
-        n = await ctx.db.run(retention.purge_expired, _settings(ctx).retention)
-        if n:
-            ctx.log.info("exchange.purge_deleted: purged %d item(s) past retention", n)
-            removed = await collect_garbage(ctx)
-            ctx.log.info("exchange.purge_deleted: removed %d unreferenced blob(s)", removed)
 
-    await sweep()
-    callback = PeriodicCallback(sweep, _settings(ctx).purge_interval_seconds * 1000)
-    callback.start()
-    ctx.state["exchange.purge_callback"] = callback
-
-
-async def shutdown(ctx: ServerContext) -> None:
-    callback = ctx.state.pop("exchange.purge_callback", None)
-    if callback is not None:
-        callback.stop()
+async def purge_deleted(ctx: ServerContext) -> None:
+    """Remove what was deleted longer than the retention period ago, then its orphaned blobs."""
+    n = await ctx.db.run(retention.purge_expired, _settings(ctx).retention)
+    if n:
+        ctx.log.info("exchange.purge_deleted: purged %d item(s) past retention", n)
+        removed = await collect_garbage(ctx)
+        ctx.log.info("exchange.purge_deleted: removed %d unreferenced blob(s)", removed)
 
 
 def trash_command(ctx: ServerContext, argv: list[str]) -> int:
@@ -119,7 +106,7 @@ plugin = Plugin(
     migrations=str(Path(__file__).parent / "migrations" / "versions"),
     config=Exchange,
     startup=startup,
-    shutdown=shutdown,
+    jobs=[Job("exchange.purge_deleted", purge_deleted, "interval", {"hours": 1})],
     commands={"trash": trash_command},
     openapi=PATHS,
     blob_references=lambda session: session.scalars(select(StoredFile.sha256).distinct()),
