@@ -10,6 +10,7 @@ All functions block: call them on a worker thread.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -130,23 +131,20 @@ def iter_value(spool: BinaryIO, start: int, end: int) -> Iterator[bytes]:
         yield _unquote_plus(carry)
 
 
-#: The escapes that dominate a urlencoded base64 payload, decoded with fast
-#: ``bytes.replace`` before the general (per-escape Python) decoder runs. None
-#: of their results is a hex digit or '%', so no new escape can appear.
-_COMMON_ESCAPES = [
-    (b"%2B", b"+"),
-    (b"%2F", b"/"),
-    (b"%3D", b"="),
-    (b"%2b", b"+"),
-    (b"%2f", b"/"),
-    (b"%3d", b"="),
-]
-
-
 def _unquote_plus(raw: bytes) -> bytes:
+    """``unquote_to_bytes`` with '+' as space, at C speed for escape-dense values.
+
+    A urlencoded base64 payload has an escape every few dozen bytes, and
+    ``unquote_to_bytes`` spends Python work on each. ``codecs.escape_decode``
+    does the same job in one C pass once every '%' is spelled ``\\x`` (and every
+    backslash doubled, so no other escape can appear); malformed escapes, which
+    it refuses, fall back to the lenient standard decoder.
+    """
     raw = raw.replace(b"+", b" ")
     if b"%" not in raw:
         return raw
-    for escape, char in _COMMON_ESCAPES:
-        raw = raw.replace(escape, char)
-    return unquote_to_bytes(raw) if b"%" in raw else raw
+    escaped = raw.replace(b"\\", b"\\\\").replace(b"%", b"\\x")
+    try:
+        return codecs.escape_decode(escaped)[0]
+    except ValueError:
+        return unquote_to_bytes(raw)
