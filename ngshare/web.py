@@ -242,6 +242,15 @@ class APIHandler(web.RequestHandler):
         assert self._form is not None, "load_body() first"
         return name in self._form.ranges
 
+    def argument_size(self, name: str) -> int:
+        """Bytes of the body field ``name`` as sent (still percent-encoded); 0 if absent."""
+        assert self._form is not None, "load_body() first"
+        if name in self._form.ranges:
+            start, end = self._form.ranges[name][-1]
+            return end - start
+        values = self._form.values.get(name)
+        return len(values[-1]) if values else 0
+
     def argument_chunks(self, name: str) -> Iterator[bytes] | None:
         """A (possibly huge) form field as byte chunks: body first, then query string.
 

@@ -58,11 +58,12 @@ class ResponseCache:
                 self._size -= len(old)
 
 
-def build_body(files: list[StoredFile], storage: BlobStore) -> bytes:
-    """``{"success":true,"files":[...]}`` with every file's content (blocking)."""
+def build_body(files: list[StoredFile], storage: BlobStore, fields: dict | None = None) -> bytes:
+    """``{"success":true,**fields,"files":[...]}`` with every file's content (blocking)."""
+    envelope = json.dumps({"success": True, **(fields or {})}, separators=(",", ":"))
     parts = []
     for f in files:
         head = json.dumps({"path": f.path, "checksum": f.md5}, separators=(",", ":"))
         content = base64.b64encode(storage.read(f.sha256))
         parts.append(head[:-1].encode() + b',"content":"' + content + b'"}')
-    return b'{"success":true,"files":[' + b",".join(parts) + b"]}"
+    return envelope[:-1].encode() + b',"files":[' + b",".join(parts) + b"]}"

@@ -79,9 +79,9 @@ def file_rows(files: list[UploadedFile], kind: str, **owner: int) -> list[Stored
 
 
 def release_files(session: Session, course_id: str, identity: Identity, assignment_id: str):
-    course = access.find_course(session, course_id)
-    access.require_member(session, course, identity)
-    assignment = access.find_assignment(session, course, assignment_id)
+    scope = access.Scope.load(session, course_id, identity, assignment_id)
+    scope.require_member()
+    assignment = scope.find_assignment()
     return list(
         session.scalars(
             select(StoredFile)

@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 from ngshare.exchange import errors
 from ngshare.exchange.models import StoredFile
+from ngshare.exchange.response_cache import build_body
 from ngshare.exchange.wire import UploadedFile, stage_files
 from ngshare.storage import BlobStore
 from ngshare.web import ApiError, APIHandler
@@ -16,6 +17,13 @@ from ngshare.web import ApiError, APIHandler
 #: Bytes of a blob encoded per step of a streamed download (a multiple of 3,
 #: so the base64 pieces join into one valid string).
 ENCODE_CHUNK_BYTES = 3 * (1 << 18)
+#: Uploads larger than this are checked (one transaction) before they are
+#: decoded, so a refused caller cannot make the server decode a huge body;
+#: smaller ones cost less to stage than that extra transaction does.
+PRECHECK_BYTES = 8 << 20
+#: Downloads whose files total at most this are encoded in one worker step and
+#: sent with a Content-Length; larger ones are streamed piece by piece.
+WHOLE_BODY_BYTES = 4 << 20
 
 
 class ExchangeHandler(APIHandler):
@@ -31,12 +39,12 @@ class ExchangeHandler(APIHandler):
         them and writes the rows. A large upload is checked before it is
         decoded (so refused callers cost little); a small one is staged first
         and checked only when it is refused, so the usual success costs one
-        database round trip. Either way a check error wins over a file error,
-        and the blobs become durable inside the recording transaction, before
-        its rows commit.
+        database round trip ("large" is over ``PRECHECK_BYTES``). Either way
+        a check error wins over a file error, and the blobs become durable
+        inside the recording transaction, before its rows commit.
         """
         checked = False
-        if self.argument_is_large("files"):
+        if self.argument_size("files") > PRECHECK_BYTES:
             await self.ctx.db.run(check, *args)
             checked = True
         try:
@@ -65,10 +73,16 @@ class ExchangeHandler(APIHandler):
     async def write_files(self, files: list[StoredFile], list_only: bool, **fields: Any) -> None:
         """Send ``{"success": true, **fields, "files": [...]}``, streamed.
 
-        Each blob is read and base64-encoded in 768 KiB steps on a worker
-        thread and flushed as it goes, so a large download neither blocks the
-        loop nor sits in memory whole (ngshare held every file, encoded, at once).
+        Up to ``WHOLE_BODY_BYTES`` of files (a submission, feedback) are
+        encoded in one worker step and sent whole. Beyond that each blob is
+        read and base64-encoded in 768 KiB steps on a worker thread and flushed
+        as it goes, so a large download neither blocks the loop nor sits in
+        memory whole (ngshare held every file, encoded, at once).
         """
+        if not list_only and sum(f.size for f in files) <= WHOLE_BODY_BYTES:
+            body = await self.ctx.run_blocking(build_body, files, self.ctx.storage, fields)
+            await self.send_bytes(body, "application/json; charset=UTF-8")
+            return
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         head = json.dumps({"success": True, **fields}, separators=(",", ":"))
         self.write(head[:-1] + ',"files":[')

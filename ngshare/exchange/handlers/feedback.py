@@ -25,13 +25,13 @@ def find_feedback_target(
     *,
     for_upload: bool,
 ) -> Submission:
-    course = access.find_course(session, course_id)
+    scope = access.Scope.load(session, course_id, identity, assignment_id, student_id)
     if for_upload:
-        access.require_instructor(session, course, identity)
+        scope.require_instructor()
     else:
-        access.require_self_or_instructor(session, course, identity, student_id)
-    assignment = access.find_assignment(session, course, assignment_id)
-    user = access.find_submitter(session, course, student_id, identity)
+        scope.require_self_or_instructor(student_id)
+    assignment = scope.find_assignment()
+    user = scope.find_submitter(session)
     access.require_timestamp(raw_timestamp)
     return access.find_submission(session, assignment, user, raw_timestamp)
 

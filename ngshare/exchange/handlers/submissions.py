@@ -31,27 +31,29 @@ def _submissions_query(assignment: Assignment):
 def list_all_submissions(
     session: Session, course_id: str, identity: Identity, assignment_id: str
 ) -> list[dict]:
-    course = access.find_course(session, course_id)
-    access.require_instructor(session, course, identity)
-    assignment = access.find_assignment(session, course, assignment_id)
-    return _entries(session.execute(_submissions_query(assignment)))
+    scope = access.Scope.load(session, course_id, identity, assignment_id)
+    scope.require_instructor()
+    return _entries(session.execute(_submissions_query(scope.find_assignment())))
 
 
 def list_student_submissions(
     session: Session, course_id: str, identity: Identity, assignment_id: str, student_id: str
 ) -> list[dict]:
-    course = access.find_course(session, course_id)
-    access.require_self_or_instructor(session, course, identity, student_id)
-    assignment = access.find_assignment(session, course, assignment_id)
-    user = access.find_submitter(session, course, student_id, identity)
+    scope = access.Scope.load(session, course_id, identity, assignment_id, student_id)
+    scope.require_self_or_instructor(student_id)
+    assignment = scope.find_assignment()
+    user = scope.find_submitter(session)
     query = _submissions_query(assignment).where(Submission.user_pk == user.pk)
     return _entries(session.execute(query))
 
 
-def check_submit(session: Session, course_id: str, identity: Identity, assignment_id: str) -> None:
-    course = access.find_course(session, course_id)
-    access.require_member(session, course, identity)
-    access.find_assignment(session, course, assignment_id)
+def check_submit(
+    session: Session, course_id: str, identity: Identity, assignment_id: str
+) -> access.Scope:
+    scope = access.Scope.load(session, course_id, identity, assignment_id)
+    scope.require_member()
+    scope.find_assignment()
+    return scope
 
 
 def record_submission(
@@ -64,10 +66,9 @@ def record_submission(
     clock: SubmissionClock,
 ) -> str:
     """Write the submission's rows (blobs already durable); return its timestamp."""
-    course = access.find_course(session, course_id)
-    access.require_member(session, course, identity)
-    assignment = access.find_assignment(session, course, assignment_id)
-    user = get_or_create_user(session, identity.name)
+    scope = check_submit(session, course_id, identity, assignment_id)
+    assignment = scope.find_assignment()
+    user = scope.caller_user or get_or_create_user(session, identity.name)
     submission = Submission(assignment_pk=assignment.pk, user_pk=user.pk, timestamp=clock.next())
     session.add(submission)
     session.flush()
@@ -83,10 +84,10 @@ def submission_files(
     student_id: str,
     raw_timestamp: str | None,
 ) -> tuple[str, list[StoredFile]]:
-    course = access.find_course(session, course_id)
-    access.require_instructor(session, course, identity)
-    assignment = access.find_assignment(session, course, assignment_id)
-    user = access.find_submitter(session, course, student_id, identity)
+    scope = access.Scope.load(session, course_id, identity, assignment_id, student_id)
+    scope.require_instructor()
+    assignment = scope.find_assignment()
+    user = scope.find_submitter(session)
     submission = access.find_submission(session, assignment, user, raw_timestamp)
     return format_timestamp(submission.timestamp), files_of(session, submission, KIND_SUBMISSION)
 
