@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 
 from benchmarks import payloads
-from benchmarks.checks import each, envelope, verify_files
+from benchmarks.checks import KnownGoodBody, each, envelope, verify_files
 from benchmarks.httpclient import ApiClient
 from benchmarks.metrics import Phase, PhaseResult, ProcWatch
 from benchmarks.payloads import Blob
@@ -124,14 +124,22 @@ class Deadline:
         self._done(ph)
 
     async def fetch(self) -> None:
+        known_good = KnownGoodBody()
         with self.phase("fetch") as ph:
 
             async def one(student: str) -> None:
                 r = await self.api.get(f"assignment/{self.c_a}", student)
+                if known_good.matches(r):  # byte-identical to a verified answer
+                    ph.result.verified_files += len(self.release)
+                    ph.record(r, ok=True)
+                    return
                 doc = envelope(r)
                 n, problems = verify_files(doc, self.release) if doc else (0, [])
                 ph.result.verified_files += n
-                ph.record(r, ok=doc is not None and not problems, problem=_first(student, problems))
+                ok = doc is not None and not problems
+                if ok and n == len(self.release):
+                    known_good.remember(r)
+                ph.record(r, ok=ok, problem=_first(student, problems))
 
             await each(self.cfg.student_names, self.cfg.concurrency, one, ph.error)
         self._done(ph)

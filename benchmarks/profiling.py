@@ -44,7 +44,7 @@ def py_spy() -> str:
 class PySpyHooks:
     """Driver hooks: one ``py-spy record`` per phase, stopped (SIGINT) at phase end."""
 
-    def __init__(self, pid: int, out_dir: Path, label: str, rate: int = 100) -> None:
+    def __init__(self, pid: int, out_dir: Path, label: str, rate: int = 400) -> None:
         self.pid, self.out_dir, self.label, self.rate = pid, out_dir, label, rate
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._proc: subprocess.Popen | None = None

@@ -9,10 +9,12 @@ and the cache is a byte-bounded LRU.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ class ResponseCache:
         self._entries: OrderedDict[Key, bytes] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
+        self._building: dict[Key, asyncio.Future] = {}  # touched on the IOLoop only
 
     @staticmethod
     def key(files: list[StoredFile]) -> Key:
@@ -46,6 +49,32 @@ class ResponseCache:
             if body is not None:
                 self._entries.move_to_end(key)
             return body
+
+    async def get_or_build(self, key: Key, build: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The cached body, else built once however many requests ask at the same time.
+
+        At a deadline the first 32 students arrive together; without this each
+        would encode the whole release (32 x the CPU, 32 x the memory).
+        """
+        body = self.get(key)
+        if body is not None:
+            return body
+        pending = self._building.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future = asyncio.get_running_loop().create_future()
+        self._building[key] = future
+        try:
+            body = await build()
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # marked retrieved: each waiter re-raises it itself
+            raise
+        finally:
+            del self._building[key]
+        self.put(key, body)
+        future.set_result(body)
+        return body
 
     def put(self, key: Key, body: bytes) -> None:
         with self._lock:

@@ -38,3 +38,55 @@ async def test_the_cache_is_keyed_by_content_not_by_name(exchange, api):
     await exchange.ok("POST", "assignment/c1/a1", "kevin", files=encode_files({"a.txt": b"second"}))
     body = (await api("GET", "assignment/c1/a1", user="s1"))[1]
     assert base64.b64decode(body["files"][0]["content"]) == b"second"
+
+
+@pytest.mark.gen_test
+async def test_simultaneous_first_fetches_build_the_body_once(exchange, api, server, monkeypatch):
+    import asyncio
+    import time
+
+    from ngshare.exchange.handlers import assignments
+
+    await exchange.course()
+    await exchange.students()
+    await exchange.release(files={"a.ipynb": b'{"cells": []}' * 1000})
+    builds = []
+    real_build = assignments.build_body
+
+    def counting_build(*args):
+        builds.append(1)
+        time.sleep(0.2)  # slow enough that the other requests arrive meanwhile
+        return real_build(*args)
+
+    monkeypatch.setattr(assignments, "build_body", counting_build)
+    answers = await asyncio.gather(
+        *(api("GET", "assignment/c1/a1", user=s) for s in ["s1", "s2", "kevin", "s1", "s2"])
+    )
+    assert all(a == answers[0] for a in answers) and answers[0][0] == 200
+    assert len(builds) == 1
+
+
+@pytest.mark.gen_test
+async def test_a_failed_build_fails_its_waiters_and_is_not_cached(server):
+    import asyncio
+
+    cache = server.state["exchange.response_cache"]
+    release = asyncio.Event()
+
+    async def failing_build():
+        await release.wait()
+        raise OSError("disk went away")
+
+    first = asyncio.ensure_future(cache.get_or_build((("a", "x"),), failing_build))
+    second = asyncio.ensure_future(cache.get_or_build((("a", "x"),), failing_build))
+    await asyncio.sleep(0)
+    release.set()
+    for task in (first, second):
+        with pytest.raises(OSError, match="disk went away"):
+            await task
+    assert cache.get((("a", "x"),)) is None
+
+    async def good_build():
+        return b"body"
+
+    assert await cache.get_or_build((("a", "x"),), good_build) == b"body"

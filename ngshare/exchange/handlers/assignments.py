@@ -121,11 +121,9 @@ class AssignmentHandler(ExchangeHandler):
         if self.list_only() or not cache.fits(files):
             await self.write_files(files, self.list_only())
             return
-        key = cache.key(files)
-        body = cache.get(key)
-        if body is None:
-            body = await self.ctx.run_blocking(build_body, files, self.ctx.storage)
-            cache.put(key, body)
+        body = await cache.get_or_build(
+            cache.key(files), lambda: self.ctx.run_blocking(build_body, files, self.ctx.storage)
+        )
         # one buffer shared by every student, sent without a copy per request
         await self.send_bytes(body, "application/json; charset=UTF-8")
 
