@@ -21,6 +21,7 @@ from ngshare.exchange.models import (
     Assignment,
     Course,
     Membership,
+    StoredFile,
     Submission,
 )
 from ngshare.exchange.wire import parse_timestamp
@@ -300,20 +301,71 @@ def find_submission(
     A timestamp that matches nothing, malformed or not, is 'Submission not found'
     (feedback endpoints validate the format first with :func:`require_timestamp`).
     """
-    query = select(Submission).where(
-        Submission.assignment_pk == assignment.pk, Submission.user_pk == user.pk
-    )
-    if raw_timestamp is None:
-        query = query.order_by(Submission.timestamp.desc()).limit(1)
-    else:
-        ts = parse_timestamp(raw_timestamp)
-        if ts is None:
+    params: dict = {"a": assignment.pk, "u": user.pk}
+    if raw_timestamp is not None:
+        params["ts"] = parse_timestamp(raw_timestamp)
+        if params["ts"] is None:
             raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
-        query = query.where(Submission.timestamp == ts)
-    submission = session.scalar(query)
+    submission = session.scalar(_submission_query(raw_timestamp is None), params)
     if submission is None:
         raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
     return submission
+
+
+def find_submission_files(
+    session: Session,
+    assignment: Assignment,
+    user: User,
+    raw_timestamp: str | None,
+    kind: str,
+) -> tuple[Submission, list[StoredFile]]:
+    """:func:`find_submission` and its files of ``kind``: one query when the timestamp is given."""
+    if raw_timestamp is None:
+        submission = find_submission(session, assignment, user, None)
+        return submission, list(session.scalars(_files_query(), {"s": submission.pk, "kind": kind}))
+    ts = parse_timestamp(raw_timestamp)
+    rows = [] if ts is None else session.execute(
+        _submission_files_query(), {"a": assignment.pk, "u": user.pk, "ts": ts, "kind": kind}
+    ).all()
+    if not rows:
+        raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
+    return rows[0][0], [f for _, f in rows if f is not None]
+
+
+@functools.cache
+def _submission_query(latest: bool) -> Select:
+    query = select(Submission).where(
+        Submission.assignment_pk == bindparam("a"), Submission.user_pk == bindparam("u")
+    )
+    if latest:
+        return query.order_by(Submission.timestamp.desc()).limit(1)
+    return query.where(Submission.timestamp == bindparam("ts"))
+
+
+@functools.cache
+def _files_query() -> Select:
+    return (
+        select(StoredFile)
+        .where(StoredFile.submission_pk == bindparam("s"), StoredFile.kind == bindparam("kind"))
+        .order_by(StoredFile.position)
+    )
+
+
+@functools.cache
+def _submission_files_query() -> Select:
+    return (
+        select(Submission, StoredFile)
+        .outerjoin(
+            StoredFile,
+            (StoredFile.submission_pk == Submission.pk) & (StoredFile.kind == bindparam("kind")),
+        )
+        .where(
+            Submission.assignment_pk == bindparam("a"),
+            Submission.user_pk == bindparam("u"),
+            Submission.timestamp == bindparam("ts"),
+        )
+        .order_by(StoredFile.position)
+    )
 
 
 __all__ = [
@@ -326,6 +378,7 @@ __all__ = [
     "find_course",
     "find_member",
     "find_submission",
+    "find_submission_files",
     "find_submitter",
     "require_admin",
     "require_instructor",

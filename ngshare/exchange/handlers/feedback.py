@@ -9,7 +9,6 @@ from ngshare.auth import Identity
 from ngshare.exchange import access
 from ngshare.exchange.handlers.assignments import file_rows
 from ngshare.exchange.handlers.base import ExchangeHandler
-from ngshare.exchange.handlers.submissions import files_of
 from ngshare.exchange.models import KIND_FEEDBACK, StoredFile, Submission
 from ngshare.exchange.wire import UploadedFile, format_timestamp
 from ngshare.web import authenticated
@@ -24,7 +23,12 @@ def find_feedback_target(
     raw_timestamp: str | None,
     *,
     for_upload: bool,
-) -> Submission:
+    files_of_kind: str | None = None,
+) -> Submission | tuple[Submission, list[StoredFile]]:
+    """The submission feedback is for, after ngshare's checks in its order.
+
+    With ``files_of_kind`` its files of that kind come along (one query less).
+    """
     scope = access.Scope.load(session, course_id, identity, assignment_id, student_id)
     if for_upload:
         scope.require_instructor()
@@ -33,6 +37,10 @@ def find_feedback_target(
     assignment = scope.find_assignment()
     user = scope.find_submitter(session)
     access.require_timestamp(raw_timestamp)
+    if files_of_kind is not None:
+        return access.find_submission_files(
+            session, assignment, user, raw_timestamp, files_of_kind
+        )
     return access.find_submission(session, assignment, user, raw_timestamp)
 
 
@@ -52,8 +60,10 @@ def record_feedback(session: Session, *args, files: list[UploadedFile]) -> None:
 
 
 def feedback_files(session: Session, *args) -> tuple[str, list[StoredFile]]:
-    submission = find_feedback_target(session, *args, for_upload=False)
-    return format_timestamp(submission.timestamp), files_of(session, submission, KIND_FEEDBACK)
+    submission, files = find_feedback_target(
+        session, *args, for_upload=False, files_of_kind=KIND_FEEDBACK
+    )
+    return format_timestamp(submission.timestamp), files
 
 
 class FeedbackHandler(ExchangeHandler):

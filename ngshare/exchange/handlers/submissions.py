@@ -88,18 +88,10 @@ def submission_files(
     scope.require_instructor()
     assignment = scope.find_assignment()
     user = scope.find_submitter(session)
-    submission = access.find_submission(session, assignment, user, raw_timestamp)
-    return format_timestamp(submission.timestamp), files_of(session, submission, KIND_SUBMISSION)
-
-
-def files_of(session: Session, submission: Submission, kind: str) -> list[StoredFile]:
-    return list(
-        session.scalars(
-            select(StoredFile)
-            .where(StoredFile.submission_pk == submission.pk, StoredFile.kind == kind)
-            .order_by(StoredFile.position)
-        )
+    submission, files = access.find_submission_files(
+        session, assignment, user, raw_timestamp, KIND_SUBMISSION
     )
+    return format_timestamp(submission.timestamp), files
 
 
 class SubmissionListHandler(ExchangeHandler):
