@@ -18,9 +18,14 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+#: Threads that only wait in ``fsync``: the folders touched by one commit are
+#: synced at the same time (the journal commits once for several of them).
+_FSYNC_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ngshare-fsync")
 
 
 @dataclass
@@ -40,6 +45,7 @@ class BlobStore:
         self.root = Path(root)
         self.tmp = self.root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self._shards: set[str] = set()  # shard folders known to exist (saves a mkdir each)
 
     def path_for(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -91,12 +97,25 @@ class BlobStore:
             final = self.path_for(blob.sha256)
             if final.exists():
                 _unlink_quietly(blob.temp_path)
+                # fresh mtime: garbage collection spares blobs younger than its
+                # grace period, and this one is about to be referenced again
+                os.utime(final)
                 continue
-            final.parent.mkdir(exist_ok=True)
-            os.replace(blob.temp_path, final)
+            if blob.sha256[:2] not in self._shards:
+                final.parent.mkdir(exist_ok=True)
+                self._shards.add(blob.sha256[:2])
+            try:
+                os.replace(blob.temp_path, final)
+            except FileNotFoundError:  # the shard folder was removed behind our back
+                final.parent.mkdir(exist_ok=True)
+                os.replace(blob.temp_path, final)
             touched_dirs.add(final.parent)
-        for d in touched_dirs:
-            _fsync_dir(d)
+        if len(touched_dirs) > 1:
+            for done in [_FSYNC_POOL.submit(_fsync_dir, d) for d in touched_dirs]:
+                done.result()
+        else:
+            for d in touched_dirs:
+                _fsync_dir(d)
 
     def discard(self, staged: list[StagedBlob]) -> None:
         """Remove staged blobs of a request that was refused (committed ones are gone already)."""

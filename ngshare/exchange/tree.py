@@ -38,6 +38,7 @@ class LongString:
     has_escape: bool = False
     valid: bool = True  # no raw control characters (JSON forbids them in strings)
     ascii_only: bool = True
+    pure_base64: bool = True  # nothing but the base64 alphabet (the usual content)
 
     def pieces(self, size: int) -> Iterator[bytes]:
         if self.memory is not None:
@@ -73,9 +74,10 @@ class LongString:
         """Decoded bytes in pieces, if the text is plain base64 (else None: decode whole)."""
         if self.has_escape or not self.ascii_only:
             return None
-        head = next(self.pieces(DECODE_CHUNK_CHARS), b"")
-        if _has_non_base64(head):
-            return None
+        if not self.pure_base64:
+            head = next(self.pieces(DECODE_CHUNK_CHARS), b"")
+            if _has_non_base64(head):
+                return None
         return self._decode_pieces()
 
     def _decode_pieces(self) -> Iterator[bytes]:
@@ -83,7 +85,7 @@ class LongString:
         piece = next(pieces, b"")
         while piece:
             following = next(pieces, b"")
-            if _has_non_base64(piece) or (following and b"=" in piece):
+            if (not self.pure_base64 and _has_non_base64(piece)) or (following and b"=" in piece):
                 raise _NeedsWholeDecode
             yield binascii.a2b_base64(piece, strict_mode=False)
             piece = following
@@ -237,6 +239,11 @@ def _trailing_backslashes(data: bytes, start: int, end: int | None = None) -> in
 
 
 def _inspect(s: LongString, piece: bytes | bytearray) -> None:
+    # one C pass for the usual case: pure base64 cannot hold controls, escapes or non-ASCII
+    piece = piece.translate(None, _BASE64_ALPHABET)
+    if not piece:
+        return
+    s.pure_base64 = False
     if s.valid and _has_control(piece):
         s.valid = False
     if s.ascii_only and not piece.isascii():

@@ -11,6 +11,7 @@ import binascii
 import json
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,7 +53,6 @@ def stage_files(chunks: Iterable[bytes] | None, store: BlobStore) -> list[Upload
     if chunks is None:
         raise ApiError(400, errors.ERR_FILES_MISSING)
     skeleton = split_long_strings(chunks, str(store.tmp))
-    staged: list[UploadedFile] = []
     try:
         if not skeleton.valid:
             raise ApiError(400, errors.ERR_FILES_JSON)
@@ -62,22 +62,46 @@ def stage_files(chunks: Iterable[bytes] | None, store: BlobStore) -> list[Upload
             raise ApiError(400, errors.ERR_FILES_JSON) from None
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise ApiError(400, errors.ERR_FILES_JSON)
-        seen: set[str] = set()
+        paths: list[str] = []
+        path_error = None  # the first illegal path; files before it are still checked first
         for entry in entries:
             path = skeleton.resolve(entry.get("path"))
             if isinstance(path, LongString):  # decode it only if it could be a legal length
                 path = path.text() if path.size <= 6 * MAX_PATH_LENGTH else None
-            if not is_legal_path(path) or path in seen:
-                raise ApiError(400, errors.ERR_ILLEGAL_PATH)
-            seen.add(path)
-            blob = _stage_content(skeleton.resolve(entry.get("content")), store)
-            staged.append(UploadedFile(path=path, blob=blob))
-    except BaseException:
-        store.discard([f.blob for f in staged])
-        raise
+            if not is_legal_path(path) or path in paths:
+                path_error = ApiError(400, errors.ERR_ILLEGAL_PATH)
+                break
+            paths.append(path)
+        contents = [skeleton.resolve(e.get("content")) for e in entries[: len(paths)]]
+        outcomes = _stage_all(contents, store)
+        staged = [o for o in outcomes if not isinstance(o, BaseException)]
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures or path_error is not None:
+            store.discard(staged)
+            raise failures[0] if failures else path_error
     finally:
         skeleton.close()
-    return staged
+    return [UploadedFile(path=p, blob=b) for p, b in zip(paths, staged, strict=True)]
+
+
+#: Files of one upload are decoded, hashed, written and fsynced side by side:
+#: hashing, writing and fsync release the GIL, so one file's wait overlaps
+#: another's work. (Separate from the caller's pool, which it would deadlock.)
+_STAGE_POOL = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ngshare-stage")
+
+
+def _stage_all(contents: list[object], store: BlobStore) -> list[StagedBlob | BaseException]:
+    """Stage every content; each result is the blob or the error of that file, in order."""
+
+    def one(content: object) -> StagedBlob | BaseException:
+        try:
+            return _stage_content(content, store)
+        except Exception as e:  # noqa: BLE001 - returned, raised in file order by the caller
+            return e
+
+    if len(contents) <= 1:
+        return [one(c) for c in contents]
+    return list(_STAGE_POOL.map(one, contents))
 
 
 def _stage_content(content: object, store: BlobStore) -> StagedBlob:

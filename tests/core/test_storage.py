@@ -50,3 +50,24 @@ def test_paths_are_only_made_from_digests(store):
 def test_empty_content_is_a_blob_too(store):
     blob = store.put(b"")
     assert store.read(blob.sha256) == b""
+
+
+def test_storing_content_again_refreshes_the_blob_for_garbage_collection(tmp_path):
+    import os
+
+    store = BlobStore(tmp_path)
+    blob = store.put(b"same bytes")
+    path = store.path_for(blob.sha256)
+    os.utime(path, (1_000_000, 1_000_000))  # an old, unreferenced blob
+    again = store.stage(b"same bytes")
+    store.commit([again])
+    assert os.stat(path).st_mtime > 1_000_000  # inside the GC grace period again
+    assert not os.path.exists(again.temp_path)
+
+
+def test_commit_spanning_several_folders_stores_every_blob(tmp_path):
+    store = BlobStore(tmp_path)
+    staged = [store.stage(f"blob {i}".encode()) for i in range(20)]
+    store.commit(staged)
+    assert {b.sha256[:2] for b in staged} and all(store.exists(b.sha256) for b in staged)
+    assert [store.read(b.sha256) for b in staged] == [f"blob {i}".encode() for i in range(20)]
