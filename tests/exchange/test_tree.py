@@ -73,6 +73,15 @@ CASES = [
     "",
     "   ",
     "[]",
+    # several files are staged side by side: errors must still come in file order
+    json.dumps([{"path": "a", "content": "!!"}, {"path": "../x", "content": "YQ=="}]),
+    json.dumps([{"path": "a", "content": BIG}, {"path": "../x", "content": BIG}]),
+    json.dumps(
+        [{"path": "a", "content": BIG}, {"path": "b", "content": BIG[:-1]},
+         {"path": "../c", "content": BIG}]
+    ),
+    json.dumps([{"path": "a", "content": BIG}, {"path": "b", "content": 5}, {"path": "c"}]),
+    json.dumps([{"path": f"f{i}", "content": BIG[: 4 * (i + 1) * 1000]} for i in range(7)]),
 ]
 
 
@@ -116,3 +125,13 @@ def test_escapes_across_every_chunk_boundary(tmp_path, monkeypatch, case):
     for cut in range(1, len(text) + 1):
         store = BlobStore(tmp_path / f"s{cut}")
         assert streamed(text, store, cut) == expected, cut
+
+
+def test_a_refused_multi_file_upload_leaves_no_staged_files(tmp_path):
+    store = BlobStore(tmp_path / "blobs")
+    text = json.dumps(
+        [{"path": "a", "content": BIG}, {"path": "b", "content": BIG}, {"path": "c", "content": "!"}]
+    ).encode()
+    with pytest.raises(ApiError, match="base64"):
+        stage_files(iter([text]), store)
+    assert list(store.tmp.iterdir()) == []
