@@ -130,7 +130,7 @@ def test_escapes_across_every_chunk_boundary(tmp_path, monkeypatch, case):
 def test_a_refused_multi_file_upload_leaves_no_staged_files(tmp_path):
     store = BlobStore(tmp_path / "blobs")
     text = json.dumps(
-        [{"path": "a", "content": BIG}, {"path": "b", "content": BIG}, {"path": "c", "content": "!"}]
+        [{"path": "a", "content": BIG}, {"path": "b", "content": BIG}, {"path": "c", "content": 5}]
     ).encode()
     with pytest.raises(ApiError, match="base64"):
         stage_files(iter([text]), store)
