@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from ngshare.auth import Identity
@@ -157,6 +159,12 @@ def find_submitter(
     raise ApiError(404, errors.ERR_STUDENT_NOT_FOUND)
 
 
+class Ref(NamedTuple):
+    """A row known only by its primary key (all the hot paths need of it)."""
+
+    pk: int
+
+
 @dataclass
 class Scope:
     """A course and what a request's checks need from it, read in one query.
@@ -164,14 +172,15 @@ class Scope:
     The hot endpoints (fetch, submit, collect, feedback) used to ask for the
     course, the caller's role, the assignment and the student one query at a
     time; :meth:`load` joins them, and the methods below raise ngshare's
-    errors in the same order as the single-purpose functions above.
+    errors in the same order as the single-purpose functions above. Only
+    primary keys are read (plain rows, no ORM objects: ~4x cheaper).
     """
 
-    course: Course
+    course: Ref
     caller: Caller
-    caller_user: User | None
-    assignment: Assignment | None
-    student: User | None
+    caller_user: Ref | None
+    assignment: Ref | None
+    student: Ref | None
     student_is_member: bool
 
     @classmethod
@@ -190,18 +199,18 @@ class Scope:
         if student_id is not None:
             params["student"] = student_id
         query = _scope_query(assignment_id is not None, student_id is not None)
-        row = session.execute(query, params).first()
+        row = session.connection().execute(query, params).first()
         if row is None:
             raise ApiError(404, errors.ERR_COURSE_NOT_FOUND)
         course, user, role, *rest = row
         assignment = rest.pop(0) if assignment_id is not None else None
         student_user, student_membership = rest if student_id is not None else (None, None)
         return cls(
-            course=course,
+            course=Ref(course),
             caller=Caller(identity, role),
-            caller_user=user,
-            assignment=assignment,
-            student=student_user,
+            caller_user=_ref(user),
+            assignment=_ref(assignment),
+            student=_ref(student_user),
             student_is_member=student_membership is not None,
         )
 
@@ -219,12 +228,12 @@ class Scope:
         if self.caller.identity.name != username:
             self.require_instructor()
 
-    def find_assignment(self) -> Assignment:
+    def find_assignment(self) -> Ref:
         if self.assignment is None:
             raise ApiError(404, errors.ERR_ASSIGNMENT_NOT_FOUND)
         return self.assignment
 
-    def find_submitter(self, session: Session) -> User:
+    def find_submitter(self, session: Session) -> Ref:
         """As :func:`find_submitter`: a member, or (for instructors) a former one who submitted."""
         user = self.student
         if user is not None:
@@ -242,7 +251,7 @@ def _scope_query(with_assignment: bool, with_student: bool) -> Select:
     """The statement behind :meth:`Scope.load`, built once per shape (building costs ~1 ms)."""
     caller_user = aliased(User, name="caller_user")
     caller_m = aliased(Membership, name="caller_membership")
-    columns: list = [Course, caller_user, caller_m.role]
+    columns: list = [Course.pk, caller_user.pk, caller_m.role]
     query = (
         select()
         .select_from(Course)
@@ -252,7 +261,7 @@ def _scope_query(with_assignment: bool, with_student: bool) -> Select:
         )
     )
     if with_assignment:
-        columns.append(Assignment)
+        columns.append(Assignment.pk)
         query = query.outerjoin(
             Assignment,
             (Assignment.course_pk == Course.pk)
@@ -262,7 +271,7 @@ def _scope_query(with_assignment: bool, with_student: bool) -> Select:
     if with_student:
         student = aliased(User, name="student_user")
         student_m = aliased(Membership, name="student_membership")
-        columns += [student, student_m.pk]
+        columns += [student.pk, student_m.pk]
         query = query.outerjoin(student, student.name == bindparam("student")).outerjoin(
             student_m, (student_m.user_pk == student.pk) & (student_m.course_pk == Course.pk)
         )
@@ -271,7 +280,11 @@ def _scope_query(with_assignment: bool, with_student: bool) -> Select:
     )
 
 
-def _has_submitted(session: Session, course: Course, user: User) -> bool:
+def _ref(pk: int | None) -> Ref | None:
+    return None if pk is None else Ref(pk)
+
+
+def _has_submitted(session: Session, course: Course | Ref, user: User | Ref) -> bool:
     return (
         session.scalar(
             select(Submission.pk)
@@ -294,7 +307,7 @@ def require_timestamp(raw: str | None):
 
 
 def find_submission(
-    session: Session, assignment: Assignment, user: User, raw_timestamp: str | None
+    session: Session, assignment: Assignment | Ref, user: User | Ref, raw_timestamp: str | None
 ) -> Submission:
     """The submission at ``raw_timestamp``, or the latest when it is None.
 
@@ -312,24 +325,37 @@ def find_submission(
     return submission
 
 
+class SubmissionRow(NamedTuple):
+    pk: int
+    timestamp: datetime
+
+
 def find_submission_files(
     session: Session,
-    assignment: Assignment,
-    user: User,
+    assignment: Assignment | Ref,
+    user: User | Ref,
     raw_timestamp: str | None,
     kind: str,
-) -> tuple[Submission, list[StoredFile]]:
-    """:func:`find_submission` and its files of ``kind``: one query when the timestamp is given."""
+) -> tuple[SubmissionRow, list[Row]]:
+    """:func:`find_submission` and its files of ``kind`` (rows with path, sha256, md5, size).
+
+    One query when the timestamp is given (collect, feedback), as plain rows.
+    """
+    conn = session.connection()
     if raw_timestamp is None:
-        submission = find_submission(session, assignment, user, None)
-        return submission, list(session.scalars(_files_query(), {"s": submission.pk, "kind": kind}))
+        found = find_submission(session, assignment, user, None)
+        submission = SubmissionRow(found.pk, found.timestamp)
+        return submission, list(conn.execute(_files_query(), {"s": found.pk, "kind": kind}))
     ts = parse_timestamp(raw_timestamp)
-    rows = [] if ts is None else session.execute(
-        _submission_files_query(), {"a": assignment.pk, "u": user.pk, "ts": ts, "kind": kind}
-    ).all()
+    params = {"a": assignment.pk, "u": user.pk, "ts": ts, "kind": kind}
+    rows = [] if ts is None else conn.execute(_submission_files_query(), params).all()
     if not rows:
         raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
-    return rows[0][0], [f for _, f in rows if f is not None]
+    submission = SubmissionRow(rows[0].submission_pk, rows[0].timestamp)
+    return submission, [r for r in rows if r.path is not None]
+
+
+_FILE_COLUMNS = (StoredFile.path, StoredFile.sha256, StoredFile.md5, StoredFile.size)
 
 
 @functools.cache
@@ -345,7 +371,7 @@ def _submission_query(latest: bool) -> Select:
 @functools.cache
 def _files_query() -> Select:
     return (
-        select(StoredFile)
+        select(*_FILE_COLUMNS)
         .where(StoredFile.submission_pk == bindparam("s"), StoredFile.kind == bindparam("kind"))
         .order_by(StoredFile.position)
     )
@@ -354,7 +380,7 @@ def _files_query() -> Select:
 @functools.cache
 def _submission_files_query() -> Select:
     return (
-        select(Submission, StoredFile)
+        select(Submission.pk.label("submission_pk"), Submission.timestamp, *_FILE_COLUMNS)
         .outerjoin(
             StoredFile,
             (StoredFile.submission_pk == Submission.pk) & (StoredFile.kind == bindparam("kind")),
@@ -372,7 +398,9 @@ __all__ = [
     "ROLE_INSTRUCTOR",
     "ROLE_STUDENT",
     "Caller",
+    "Ref",
     "Scope",
+    "SubmissionRow",
     "caller_in",
     "find_assignment",
     "find_course",

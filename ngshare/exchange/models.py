@@ -9,6 +9,7 @@ content lives in the blob store; rows keep its sha256 and the md5 clients see.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -116,3 +117,12 @@ class StoredFile(ExchangeBase):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     md5: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class FileEntry(Protocol):
+    """What answers need of a stored file: a :class:`StoredFile` or a plain row of it."""
+
+    path: str
+    sha256: str
+    md5: str
+    size: int

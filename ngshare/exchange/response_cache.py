@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ngshare.exchange.models import StoredFile
+    from ngshare.exchange.models import FileEntry
     from ngshare.storage import BlobStore
 
 Key = tuple[tuple[str, str], ...]
@@ -35,10 +35,10 @@ class ResponseCache:
         self._building: dict[Key, asyncio.Future] = {}  # touched on the IOLoop only
 
     @staticmethod
-    def key(files: list[StoredFile]) -> Key:
+    def key(files: list[FileEntry]) -> Key:
         return tuple((f.path, f.sha256) for f in files)
 
-    def fits(self, files: list[StoredFile]) -> bool:
+    def fits(self, files: list[FileEntry]) -> bool:
         """Small enough to cache: at most a quarter of the budget, encoded."""
         encoded = sum(f.size for f in files) * 4 // 3 + 100 * len(files)
         return encoded * 4 <= self.max_bytes
@@ -87,7 +87,7 @@ class ResponseCache:
                 self._size -= len(old)
 
 
-def build_body(files: list[StoredFile], storage: BlobStore, fields: dict | None = None) -> bytes:
+def build_body(files: list[FileEntry], storage: BlobStore, fields: dict | None = None) -> bytes:
     """``{"success":true,**fields,"files":[...]}`` with every file's content (blocking)."""
     envelope = json.dumps({"success": True, **(fields or {})}, separators=(",", ":"))
     parts = []

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from ngshare.exchange import errors
-from ngshare.exchange.models import StoredFile
+from ngshare.exchange.models import FileEntry
 from ngshare.exchange.response_cache import build_body
 from ngshare.exchange.wire import UploadedFile, stage_files
 from ngshare.storage import BlobStore
@@ -70,7 +70,7 @@ class ExchangeHandler(APIHandler):
     def list_only(self) -> bool:
         return self.get_query_argument("list_only", "false") == "true"
 
-    async def write_files(self, files: list[StoredFile], list_only: bool, **fields: Any) -> None:
+    async def write_files(self, files: list[FileEntry], list_only: bool, **fields: Any) -> None:
         """Send ``{"success": true, **fields, "files": [...]}``, streamed.
 
         Up to ``WHOLE_BODY_BYTES`` of files (a submission, feedback) are
@@ -118,5 +118,5 @@ def _read_encoded(blob: BinaryIO) -> bytes:
     return base64.b64encode(blob.read(ENCODE_CHUNK_BYTES))
 
 
-def _entry_json(f: StoredFile) -> str:
+def _entry_json(f: FileEntry) -> str:
     return json.dumps({"path": f.path, "checksum": f.md5}, separators=(",", ":"))

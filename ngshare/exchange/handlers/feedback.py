@@ -9,7 +9,7 @@ from ngshare.auth import Identity
 from ngshare.exchange import access
 from ngshare.exchange.handlers.assignments import file_rows
 from ngshare.exchange.handlers.base import ExchangeHandler
-from ngshare.exchange.models import KIND_FEEDBACK, StoredFile, Submission
+from ngshare.exchange.models import KIND_FEEDBACK, FileEntry, StoredFile, Submission
 from ngshare.exchange.wire import UploadedFile, format_timestamp
 from ngshare.web import authenticated
 
@@ -24,7 +24,7 @@ def find_feedback_target(
     *,
     for_upload: bool,
     files_of_kind: str | None = None,
-) -> Submission | tuple[Submission, list[StoredFile]]:
+) -> Submission | tuple[access.SubmissionRow, list[FileEntry]]:
     """The submission feedback is for, after ngshare's checks in its order.
 
     With ``files_of_kind`` its files of that kind come along (one query less).
@@ -59,7 +59,7 @@ def record_feedback(session: Session, *args, files: list[UploadedFile]) -> None:
     session.add_all(file_rows(files, KIND_FEEDBACK, submission_pk=submission.pk))
 
 
-def feedback_files(session: Session, *args) -> tuple[str, list[StoredFile]]:
+def feedback_files(session: Session, *args) -> tuple[str, list[FileEntry]]:
     submission, files = find_feedback_target(
         session, *args, for_upload=False, files_of_kind=KIND_FEEDBACK
     )

@@ -9,7 +9,7 @@ from ngshare.auth import Identity
 from ngshare.exchange import access
 from ngshare.exchange.handlers.assignments import file_rows
 from ngshare.exchange.handlers.base import ExchangeHandler
-from ngshare.exchange.models import KIND_SUBMISSION, Assignment, StoredFile, Submission
+from ngshare.exchange.models import KIND_SUBMISSION, FileEntry, Submission
 from ngshare.exchange.wire import SubmissionClock, UploadedFile, format_timestamp
 from ngshare.models import User, get_or_create_user
 from ngshare.web import authenticated
@@ -19,7 +19,7 @@ def _entries(rows) -> list[dict]:
     return [{"student_id": name, "timestamp": format_timestamp(ts)} for name, ts in rows]
 
 
-def _submissions_query(assignment: Assignment):
+def _submissions_query(assignment: access.Ref):
     return (
         select(User.name, Submission.timestamp)
         .join(User, User.pk == Submission.user_pk)
@@ -83,7 +83,7 @@ def submission_files(
     assignment_id: str,
     student_id: str,
     raw_timestamp: str | None,
-) -> tuple[str, list[StoredFile]]:
+) -> tuple[str, list[FileEntry]]:
     scope = access.Scope.load(session, course_id, identity, assignment_id, student_id)
     scope.require_instructor()
     assignment = scope.find_assignment()
