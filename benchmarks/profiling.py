@@ -13,6 +13,7 @@ one whose numbers you publish (``run.py --profile DIR``).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -56,7 +57,10 @@ class PySpyHooks:
         out = self.out_dir / f"{self.label}-{name}.txt"
         self._proc = subprocess.Popen(
             [py_spy(), "record", "--pid", str(self.pid), "--rate", str(self.rate),
-             "--format", "raw", "-o", str(out)],
+             "--format", "raw", "-o", str(out),
+             # BENCH_PROFILE_GIL=1: sample only the thread holding the GIL, i.e.
+             # the Python work that serialises the server
+             *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self.files[name] = out

@@ -16,6 +16,7 @@ Only the IOLoop thread touches handlers; blocking work goes through
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import re
@@ -36,8 +37,11 @@ log = logging.getLogger(__name__)
 
 ERR_TOO_LARGE = "Request body too large"
 
-#: Bodies up to this size are kept in memory and parsed on the IOLoop.
-SMALL_BODY_BYTES = 256 * 1024
+#: Bodies up to this size are parsed on the IOLoop (by Tornado).
+SMALL_BODY_BYTES = 64 * 1024
+#: Bodies up to this size stay in memory and are indexed on a worker thread
+#: (a submission's notebooks); larger ones are spooled to disk as they arrive.
+MEMORY_BODY_BYTES = 2 * 1024 * 1024
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -193,7 +197,7 @@ class APIHandler(web.RequestHandler):
             self._spool.write(chunk)
             return
         self._chunks.append(chunk)
-        if self._body_size > SMALL_BODY_BYTES:
+        if self._body_size > MEMORY_BODY_BYTES:
             self._spool = tempfile.TemporaryFile(prefix="ngshare-body-", dir=self.spool_dir)
             for c in self._chunks:
                 self._spool.write(c)
@@ -211,6 +215,9 @@ class APIHandler(web.RequestHandler):
         if self._spool is not None:
             spool, self._spool = self._spool, None
             self._form = await self.ctx.run_blocking(forms.parse_spooled, content_type, spool)
+        elif self._body_size > SMALL_BODY_BYTES:
+            body, self._chunks = io.BytesIO(b"".join(self._chunks)), []
+            self._form = await self.ctx.run_blocking(forms.parse_spooled, content_type, body)
         else:
             body, self._chunks = b"".join(self._chunks), []
             self._form = forms.parse_small(content_type, body)

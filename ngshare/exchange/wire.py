@@ -123,7 +123,10 @@ def _stage_content(content: object, store: BlobStore) -> StagedBlob:
 
 
 def format_timestamp(ts: datetime) -> str:
-    return ts.strftime(TIMESTAMP_FORMAT) + TIMESTAMP_SUFFIX
+    """``%Y-%m-%d %H:%M:%S.%f UTC`` (isoformat is that, and ~10x cheaper than strftime)."""
+    if ts.year < 1000:  # strftime does not zero-pad such years; keep its text
+        return ts.strftime(TIMESTAMP_FORMAT) + TIMESTAMP_SUFFIX
+    return ts.replace(tzinfo=None).isoformat(" ", "microseconds") + TIMESTAMP_SUFFIX
 
 
 def parse_timestamp(text: str) -> datetime | None:

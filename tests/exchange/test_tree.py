@@ -135,3 +135,17 @@ def test_a_refused_multi_file_upload_leaves_no_staged_files(tmp_path):
     with pytest.raises(ApiError, match="base64"):
         stage_files(iter([text]), store)
     assert list(store.tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "ts",
+    ["2026-01-02 03:04:05", "2026-11-26 23:59:59.999999", "2000-02-29 12:00:00.000001",
+     "0999-01-01 01:01:01.000005"],
+)
+def test_timestamps_are_formatted_like_strftime(ts):
+    from datetime import datetime
+
+    from ngshare.exchange.wire import TIMESTAMP_FORMAT, format_timestamp
+
+    when = datetime.fromisoformat(ts)
+    assert format_timestamp(when) == when.strftime(TIMESTAMP_FORMAT) + " UTC"
