@@ -57,6 +57,10 @@ CASES = [
     json.dumps([{"path": "a.txt", "content": BIG}, {"path": "d/b", "content": ""}]),
     json.dumps([{"content": BIG, "path": "late/path.bin"}]),
     json.dumps([{"path": "a", "content": base64.encodebytes(b"x" * 70000).decode()}]),
+    json.dumps([{"path": "a", "content": base64.encodebytes(bytes(range(256)) * 300).decode()}]),
+    json.dumps([{"path": "a", "content": base64.encodebytes(b"y" * 70000).decode()[:-3]}]),
+    json.dumps([{"path": "a", "content": base64.encodebytes(b"z" * 70000).decode() + "\\n"}]),
+    json.dumps([{"path": "a", "content": base64.encodebytes(b"w" * 70000).decode() + "\t"}]),
     json.dumps([{"path": "a", "content": BIG[:-1]}]),  # broken padding
     json.dumps([{"path": "a", "content": BIG + "=="}]),
     json.dumps([{"path": "a", "content": BIG[:1000] + "==" + BIG[1000:]}]),
