@@ -12,9 +12,11 @@ port) adds the server's CPU time and peak RSS per phase. Results are printed
 as a table and, with ``--json``, written as JSON.
 
 Workloads: ``deadline`` (deadline.py), ``bigfile`` and ``limit`` (bigfile.py).
-``auth`` (JupyterHub token identity under load) is reserved: the driver can
-already send per-user tokens (``--identity token``), but creating users and
-tokens needs a hub, which this benchmark does not provide yet.
+``--identity token --tokens FILE`` (``{"user": "token"}``) sends each user's
+JupyterHub API token instead of ``user=``, to drive a server behind a hub.
+The benchmark's ``auth`` workload (deadline with token identity, against a
+hub stand-in that hands out the tokens) is run by ``run.py --workloads auth``,
+since it starts the stand-in and the server itself (auth.py, hub_standin.py).
 """
 
 from __future__ import annotations
@@ -35,11 +37,7 @@ from benchmarks.deadline import Deadline, DeadlineConfig  # noqa: E402
 from benchmarks.httpclient import TRANSPORTS, ApiClient, DevUser, TokenAuth  # noqa: E402
 from benchmarks.metrics import PhaseResult, ProcWatch, pid_listening_on  # noqa: E402
 
-WORKLOADS = ("deadline", "bigfile", "limit", "auth")
-
-
-class NotBuilt(RuntimeError):
-    """A workload that is specified but not implemented yet."""
+WORKLOADS = ("deadline", "bigfile", "limit")
 
 
 async def drive(
@@ -57,11 +55,6 @@ async def drive(
     server_limit: int | None = None,
 ) -> list[PhaseResult]:
     """Run one workload and return its phases (the programmatic entry point)."""
-    if workload == "auth":
-        raise NotBuilt(
-            "workload 'auth' needs JupyterHub users and tokens; not built yet. "
-            "Use --identity token --tokens FILE with another workload to drive a hub."
-        )
     cfg = deadline or DeadlineConfig()
     watch = ProcWatch(server_pid) if server_pid else None
     api = ApiClient(base_url, identity or DevUser(), transport, cfg.concurrency, prefix)
@@ -123,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:10101")
     p.add_argument("--prefix", default="/api/")
-    p.add_argument("--workload", choices=WORKLOADS, default="deadline")
+    p.add_argument("--workload", choices=WORKLOADS, default="deadline",
+                   help="(the auth workload needs the hub stand-in: run.py --workloads auth)")
     p.add_argument("--identity", choices=("dev", "token"), default="dev")
     p.add_argument("--tokens", help="JSON file {username: API token} for --identity token")
     p.add_argument("--server-pid", type=int, help="server PID for CPU/RSS (default: by port)")
@@ -131,18 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     add_workload_options(p)
     args = p.parse_args(argv)
     pid = args.server_pid or pid_listening_on(urlparse(args.base_url).port or 80)
-    try:
-        results = asyncio.run(
-            drive(
-                args.base_url, args.workload, identity=identity_from_args(args),
-                transport=args.transport, prefix=args.prefix, server_pid=pid,
-                deadline=deadline_config(args), sizes=sizes_from_args(args),
-                limit_probe_bytes=int(args.limit_probe_mib * MIB),
-            )
+    results = asyncio.run(
+        drive(
+            args.base_url, args.workload, identity=identity_from_args(args),
+            transport=args.transport, prefix=args.prefix, server_pid=pid,
+            deadline=deadline_config(args), sizes=sizes_from_args(args),
+            limit_probe_bytes=int(args.limit_probe_mib * MIB),
         )
-    except NotBuilt as e:
-        print(e, file=sys.stderr)
-        return 2
+    )
     print(report.phase_table(results, title=f"{args.workload} @ {args.base_url}"))
     if args.json:
         Path(args.json).write_text(json.dumps([r.as_dict() for r in results], indent=1))

@@ -64,8 +64,8 @@ class DevUser:
 class TokenAuth:
     """JupyterHub-style identity: one API token per user (``{"user": "token"}``).
 
-    This is the hook for the ``auth`` workload; the benchmark does not create
-    the tokens (that needs a hub, which is not part of this benchmark yet).
+    The ``auth`` workload makes the tokens and has ``hub_standin.py`` resolve
+    them; against a real hub, pass tokens the hub issued.
     """
 
     tokens: dict[str, str]

@@ -6,12 +6,19 @@
     python benchmarks/run.py --compare            # ours and ngshare 0.6.0, with ratios
     python benchmarks/run.py --server ngshare06 --workloads deadline --students 50
     python benchmarks/run.py --profile benchmarks/profiles --workloads deadline
+    python benchmarks/run.py --workloads auth     # token identity vs dev identity
 
 Every server runs on 127.0.0.1 with a fresh database in a temp dir and is
 stopped by its PID whatever happens. ``bigfile`` starts a fresh server per
 size so each peak RSS belongs to that size; ``limit`` starts one whose body
-limit equals ngshare 0.6's (100 MiB) and sends a larger release. The whole
-run is bounded by ``--max-minutes``. Results also go to ``--json``.
+limit equals ngshare 0.6's (100 MiB) and sends a larger release. ``auth``
+starts the hub stand-in (hub_standin.py) and a server in hub mode, runs the
+deadline workload with per-user tokens, and compares it with a dev-identity
+deadline run on a fresh server (reused from ``deadline`` when that ran in
+the same invocation); ``--auth-rounds N`` (default 3) alternates N such
+pairs and keeps the median per phase, since a 5 % comparison is below the
+run-to-run noise of a shared machine. The whole run is bounded by
+``--max-minutes``. Results also go to ``--json``.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -28,11 +36,11 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import driver, report, servers  # noqa: E402
+from benchmarks import auth, driver, hub_standin, report, servers  # noqa: E402
 from benchmarks.bigfile import MIB  # noqa: E402
 from benchmarks.metrics import PhaseResult  # noqa: E402
 from benchmarks.profiling import PySpyHooks, summary_text  # noqa: E402
-from benchmarks.targets import evaluate, targets_table  # noqa: E402
+from benchmarks.targets import auth_targets, evaluate, targets_table  # noqa: E402
 
 NAMES = {"ours": "ours", "ngshare06": "ngshare 0.6.0"}
 
@@ -46,20 +54,27 @@ class Runner:
         self.stop_at = time.monotonic() + args.max_minutes * 60
         self.source: Path | None = None  # set by --ours-rev
 
-    def server(self, kind: str, extra: list[str] = ()):
-        return servers.running(kind, extra, source=self.source)
+    def server(self, kind: str, extra: list[str] = (), hub_env: dict | None = None):
+        return servers.running(kind, extra, source=self.source, hub_env=hub_env)
 
-    def _drive(self, server: servers.Server, workload: str, label: str, **kw):
+    def _drive(self, server: servers.Server, workload: str, label: str, *,
+               standin: hub_standin.Standin | None = None, tokens: dict | None = None, **kw):
         hooks = None
         if self.profile_dir is not None:
             hooks = PySpyHooks(server.pid, self.profile_dir, label)
         remaining = self.stop_at - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("--max-minutes reached")
-        coro = driver.drive(
-            server.base_url, workload, transport=self.args.transport, server_pid=server.pid,
-            hooks=hooks, deadline=self.deadline, server_limit=server.body_limit, **kw,
-        )
+        if standin is not None:  # the deadline workload with token identity
+            coro = auth.drive_token(
+                server.base_url, self.deadline, tokens, standin, server_pid=server.pid,
+                transport=self.args.transport, hooks=hooks,
+            )
+        else:
+            coro = driver.drive(
+                server.base_url, workload, transport=self.args.transport, server_pid=server.pid,
+                hooks=hooks, deadline=self.deadline, server_limit=server.body_limit, **kw,
+            )
         try:
             return asyncio.run(asyncio.wait_for(coro, remaining))
         finally:
@@ -84,6 +99,43 @@ class Runner:
                 return self._drive(s, "limit", f"{kind}-limit", limit_probe_bytes=probe)
         raise SystemExit(f"unknown workload {workload!r}")
 
+    def run_auth(
+        self, kind: str, reuse: list[PhaseResult] | None = None
+    ) -> tuple[list[PhaseResult], list[PhaseResult]]:
+        """(token identity, dev identity) phases: the median of ``--auth-rounds`` pairs.
+
+        Rounds alternate which identity goes first, so slow drift of the
+        machine does not favour one. Each run starts after ``os.sync()``, so
+        that the previous run's writes (~0.3 GB, and its deleted data folder)
+        are not still being flushed while this run fsyncs: without it, submit
+        medians were ~20 % lower and varied more. ``reuse`` (a clean deadline
+        run of this invocation) stands in for the first dev run.
+        """
+        tokens = hub_standin.make_tokens(auth.users_for(self.deadline))
+        token_runs, dev_runs = [], []
+        for i in range(self.args.auth_rounds):
+            for mode in ("dev", "token") if i % 2 == 0 else ("token", "dev"):
+                tag = f"round {i + 1}/{self.args.auth_rounds}"
+                os.sync()
+                if mode == "dev" and i == 0 and reuse and not any(r.errors for r in reuse):
+                    print(f"== {NAMES[kind]}: auth, dev identity: reusing deadline",
+                          file=sys.stderr, flush=True)
+                    dev_runs.append(reuse)
+                elif mode == "dev":
+                    print(f"== {NAMES[kind]}: auth, dev identity, {tag}", file=sys.stderr,
+                          flush=True)
+                    with self.server(kind) as s:
+                        dev_runs.append(self._drive(s, "deadline", f"{kind}-auth-dev"))
+                else:
+                    print(f"== {NAMES[kind]}: auth, token identity, {tag}", file=sys.stderr,
+                          flush=True)
+                    with hub_standin.running(tokens) as hub, \
+                            self.server(kind, hub_env=hub.service_env()) as s:
+                        token_runs.append(self._drive(
+                            s, "deadline", f"{kind}-auth-token", standin=hub, tokens=tokens
+                        ))
+        return auth.median_run(token_runs), auth.median_run(dev_runs)
+
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -95,10 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", metavar="DIR", help="py-spy each phase of the server into DIR")
     p.add_argument("--ours-rev", metavar="REV",
                    help="run our server as committed at REV (git archive), not the working tree")
+    p.add_argument("--auth-rounds", type=int, default=3,
+                   help="auth: pairs of (dev, token) runs; the median per phase is reported")
     driver.add_workload_options(p)
     args = p.parse_args(argv)
     kinds = ["ours", "ngshare06"] if args.compare else [args.server]
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    if "deadline" in workloads and "auth" in workloads:  # auth reuses deadline: run it next
+        workloads.remove("auth")
+        workloads.insert(workloads.index("deadline") + 1, "auth")
     if "ngshare06" in kinds:
         servers.ensure_ngshare06(log=lambda m: print(m, file=sys.stderr))
     runner = Runner(args)
@@ -110,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 servers.snapshot(args.ours_rev)
             )
         _run_all(runner, kinds, workloads, results, args, started)
-    print(render(results, kinds, workloads))
+    print(render(results, kinds, workloads, len(auth.users_for(runner.deadline))))
     if runner.profiles:
         print("\n## Profiles (py-spy, server process)\n")
         print(summary_text(runner.profiles))
@@ -122,7 +179,12 @@ def _run_all(runner: Runner, kinds, workloads, results, args, started: float) ->
         for workload in workloads:
             for kind in kinds:
                 try:
-                    results[kind][workload] = runner.run(kind, workload)
+                    if workload == "auth":
+                        results[kind]["auth"], results[kind]["auth_dev"] = runner.run_auth(
+                            kind, reuse=results[kind].get("deadline")
+                        )
+                    else:
+                        results[kind][workload] = runner.run(kind, workload)
                 except Exception as e:  # noqa: BLE001 - report it, go on with the rest
                     print(f"!! {kind} {workload} failed: {e!r}", file=sys.stderr)
                     results[kind][workload] = [
@@ -132,11 +194,13 @@ def _run_all(runner: Runner, kinds, workloads, results, args, started: float) ->
         _write_json(args, results, started)
 
 
-def render(results: dict, kinds: list[str], workloads: list[str]) -> str:
+def render(results: dict, kinds: list[str], workloads: list[str], auth_users: int = 0) -> str:
     out = []
     for workload in workloads:
         out.append(f"## {workload}\n")
-        if workload == "deadline":
+        if workload == "auth":
+            out.append(render_auth(results, kinds, auth_users))
+        elif workload == "deadline":
             for kind in kinds:
                 out.append(report.phase_table(results[kind][workload], NAMES[kind]) + "\n")
             if len(kinds) == 2:
@@ -148,6 +212,30 @@ def render(results: dict, kinds: list[str], workloads: list[str]) -> str:
     if len(kinds) == 2:
         out.append("## Targets\n")
         out.append(targets_table(evaluate(results["ours"], results["ngshare06"])))
+    return "\n".join(out)
+
+
+def render_auth(results: dict, kinds: list[str], auth_users: int) -> str:
+    out = []
+    for kind in kinds:
+        token, dev = results[kind].get("auth", []), results[kind].get("auth_dev")
+        out.append(f"### {NAMES[kind]}: token identity vs dev identity "
+                   "(ratio = ops/s token / dev)\n")
+        if dev is None:  # failed before a comparison existed
+            out.append(report.phase_table(token) + "\n")
+            continue
+        out.append(auth.comparison_table(token, dev) + "\n")
+        out.append(auth.standin_summary(token, auth_users) + "\n")
+        errors = [f"- {mode} {r.name}: {t}" for mode, rs in (("token", token), ("dev", dev))
+                  for r in rs for t in r.error_texts]
+        if errors:
+            out.append("errors (first few per phase):\n" + "\n".join(errors) + "\n")
+    if len(kinds) == 2 and all(results[k].get("auth_dev") for k in kinds):
+        out.append("### token identity: ours vs ngshare 0.6.0 (x = times better for ours)\n")
+        out.append(report.compare_table(*(results[k]["auth"] for k in kinds)) + "\n")
+    if kinds == ["ours"]:  # with --compare these are in the Targets table
+        out.append("### Target\n")
+        out.append(targets_table(auth_targets(results["ours"])) + "\n")
     return "\n".join(out)
 
 

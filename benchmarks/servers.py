@@ -4,6 +4,12 @@ Each server gets a fresh temp directory (database, files, log) and a free
 loopback port, and is stopped by its PID on every way out (``with`` block):
 SIGTERM, then SIGKILL after a grace period. ngshare 0.6 runs from its own
 venv, created on first use (see :func:`ensure_ngshare06`).
+
+Identity is ``user=`` (development mode) by default. Given ``hub_env`` (the
+``JUPYTERHUB_*`` variables a hub sets for a service, e.g. pointing at
+``hub_standin.py``), a server runs as a hub service instead and identifies
+callers by their API tokens: ours as ``ngshare --NgShare.identity=hub``,
+ngshare 0.6 without ``--vngshare``.
 """
 
 from __future__ import annotations
@@ -70,16 +76,17 @@ def ensure_ngshare06(venv: Path = NGSHARE06_VENV, log=print) -> Path:
     return python
 
 
-def our_command(port: int, data_dir: Path, extra: list[str]) -> list[str]:
+def our_command(port: int, data_dir: Path, extra: list[str], hub: bool = False) -> list[str]:
+    entry, identity = ("main", ["--NgShare.identity=hub"]) if hub else ("main_dev", [])
     return [
-        sys.executable, "-c", "from ngshare.config import main_dev; main_dev()",
-        f"--port={port}", f"--data-dir={data_dir}", "--admins=root", *extra,
+        sys.executable, "-c", f"from ngshare.config import {entry}; {entry}()",
+        f"--port={port}", f"--data-dir={data_dir}", "--admins=root", *identity, *extra,
     ]
 
 
-def ngshare06_command(python: Path, port: int, data_dir: Path) -> list[str]:
+def ngshare06_command(python: Path, port: int, data_dir: Path, hub: bool = False) -> list[str]:
     return [
-        str(python), str(HERE / "ngshare06_launcher.py"), "--vngshare",
+        str(python), str(HERE / "ngshare06_launcher.py"), "--hub" if hub else "--vngshare",
         f"--port={port}", f"--database=sqlite:///{data_dir / 'ngshare.db'}",
         f"--storage={data_dir / 'files'}/", "--admins=root",
     ]
@@ -87,25 +94,31 @@ def ngshare06_command(python: Path, port: int, data_dir: Path) -> list[str]:
 
 @contextmanager
 def running(
-    kind: str, extra: list[str] = (), keep: bool = False, source: Path | None = None
+    kind: str, extra: list[str] = (), keep: bool = False, source: Path | None = None,
+    hub_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """Run a fresh server of ``kind`` ("ours" | "ngshare06"); always stopped on exit.
 
     ``extra`` is passed to our server (e.g. ``--NgShare.max_body_bytes=N``);
     ``source`` is a folder holding an ``ngshare`` package to run instead of
-    the installed one (see :func:`snapshot`).
+    the installed one (see :func:`snapshot`); ``hub_env`` runs it as a hub
+    service with token identity (see the module docstring).
     """
     data_dir = Path(tempfile.mkdtemp(prefix=f"ngshare-bench-{kind}-"))
     port = free_port()
+    hub = hub_env is not None
     if kind == "ours":
-        cmd, limit = our_command(port, data_dir, list(extra)), _our_limit(extra)
+        cmd, limit = our_command(port, data_dir, list(extra), hub), _our_limit(extra)
     elif kind == "ngshare06":
-        cmd, limit = ngshare06_command(ensure_ngshare06(), port, data_dir), NGSHARE06_BODY_LIMIT
+        python = ensure_ngshare06()
+        cmd, limit = ngshare06_command(python, port, data_dir, hub), NGSHARE06_BODY_LIMIT
     else:
         raise ValueError(f"unknown server kind {kind!r}")
     log_path = data_dir / "server.log"
     with open(log_path, "wb") as log:
         env = dict(os.environ)
+        if hub:
+            env.update(hub_env, JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}")
         if source is not None and kind == "ours":
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
         proc = subprocess.Popen(

@@ -3,6 +3,11 @@
 Each target is a ratio "ours vs ngshare 0.6.0" (or, for memory and the body
 limit, an absolute property of ours). A target whose phase did not run, or
 ran with errors, is reported as not met rather than skipped silently.
+
+The ``auth`` target compares ours with itself: token identity (``auth``)
+against dev identity (``auth_dev``), per phase in :data:`AUTH_PHASES`, met
+when ``ops/s token >= AUTH_MIN_RATIO x ops/s dev`` with no errors in either
+run (:func:`auth_targets`; also shown without ``--compare``).
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ def evaluate(ours: dict, theirs: dict) -> list[Target]:
     ratio_target("release_feedback throughput", "release_feedback", 4, "thru")
     ratio_target("bulk enrolment of N students (latency)", "enrol_bulk", 50, "latency")
 
+    out += auth_targets(ours)
+
     r = _phase(ours, "bigfile", "release_64MiB")
     if r is None or r.server_peak_rss_mib is None:
         out.append(Target("64 MiB release: server peak RSS", "not run", "< 192 MiB", False))
@@ -72,6 +79,34 @@ def evaluate(ours: dict, theirs: dict) -> list[Target]:
             value += f", {n['transport_error']}"
         out.append(Target("body over the limit", value, "JSON 413",
                           n.get("status") == 413 and bool(n.get("json"))))
+    return out
+
+
+#: The phases where identity is paid per request at volume: students with C in
+#: flight (fetch, submit, fetch_feedback), the instructor one at a time
+#: (collect, release_feedback). The single-request phases are left out: their
+#: one request per phase is mostly the one lookup of a new token, and timing noise.
+AUTH_PHASES = ("fetch", "submit", "collect", "release_feedback", "fetch_feedback")
+AUTH_MIN_RATIO = 0.95
+
+
+def auth_targets(ours: dict) -> list[Target]:
+    """Token identity throughput within 5 % of dev identity, one row per phase."""
+    out = []
+    goal = f">= {AUTH_MIN_RATIO:g}x dev"
+    for phase in AUTH_PHASES:
+        label = f"token identity: {phase} ops/s vs dev"
+        t, d = _phase(ours, "auth", phase), _phase(ours, "auth_dev", phase)
+        if t is None or d is None:
+            out.append(Target(label, "not run", goal, False))
+            continue
+        x = div(t.ops_per_s, d.ops_per_s)
+        clean = t.errors == 0 and d.errors == 0
+        value = "-" if x is None else (
+            f"{x:.3f}x ({t.ops_per_s:.1f} vs {d.ops_per_s:.1f})"
+            + ("" if clean else f" ({t.errors}+{d.errors} errors)")
+        )
+        out.append(Target(label, value, goal, x is not None and x >= AUTH_MIN_RATIO and clean))
     return out
 
 

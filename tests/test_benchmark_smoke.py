@@ -2,17 +2,22 @@
 
 Not a performance test. It keeps benchmarks/ from rotting as the API evolves:
 every phase must complete with no errors, every download must match what was
-uploaded, and the server's CPU and peak RSS must have been read.
+uploaded, and the server's CPU and peak RSS must have been read. The ``auth``
+workload runs our server in hub mode against the hub stand-in, as run.py does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.error
+import urllib.request
 
 import pytest
 
+from benchmarks import auth, hub_standin, servers
 from benchmarks.deadline import DeadlineConfig
-from benchmarks.driver import NotBuilt, drive
+from benchmarks.driver import drive
 from benchmarks.metrics import pid_listening_on
 from tests.servers import running_server
 
@@ -38,7 +43,10 @@ def _run(url: str, workload: str, **kw):
 
 
 def test_deadline_workload(server):
-    results = _run(server, "deadline")
+    _check_deadline(_run(server, "deadline"))
+
+
+def _check_deadline(results) -> None:
     assert [r.name for r in results] == DEADLINE_PHASES
     for r in results:
         assert r.ops > 0 and r.errors == 0, (r.name, r.error_texts)
@@ -64,6 +72,45 @@ def test_limit_probe_gets_json_413(server):
     assert result.notes["status"] == 413 and result.notes["json"]
 
 
-def test_auth_workload_is_a_clear_hook():
-    with pytest.raises(NotBuilt, match="JupyterHub"):
-        asyncio.run(drive("http://127.0.0.1:9", "auth"))
+def _get(url: str, token: str | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"token {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_auth_workload_with_hub_standin():
+    tokens = hub_standin.make_tokens(auth.users_for(TINY))
+    with hub_standin.running(tokens) as hub, \
+            servers.running("ours", hub_env=hub.service_env()) as server:
+        results = asyncio.run(
+            auth.drive_token(server.base_url, TINY, tokens, hub, server_pid=server.pid)
+        )
+        stats = hub.stats()
+        # a token the hub does not know: refused by the hub, and by our server
+        status, body = _get(server.base_url + "/api/courses", "not-a-hub-token")
+        assert (status, body["success"]) == (401, False)
+        assert hub.stats()["refused"] == 1
+    _check_deadline(results)
+    # the server asked the hub nothing at start-up nor between phases, only lookups
+    assert sum(r.notes["hub_requests"] for r in results) == stats["requests"]
+    assert sum(r.notes["hub_lookups"] for r in results) == stats["lookups"]
+    assert stats["requests"] == stats["lookups"]
+    # cached per token: at most one lookup per user, far fewer than requests
+    assert 1 <= stats["lookups"] <= len(tokens) < sum(r.ops for r in results)
+
+
+def test_hub_standin_answers_like_the_hub():
+    with hub_standin.running({"alice": "a" * 64, "bob": "b" * 64}) as hub:
+        api = hub.api_url
+        assert _get(api + "/user", "wrong") == (403, {"status": 403, "message": "Forbidden"})
+        assert _get(api + "/user")[0] == 403
+        status, model = _get(api + "/user", "a" * 64)
+        assert status == 200 and (model["kind"], model["name"]) == ("user", "alice")
+        status, model = _get(api + "/user", hub.service_token)
+        assert status == 200 and (model["kind"], model["name"]) == ("service", "ngshare")
+        assert _get(api + "/users/bob", "a" * 64)[0] == 403  # a user reads only itself
+        assert _get(api + "/users/bob", hub.service_token)[1]["name"] == "bob"
+        assert hub.stats()["lookups"] == 2
