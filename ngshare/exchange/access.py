@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from ngshare.auth import Identity
 from ngshare.exchange import errors
 from ngshare.exchange.models import (
+    KIND_RELEASE,
     ROLE_INSTRUCTOR,
     ROLE_STUDENT,
     Assignment,
@@ -358,6 +359,20 @@ def find_submission_files(
 _FILE_COLUMNS = (StoredFile.path, StoredFile.sha256, StoredFile.md5, StoredFile.size)
 
 
+def release_files_of(session: Session, assignment: Assignment | Ref) -> list[Row]:
+    """A release's files in upload order, as plain rows (path, sha256, md5, size)."""
+    return list(session.connection().execute(_release_files_query(), {"a": assignment.pk}))
+
+
+@functools.cache
+def _release_files_query() -> Select:
+    return (
+        select(*_FILE_COLUMNS)
+        .where(StoredFile.assignment_pk == bindparam("a"), StoredFile.kind == KIND_RELEASE)
+        .order_by(StoredFile.position)
+    )
+
+
 @functools.cache
 def _submission_query(latest: bool) -> Select:
     query = select(Submission).where(
@@ -408,6 +423,7 @@ __all__ = [
     "find_submission",
     "find_submission_files",
     "find_submitter",
+    "release_files_of",
     "require_admin",
     "require_instructor",
     "require_member",

@@ -94,10 +94,8 @@ class LongString:
         raw = bytes(self.memory)
         if raw.count(b"\\") != raw.count(b"\\n"):
             return None
-        text = raw.replace(b"\\n", b"")
-        if _has_non_base64(text):
-            return None
-        return iter([binascii.a2b_base64(text, strict_mode=False)])
+        # the general path ignores non-alphabet characters too (strict_mode=False)
+        return iter([binascii.a2b_base64(raw.replace(b"\\n", b""), strict_mode=False)])
 
     def _decode_pieces(self) -> Iterator[bytes]:
         pieces = self.pieces(DECODE_CHUNK_CHARS)

@@ -81,14 +81,7 @@ def file_rows(files: list[UploadedFile], kind: str, **owner: int) -> list[Stored
 def release_files(session: Session, course_id: str, identity: Identity, assignment_id: str):
     scope = access.Scope.load(session, course_id, identity, assignment_id)
     scope.require_member()
-    assignment = scope.find_assignment()
-    return list(
-        session.scalars(
-            select(StoredFile)
-            .where(StoredFile.assignment_pk == assignment.pk, StoredFile.kind == KIND_RELEASE)
-            .order_by(StoredFile.position)
-        )
-    )
+    return access.release_files_of(session, scope.find_assignment())
 
 
 def delete_assignment(session: Session, course_id: str, identity: Identity, assignment_id: str):
