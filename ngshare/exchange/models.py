@@ -9,7 +9,7 @@ content lives in the blob store; rows keep its sha256 and the md5 clients see.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -121,6 +121,15 @@ class StoredFile(ExchangeBase):
 
 class FileEntry(Protocol):
     """What answers need of a stored file: a :class:`StoredFile` or a plain row of it."""
+
+    path: str
+    sha256: str
+    md5: str
+    size: int
+
+
+class FileRow(NamedTuple):
+    """A :class:`FileEntry` known without a query (e.g. the files just uploaded)."""
 
     path: str
     sha256: str

@@ -50,6 +50,10 @@ async def test_simultaneous_first_fetches_build_the_body_once(exchange, api, ser
     await exchange.course()
     await exchange.students()
     await exchange.release(files={"a.ipynb": b'{"cells": []}' * 1000})
+    cache = server.state["exchange.response_cache"]
+    await _until(lambda: cache._entries)  # the release warmed it: start cold again
+    cache._entries.clear()
+    cache._size = 0
     builds = []
     real_build = assignments.build_body
 
@@ -90,3 +94,27 @@ async def test_a_failed_build_fails_its_waiters_and_is_not_cached(server):
         return b"body"
 
     assert await cache.get_or_build((("a", "x"),), good_build) == b"body"
+
+
+async def _until(condition, timeout: float = 5.0) -> None:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.gen_test
+async def test_a_release_prepares_its_fetch_answer_before_anyone_fetches(exchange, api, server):
+    await exchange.course()
+    await exchange.students()
+    cache = server.state["exchange.response_cache"]
+    await exchange.release(files={"a.ipynb": b'{"cells": []}', "b.txt": b"hello"})
+    await _until(lambda: len(cache._entries) == 1)
+    (key,) = cache._entries
+    assert [path for path, _ in key] == ["a.ipynb", "b.txt"]
+    status, body = await api("GET", "assignment/c1/a1", user="s1")
+    assert status == 200 and len(cache._entries) == 1  # served from what the release built
+    assert base64.b64decode(body["files"][1]["content"]) == b"hello"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from tornado.ioloop import IOLoop
 
 from ngshare.auth import Identity
 from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
-from ngshare.exchange.models import KIND_RELEASE, Assignment, StoredFile
+from ngshare.exchange.models import KIND_RELEASE, Assignment, FileRow, StoredFile
 from ngshare.exchange.response_cache import ResponseCache, build_body
 from ngshare.exchange.wire import UploadedFile
 from ngshare.models import get_or_create_user, utcnow
@@ -49,8 +50,8 @@ def record_release(
     assignment_id: str,
     *,
     files: list[UploadedFile],
-) -> None:
-    """Write the release's rows; its blobs are already durable."""
+) -> list[FileRow]:
+    """Write the release's rows (its blobs are already durable); return its files."""
     check_release(session, course_id, identity, assignment_id)
     course = access.find_course(session, course_id)
     releaser = get_or_create_user(session, identity.name)
@@ -61,6 +62,7 @@ def record_release(
     except IntegrityError:
         raise ApiError(409, errors.ERR_ASSIGNMENT_EXISTS) from None
     session.add_all(file_rows(files, KIND_RELEASE, assignment_pk=assignment.pk))
+    return [FileRow(f.path, f.blob.sha256, f.blob.md5, f.blob.size) for f in files]
 
 
 def file_rows(files: list[UploadedFile], kind: str, **owner: int) -> list[StoredFile]:
@@ -122,10 +124,23 @@ class AssignmentHandler(ExchangeHandler):
 
     @authenticated
     async def post(self, course_id: str, assignment_id: str) -> None:
-        await self.receive_upload(
+        files = await self.receive_upload(
             check_release, record_release, course_id, self.identity, assignment_id
         )
         self.success()
+        IOLoop.current().spawn_callback(self._warm_cache, files)
+
+    async def _warm_cache(self, files: list[FileRow]) -> None:
+        """Build the fetch answer now: students fetch a release soon after it appears.
+
+        The first students of a deadline then find it ready instead of
+        waiting together for its build. Errors are logged by the IOLoop.
+        """
+        cache: ResponseCache = self.ctx.state["exchange.response_cache"]
+        if cache.fits(files):
+            await cache.get_or_build(
+                cache.key(files), lambda: self.ctx.run_blocking(build_body, files, self.ctx.storage)
+            )
 
     @authenticated
     async def delete(self, course_id: str, assignment_id: str) -> None:
