@@ -118,3 +118,34 @@ async def test_a_release_prepares_its_fetch_answer_before_anyone_fetches(exchang
     status, body = await api("GET", "assignment/c1/a1", user="s1")
     assert status == 200 and len(cache._entries) == 1  # served from what the release built
     assert base64.b64decode(body["files"][1]["content"]) == b"hello"
+
+
+@pytest.mark.parametrize("piece", [3, 30, 3 << 20])
+def test_the_body_is_the_same_whatever_the_encoding_piece_size(tmp_path, monkeypatch, piece):
+    import hashlib
+    import json
+
+    from ngshare.exchange import response_cache
+    from ngshare.exchange.models import FileRow
+    from ngshare.storage import BlobStore
+
+    monkeypatch.setattr(response_cache, "ENCODE_PIECE_BYTES", piece)
+    store = BlobStore(tmp_path / "blobs")
+    contents = {"a.ipynb": b'{"cells": []}' * 7, "empty": b"", "d/x.bin": bytes(range(256)) * 3}
+    rows = []
+    for path, data in contents.items():
+        blob = store.put(data)
+        rows.append(FileRow(path, blob.sha256, hashlib.md5(data).hexdigest(), len(data)))
+    body = json.loads(response_cache.build_body(rows, store, {"timestamp": "t"}))
+
+    def encoded(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    assert body == {
+        "success": True,
+        "timestamp": "t",
+        "files": [
+            {"path": r.path, "checksum": r.md5, "content": encoded(contents[r.path])}
+            for r in rows
+        ],
+    }
