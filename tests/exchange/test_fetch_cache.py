@@ -52,8 +52,7 @@ async def test_simultaneous_first_fetches_build_the_body_once(exchange, api, ser
     await exchange.release(files={"a.ipynb": b'{"cells": []}' * 1000})
     cache = server.state["exchange.response_cache"]
     await _until(lambda: cache._entries)  # the release warmed it: start cold again
-    cache._entries.clear()
-    cache._size = 0
+    cache.clear()
     builds = []
     real_build = assignments.build_body
 
