@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ngshare.auth import Identity
 from ngshare.exchange import access
-from ngshare.exchange.handlers.assignments import file_rows
+from ngshare.exchange.handlers.assignments import insert_files
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_FEEDBACK, FileEntry, StoredFile, Submission
 from ngshare.exchange.wire import UploadedFile, format_timestamp
@@ -51,12 +51,13 @@ def check_feedback_upload(session: Session, *args) -> None:
 def record_feedback(session: Session, *args, files: list[UploadedFile]) -> None:
     """Replace the submission's feedback with the uploaded files."""
     submission = find_feedback_target(session, *args, for_upload=True)
-    session.execute(
-        delete(StoredFile).where(
-            StoredFile.submission_pk == submission.pk, StoredFile.kind == KIND_FEEDBACK
+    files_table = StoredFile.__table__
+    session.connection().execute(
+        delete(files_table).where(
+            files_table.c.submission_pk == submission.pk, files_table.c.kind == KIND_FEEDBACK
         )
     )
-    session.add_all(file_rows(files, KIND_FEEDBACK, submission_pk=submission.pk))
+    insert_files(session, files, KIND_FEEDBACK, submission_pk=submission.pk)
 
 
 def feedback_files(session: Session, *args) -> tuple[str, list[FileEntry]]:

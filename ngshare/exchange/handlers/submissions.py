@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ngshare.auth import Identity
 from ngshare.exchange import access
-from ngshare.exchange.handlers.assignments import file_rows
+from ngshare.exchange.handlers.assignments import insert_files
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_SUBMISSION, FileEntry, Submission
 from ngshare.exchange.wire import SubmissionClock, UploadedFile, format_timestamp
@@ -69,11 +69,14 @@ def record_submission(
     scope = check_submit(session, course_id, identity, assignment_id)
     assignment = scope.find_assignment()
     user = scope.caller_user or get_or_create_user(session, identity.name)
-    submission = Submission(assignment_pk=assignment.pk, user_pk=user.pk, timestamp=clock.next())
-    session.add(submission)
-    session.flush()
-    session.add_all(file_rows(files, KIND_SUBMISSION, submission_pk=submission.pk))
-    return format_timestamp(submission.timestamp)
+    timestamp = clock.next()
+    result = session.connection().execute(
+        insert(Submission.__table__).values(
+            assignment_pk=assignment.pk, user_pk=user.pk, timestamp=timestamp
+        )
+    )
+    insert_files(session, files, KIND_SUBMISSION, submission_pk=result.inserted_primary_key[0])
+    return format_timestamp(timestamp)
 
 
 def submission_files(
