@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import binascii
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -91,11 +92,11 @@ class LongString:
         """
         if self.memory is None:
             return None
-        raw = bytes(self.memory)
-        if raw.count(b"\\") != raw.count(b"\\n"):
+        text = _NEWLINE_ESCAPE.sub(b"", self.memory)  # (a regex beats bytes.replace here)
+        if b"\\" in text:  # a backslash that did not start a \n: another escape
             return None
         # the general path ignores non-alphabet characters too (strict_mode=False)
-        return iter([binascii.a2b_base64(raw.replace(b"\\n", b""), strict_mode=False)])
+        return iter([binascii.a2b_base64(text, strict_mode=False)])
 
     def _decode_pieces(self) -> Iterator[bytes]:
         pieces = self.pieces(DECODE_CHUNK_CHARS)
@@ -116,6 +117,7 @@ class LongString:
                 pass
 
 
+_NEWLINE_ESCAPE = re.compile(rb"\\n")
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _CONTROL_BYTES = bytes(range(32))
 
