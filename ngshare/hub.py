@@ -15,7 +15,6 @@ scope. ``require_access_scope = True`` demands it.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import time
@@ -27,6 +26,7 @@ from tornado.httputil import url_concat
 from traitlets import Bool, Float, Set, Unicode, default
 
 from ngshare.auth import Identity, IdentityProvider
+from ngshare.singleflight import SingleFlight
 from ngshare.web import ApiError
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class HubIdentity(IdentityProvider):
         # JupyterHub's own client: reads JUPYTERHUB_API_URL, _API_TOKEN, _CLIENT_ID, ...
         self.hub_auth = HubOAuth(parent=self, cache_max_age=0)
         self._cache = _ExpiringCache()
-        self._inflight: dict[str, asyncio.Future] = {}
+        self._lookups: SingleFlight[dict | None] = SingleFlight()
 
     # -- tokens -------------------------------------------------------------
 
@@ -132,24 +132,13 @@ class HubIdentity(IdentityProvider):
         hit, model = self._cache.get(key)
         if hit:
             return model
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            model = await self._ask_hub(token)
-        except BaseException as e:
-            future.set_exception(e)
-            future.exception()  # retrieved: waiting callers re-raise it themselves
-            raise
-        else:
-            future.set_result(model)
-            ttl = self.cache_max_age_seconds if model else self.failed_cache_seconds
-            self._cache.put(key, model, ttl)
-            return model
-        finally:
-            del self._inflight[key]
+        return await self._lookups.run(key, lambda: self._ask_and_cache(key, token))
+
+    async def _ask_and_cache(self, key: str, token: str) -> dict | None:
+        model = await self._ask_hub(token)
+        ttl = self.cache_max_age_seconds if model else self.failed_cache_seconds
+        self._cache.put(key, model, ttl)
+        return model
 
     async def _ask_hub(self, token: str) -> dict | None:
         try:

@@ -9,13 +9,14 @@ and the cache is a byte-bounded LRU.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
+
+from ngshare.singleflight import SingleFlight
 
 if TYPE_CHECKING:
     from ngshare.exchange.models import FileEntry
@@ -32,7 +33,7 @@ class ResponseCache:
         self._entries: OrderedDict[Key, bytes] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
-        self._building: dict[Key, asyncio.Future] = {}  # touched on the IOLoop only
+        self._builds: SingleFlight[bytes] = SingleFlight()
 
     @staticmethod
     def key(files: list[FileEntry]) -> Key:
@@ -59,21 +60,11 @@ class ResponseCache:
         body = self.get(key)
         if body is not None:
             return body
-        pending = self._building.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future = asyncio.get_running_loop().create_future()
-        self._building[key] = future
-        try:
-            body = await build()
-        except BaseException as e:
-            future.set_exception(e)
-            future.exception()  # marked retrieved: each waiter re-raises it itself
-            raise
-        finally:
-            del self._building[key]
+        return await self._builds.run(key, lambda: self._build_and_put(key, build))
+
+    async def _build_and_put(self, key: Key, build: Callable[[], Awaitable[bytes]]) -> bytes:
+        body = await build()
         self.put(key, body)
-        future.set_result(body)
         return body
 
     def clear(self) -> None:
