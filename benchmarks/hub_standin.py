@@ -34,7 +34,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -224,7 +223,7 @@ def make_tokens(users: list[str]) -> dict[str, str]:
 @contextmanager
 def running(users: dict[str, str], service_name: str = "ngshare") -> Iterator[Standin]:
     """Run the stand-in on a free loopback port knowing ``users``; stopped by PID on exit."""
-    from benchmarks.servers import free_port, stop  # the runner's side only
+    from benchmarks.servers import free_port, stop, wait_until_answering  # the runner's side
 
     work = Path(tempfile.mkdtemp(prefix="hub-standin-"))
     service_token = secrets.token_hex(32)
@@ -240,25 +239,12 @@ def running(users: dict[str, str], service_name: str = "ngshare") -> Iterator[St
         )
     standin = Standin(f"http://127.0.0.1:{port}", proc.pid, service_name, service_token)
     try:
-        _wait_ready(standin, proc, log_path)
+        # /stats is outside the hub API: polling it counts as no lookup
+        wait_until_answering(standin.url + "/stats", proc, log_path, "hub stand-in", START_TIMEOUT)
         yield standin
     finally:
         stop(proc)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _wait_ready(standin: Standin, proc: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            urllib.request.urlopen(standin.url + "/stats", timeout=2).read()  # not counted
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"hub stand-in did not start:\n{log_path.read_text()[-3000:]}"
-                ) from None
-            time.sleep(0.1)
 
 
 if __name__ == "__main__":

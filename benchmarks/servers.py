@@ -167,17 +167,24 @@ def _our_limit(extra) -> int:
 
 
 def _wait_ready(server: Server, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+    wait_until_answering(server.base_url + "/healthz", proc, server.log_path, server.kind)
+
+
+def wait_until_answering(
+    url: str, proc: subprocess.Popen, log_path: Path, what: str, timeout: float = START_TIMEOUT
+) -> None:
+    """Poll ``url`` until it answers; fail with the log's tail if ``proc`` dies or time runs out."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            urllib.request.urlopen(server.base_url + "/healthz", timeout=2).read()
+            urllib.request.urlopen(url, timeout=2).read()
             return
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"{server.kind} did not start:\n{server.log_path.read_text()[-3000:]}"
+                    f"{what} did not start:\n{log_path.read_text()[-3000:]}"
                 ) from None
-            time.sleep(0.2)
+            time.sleep(0.1)
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -7,20 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-START_TIMEOUT = 60.0
-STOP_GRACE = 15.0
+from benchmarks.servers import free_port, stop, wait_until_answering
 
 
 @dataclass
@@ -54,12 +49,6 @@ def _status_bytes(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} for pid {pid}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def vivere_server(
     *args: str, database: str | None = None, keep: bool = False
@@ -88,26 +77,10 @@ def vivere_server(
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "server did not start:\n" + (data_dir / "server.log").read_text()
-                    ) from None
-                time.sleep(0.1)
+        wait_until_answering(base + "/healthz", proc, data_dir / "server.log", "server")
         yield VivereServer(base_url=base, pid=proc.pid, data_dir=data_dir)
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop(proc)
         log.close()
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
