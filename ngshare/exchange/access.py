@@ -50,6 +50,21 @@ class Caller:
     def is_member(self) -> bool:
         return self.identity.is_admin or self.role is not None
 
+    def require_instructor(self) -> Caller:
+        if not self.is_instructor:
+            raise ApiError(403, errors.ERR_NOT_INSTRUCTOR)
+        return self
+
+    def require_member(self) -> Caller:
+        if not self.is_member:
+            raise ApiError(403, errors.ERR_NOT_RELATED)
+        return self
+
+    def require_self_or_instructor(self, username: str) -> None:
+        """Anyone may ask about themself (later lookups decide); others must teach the course."""
+        if self.identity.name != username:
+            self.require_instructor()
+
 
 def require_admin(identity: Identity) -> None:
     if not identity.is_admin:
@@ -78,17 +93,11 @@ def caller_in(session: Session, course: Course, identity: Identity) -> Caller:
 
 
 def require_instructor(session: Session, course: Course, identity: Identity) -> Caller:
-    caller = caller_in(session, course, identity)
-    if not caller.is_instructor:
-        raise ApiError(403, errors.ERR_NOT_INSTRUCTOR)
-    return caller
+    return caller_in(session, course, identity).require_instructor()
 
 
 def require_member(session: Session, course: Course, identity: Identity) -> Caller:
-    caller = caller_in(session, course, identity)
-    if not caller.is_member:
-        raise ApiError(403, errors.ERR_NOT_RELATED)
-    return caller
+    return caller_in(session, course, identity).require_member()
 
 
 def require_self_or_instructor(
@@ -132,32 +141,6 @@ def find_member(
         )
         raise ApiError(404, message)
     return row[0], row[1]
-
-
-def find_submitter(
-    session: Session, course: Course, username: str, identity: Identity
-) -> User:
-    """Whose submissions to look at: any member; for instructors also former members.
-
-    Submissions of removed students stay visible to instructors, so for them a
-    user with submissions in the course is found even without a membership.
-    """
-    row = session.execute(
-        select(User, Membership.pk)
-        .outerjoin(
-            Membership, (Membership.user_pk == User.pk) & (Membership.course_pk == course.pk)
-        )
-        .where(User.name == username)
-    ).first()
-    if row is not None:
-        user, membership_pk = row
-        if membership_pk is not None:
-            return user
-        if not caller_in(session, course, identity).is_instructor:
-            raise ApiError(404, errors.ERR_STUDENT_NOT_FOUND)
-        if _has_submitted(session, course, user):
-            return user
-    raise ApiError(404, errors.ERR_STUDENT_NOT_FOUND)
 
 
 class Ref(NamedTuple):
@@ -216,18 +199,13 @@ class Scope:
         )
 
     def require_instructor(self) -> Caller:
-        if not self.caller.is_instructor:
-            raise ApiError(403, errors.ERR_NOT_INSTRUCTOR)
-        return self.caller
+        return self.caller.require_instructor()
 
     def require_member(self) -> Caller:
-        if not self.caller.is_member:
-            raise ApiError(403, errors.ERR_NOT_RELATED)
-        return self.caller
+        return self.caller.require_member()
 
     def require_self_or_instructor(self, username: str) -> None:
-        if self.caller.identity.name != username:
-            self.require_instructor()
+        self.caller.require_self_or_instructor(username)
 
     def find_assignment(self) -> Ref:
         if self.assignment is None:
@@ -235,7 +213,11 @@ class Scope:
         return self.assignment
 
     def find_submitter(self, session: Session) -> Ref:
-        """As :func:`find_submitter`: a member, or (for instructors) a former one who submitted."""
+        """Whose submissions to look at: any member; for instructors also former members.
+
+        Submissions of removed students stay visible to instructors, so for
+        them a user with submissions in the course is found without a membership.
+        """
         user = self.student
         if user is not None:
             if self.student_is_member:
@@ -422,7 +404,6 @@ __all__ = [
     "find_member",
     "find_submission",
     "find_submission_files",
-    "find_submitter",
     "release_files_of",
     "require_admin",
     "require_instructor",
