@@ -9,13 +9,13 @@ and the cache is a byte-bounded LRU.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from ngshare.exchange import codec
 from ngshare.singleflight import SingleFlight
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def build_body(files: list[FileEntry], storage: BlobStore, fields: dict | None =
         with storage.open(f.sha256) as blob:
             # a multiple of 3 bytes per piece: the encoded pieces join into one string
             while chunk := blob.read(ENCODE_PIECE_BYTES):
-                pieces.append(base64.b64encode(chunk))
+                pieces.append(codec.encode(chunk))
         pieces.append(b'"}')
     pieces.append(b"]}")
     return b"".join(pieces)

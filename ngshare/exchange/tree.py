@@ -12,13 +12,14 @@ store. Peak memory is a few MB whatever the upload size.
 
 from __future__ import annotations
 
-import binascii
 import os
 import re
 import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from ngshare.exchange import codec
 
 LONG_STRING_BYTES = 64 * 1024
 MEMORY_BYTES = 8 * 1024 * 1024  # long strings beyond this are spilled to a temp file
@@ -87,7 +88,7 @@ class LongString:
         """Line-wrapped base64 (``encodebytes``, as nbgrader sends feedback) held in memory.
 
         Its only JSON escapes are ``\\n``: when every backslash starts one,
-        dropping them leaves plain base64, decoded in one C call instead of
+        dropping them leaves plain base64, decoded in one call instead of
         ``json.loads`` first. Anything else goes the general way (None).
         """
         if self.memory is None:
@@ -95,8 +96,8 @@ class LongString:
         text = _NEWLINE_ESCAPE.sub(b"", self.memory)  # (a regex beats bytes.replace here)
         if b"\\" in text:  # a backslash that did not start a \n: another escape
             return None
-        # the general path ignores non-alphabet characters too (strict_mode=False)
-        return iter([binascii.a2b_base64(text, strict_mode=False)])
+        # the general path ignores non-alphabet characters too, as codec.decode does
+        return iter([codec.decode(text)])
 
     def _decode_pieces(self) -> Iterator[bytes]:
         pieces = self.pieces(DECODE_CHUNK_CHARS)
@@ -105,7 +106,7 @@ class LongString:
             following = next(pieces, b"")
             if (not self.pure_base64 and _has_non_base64(piece)) or (following and b"=" in piece):
                 raise _NeedsWholeDecode
-            yield binascii.a2b_base64(piece, strict_mode=False)
+            yield codec.decode(piece)
             piece = following
 
     def close(self) -> None:

@@ -7,7 +7,6 @@ datetimes shown as ``%Y-%m-%d %H:%M:%S.%f UTC``; that text sorts like time.
 
 from __future__ import annotations
 
-import binascii
 import json
 import threading
 from collections.abc import Iterable
@@ -15,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ngshare.exchange import errors
+from ngshare.exchange import codec, errors
 from ngshare.exchange.tree import LongString, _NeedsWholeDecode, split_long_strings
 from ngshare.models import utcnow
 from ngshare.storage import BlobStore, StagedBlob
@@ -117,7 +116,7 @@ def _stage_content(content: object, store: BlobStore) -> StagedBlob:
             content = content.text()
         if not isinstance(content, str):
             raise ApiError(400, errors.ERR_CONTENT_BASE64)
-        return store.stage(binascii.a2b_base64(content, strict_mode=False))
+        return store.stage(codec.decode(content))
     except ValueError:  # binascii.Error, non-ASCII text, bad escapes
         raise ApiError(400, errors.ERR_CONTENT_BASE64) from None
 

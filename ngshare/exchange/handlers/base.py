@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from ngshare.exchange import errors
+from ngshare.exchange import codec, errors
 from ngshare.exchange.models import FileEntry
 from ngshare.exchange.response_cache import build_body
 from ngshare.exchange.wire import UploadedFile, stage_files
@@ -115,7 +114,7 @@ def _record_with_blobs(
 
 def _read_encoded(blob: BinaryIO) -> bytes:
     """The next piece of a blob, base64-encoded (a multiple of 3 bytes in, no padding between)."""
-    return base64.b64encode(blob.read(ENCODE_CHUNK_BYTES))
+    return codec.encode(blob.read(ENCODE_CHUNK_BYTES))
 
 
 def _entry_json(f: FileEntry) -> str:
