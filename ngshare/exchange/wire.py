@@ -51,6 +51,11 @@ def stage_files(chunks: Iterable[bytes] | None, store: BlobStore) -> list[Upload
     """
     if chunks is None:
         raise ApiError(400, errors.ERR_FILES_MISSING)
+    with store.writing():
+        return _stage_tree(chunks, store)
+
+
+def _stage_tree(chunks: Iterable[bytes], store: BlobStore) -> list[UploadedFile]:
     skeleton = split_long_strings(chunks, str(store.tmp))
     try:
         if not skeleton.valid:
@@ -83,9 +88,10 @@ def stage_files(chunks: Iterable[bytes] | None, store: BlobStore) -> list[Upload
     return [UploadedFile(path=p, blob=b) for p, b in zip(paths, staged, strict=True)]
 
 
-#: Files of one upload are decoded, hashed, written and fsynced side by side:
-#: hashing, writing and fsync release the GIL, so one file's wait overlaps
-#: another's work. (Separate from the caller's pool, which it would deadlock.)
+#: The files of an upload that is alone in progress are decoded, hashed,
+#: written and fsynced side by side: hashing, writing and fsync release the GIL,
+#: so one file's wait overlaps another's work (see ``BlobStore.alone``).
+#: (Separate from the caller's pool, which it would deadlock.)
 _STAGE_POOL = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ngshare-stage")
 
 
@@ -98,7 +104,7 @@ def _stage_all(contents: list[object], store: BlobStore) -> list[StagedBlob | Ba
         except Exception as e:  # noqa: BLE001 - returned, raised in file order by the caller
             return e
 
-    if len(contents) <= 1:
+    if len(contents) <= 1 or not store.alone():
         return [one(c) for c in contents]
     return list(_STAGE_POOL.map(one, contents))
 

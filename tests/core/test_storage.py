@@ -71,3 +71,23 @@ def test_commit_spanning_several_folders_stores_every_blob(tmp_path):
     store.commit(staged)
     assert {b.sha256[:2] for b in staged} and all(store.exists(b.sha256) for b in staged)
     assert [store.read(b.sha256) for b in staged] == [f"blob {i}".encode() for i in range(20)]
+
+
+def test_an_upload_is_alone_until_another_one_is_in_progress(store):
+    assert store.alone()
+    with store.writing():
+        assert store.alone()  # only the caller's own
+        with store.writing():
+            assert not store.alone()
+        assert store.alone()
+    with pytest.raises(RuntimeError), store.writing():
+        raise RuntimeError("a failed upload stops counting too")
+    assert store.alone()
+
+
+def test_a_commit_beside_other_uploads_stores_every_blob(store):
+    blobs = [store.stage(bytes([i]) * 10) for i in range(8)]  # several shard folders
+    with store.writing():  # another upload in progress: folders synced one by one
+        store.commit(blobs[:4])
+    store.commit(blobs[4:])  # alone: side by side
+    assert all(store.read(b.sha256) == bytes([i]) * 10 for i, b in enumerate(blobs))
