@@ -57,9 +57,28 @@ def parse_small(content_type: str, body: bytes) -> SpooledForm:
     return form
 
 
+def is_urlencoded(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
+#: :func:`has_few_fields`: at most this many fields. Indexing them decodes
+#: every value up to ``SMALL_VALUE_BYTES``, so this bounds that work.
+FEW_FIELDS = 8
+
+
+def has_few_fields(body: bytes) -> bool:
+    """Does the urlencoded ``body`` hold at most ``FEW_FIELDS`` fields? (memchr only)"""
+    pos = 0
+    for _ in range(FEW_FIELDS):
+        pos = body.find(b"&", pos) + 1
+        if pos == 0:
+            return True
+    return False
+
+
 def parse_spooled(content_type: str, spool: BinaryIO) -> SpooledForm:
     """A large body: urlencoded ones are indexed in place, others parsed whole."""
-    if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+    if not is_urlencoded(content_type):
         with spool:
             spool.seek(0)
             return parse_small(content_type, spool.read())

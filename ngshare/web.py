@@ -216,8 +216,14 @@ class APIHandler(web.RequestHandler):
             spool, self._spool = self._spool, None
             self._form = await self.ctx.run_blocking(forms.parse_spooled, content_type, spool)
         elif self._body_size > SMALL_BODY_BYTES:
-            body, self._chunks = io.BytesIO(b"".join(self._chunks)), []
-            self._form = await self.ctx.run_blocking(forms.parse_spooled, content_type, body)
+            data, self._chunks = b"".join(self._chunks), []
+            body = io.BytesIO(data)  # shares data's buffer, no copy
+            if forms.is_urlencoded(content_type) and forms.has_few_fields(data):
+                # a handful of fields (an upload): indexing them costs less than a
+                # thread hand-off; the large value is decoded later, on a worker
+                self._form = forms.parse_spooled(content_type, body)
+            else:
+                self._form = await self.ctx.run_blocking(forms.parse_spooled, content_type, body)
         else:
             body, self._chunks = b"".join(self._chunks), []
             self._form = forms.parse_small(content_type, body)

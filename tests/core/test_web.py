@@ -8,7 +8,9 @@ import json
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from ngshare.forms import FEW_FIELDS, has_few_fields
 from ngshare.storage import BlobStore
+from tests.conftest import encode_files
 
 
 async def fetch(http_client, url, **kwargs):
@@ -107,6 +109,30 @@ async def test_a_large_body_is_parsed_from_a_spool(exchange, api):
     (entry,) = body["files"]
     assert base64.b64decode(entry["content"]) == big
     assert entry["checksum"] == hashlib.md5(big).hexdigest()
+
+
+@pytest.mark.parametrize("extra_fields", [0, 20])
+@pytest.mark.gen_test
+async def test_a_mid_sized_body_is_parsed_with_few_or_many_fields(exchange, api, extra_fields):
+    """64 KiB-2 MiB bodies: a few fields are indexed on the loop, many on a worker."""
+    await exchange.course()
+    await exchange.students()
+    await exchange.release()
+    content = bytes(range(256)) * 1024  # 256 KiB: the body is over SMALL_BODY_BYTES
+    padding = {f"pad{i}": "x" * i for i in range(extra_fields)}
+    status, body = await api(
+        "POST", "submission/c1/a1", user="s1", files=encode_files({"a.bin": content}), **padding
+    )
+    assert (status, body["success"]) == (200, True)
+    status, body = await api("GET", "submission/c1/a1/s1", user="kevin")
+    assert status == 200
+    assert [base64.b64decode(f["content"]) for f in body["files"]] == [content]
+
+
+def test_few_fields_are_counted_by_their_separators():
+    assert has_few_fields(b"") and has_few_fields(b"files=abc")
+    assert has_few_fields(b"&".join([b"a=1"] * FEW_FIELDS))
+    assert not has_few_fields(b"&".join([b"a=1"] * (FEW_FIELDS + 1)))
 
 
 @pytest.mark.gen_test
