@@ -12,7 +12,6 @@ user calls. ``run.py --workloads auth`` starts the stand-in and the servers.
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
 
 from benchmarks import driver
@@ -20,7 +19,7 @@ from benchmarks.deadline import DeadlineConfig
 from benchmarks.httpclient import TokenAuth
 from benchmarks.hub_standin import Standin
 from benchmarks.metrics import PhaseResult, ProcWatch
-from benchmarks.report import _ms, _num, div, table
+from benchmarks.report import _ms, _num, div, spread, table
 
 
 def users_for(cfg: DeadlineConfig) -> list[str]:
@@ -78,29 +77,6 @@ async def drive_token(
     return results
 
 
-def median_run(runs: list[list[PhaseResult]]) -> list[PhaseResult]:
-    """Per phase, the run with the median throughput (the lower one of an even count).
-
-    Its notes keep every round's ops/s (``rounds_ops_per_s``) for the table's spread.
-    """
-    out = []
-    for i, first in enumerate(runs[0]):
-        candidates = [run[i] for run in runs if i < len(run) and run[i].name == first.name]
-        mid = statistics.median_low(r.ops_per_s for r in candidates)
-        chosen = next(r for r in candidates if r.ops_per_s == mid)
-        chosen.notes["rounds_ops_per_s"] = [round(r.ops_per_s, 1) for r in candidates]
-        out.append(chosen)
-    return out
-
-
-def _spread(r: PhaseResult) -> str:
-    """(max - min) / median of the rounds' ops/s, in %; '-' for one round."""
-    rounds = r.notes.get("rounds_ops_per_s") or []
-    if len(rounds) < 2 or not r.ops_per_s:
-        return "-"
-    return f"{100 * (max(rounds) - min(rounds)) / r.ops_per_s:.0f}"
-
-
 def comparison_table(token: list[PhaseResult], dev: list[PhaseResult]) -> str:
     """Token identity against dev identity, per phase.
 
@@ -122,7 +98,7 @@ def comparison_table(token: list[PhaseResult], dev: list[PhaseResult]) -> str:
             continue
         rows.append([
             t.name, _num(t.ops_per_s, ".1f"), _num(d.ops_per_s, ".1f"),
-            _num(div(t.ops_per_s, d.ops_per_s), ".3f"), _spread(t), _spread(d),
+            _num(div(t.ops_per_s, d.ops_per_s), ".3f"), spread(t), spread(d),
             _ms(t.p99), _ms(d.p99),
             _num(t.server_cpu), _num(d.server_cpu), str(t.notes.get("hub_lookups", "-")),
             _num(t.notes.get("standin_cpu_s")), _num(t.other_cpu, ".1f"),

@@ -15,6 +15,7 @@ process's lifetime peak and the result says so (``peak_rss_scope``).
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -192,3 +193,18 @@ class Phase:
         r.max = lat[-1] if lat else 0.0
         if self.hooks is not None:
             self.hooks.phase_end(r.name)
+
+
+def median_run(runs: list[list[PhaseResult]]) -> list[PhaseResult]:
+    """Per phase, the run with the median throughput (the lower one of an even count).
+
+    Its notes keep every round's ops/s (``rounds_ops_per_s``) for the table's spread.
+    """
+    out = []
+    for i, first in enumerate(runs[0]):
+        candidates = [run[i] for run in runs if i < len(run) and run[i].name == first.name]
+        mid = statistics.median_low(r.ops_per_s for r in candidates)
+        chosen = next(r for r in candidates if r.ops_per_s == mid)
+        chosen.notes["rounds_ops_per_s"] = [round(r.ops_per_s, 1) for r in candidates]
+        out.append(chosen)
+    return out

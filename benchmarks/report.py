@@ -57,10 +57,12 @@ def compare_table(ours: list[PhaseResult], theirs: list[PhaseResult]) -> str:
     """Side by side per phase; every ``x`` column is "times better" for ours (>1 = ours wins).
 
     ``x thru`` = our ops/s / theirs; ``x p99`` = their p99 / ours; ``x CPU`` =
-    their server CPU seconds / ours.
+    their server CPU seconds / ours. With ``--rounds`` each side is its median
+    run per phase, and ``spread %`` says how far its rounds differed.
     """
     by_name = {r.name: r for r in theirs}
-    header = ["phase", "ops/s ours", "ops/s 0.6", "x thru", "p50 ms ours", "p50 ms 0.6",
+    header = ["phase", "ops/s ours", "ops/s 0.6", "x thru", "spread % ours", "spread % 0.6",
+              "p50 ms ours", "p50 ms 0.6",
               "p99 ms ours", "p99 ms 0.6", "x p99", "CPU s ours", "CPU s 0.6", "x CPU",
               "RSS MiB ours", "RSS MiB 0.6", "other CPU s ours", "other CPU s 0.6",
               "err ours", "err 0.6"]
@@ -72,7 +74,8 @@ def compare_table(ours: list[PhaseResult], theirs: list[PhaseResult]) -> str:
         thru = div(o.ops_per_s, t.ops_per_s)
         rows.append([
             o.name, _num(o.ops_per_s, ".1f"), _num(t.ops_per_s, ".1f"), _num(thru, ".1f"),
-            _ms(o.p50), _ms(t.p50), _ms(o.p99), _ms(t.p99), _num(div(t.p99, o.p99), ".1f"),
+            spread(o), spread(t), _ms(o.p50), _ms(t.p50), _ms(o.p99), _ms(t.p99),
+            _num(div(t.p99, o.p99), ".1f"),
             _num(o.server_cpu), _num(t.server_cpu), _num(div(t.server_cpu, o.server_cpu), ".1f"),
             _num(o.server_peak_rss_mib, ".0f"), _num(t.server_peak_rss_mib, ".0f"),
             _num(o.other_cpu, ".1f"), _num(t.other_cpu, ".1f"), str(o.errors), str(t.errors),
@@ -103,3 +106,11 @@ def bigfile_table(runs: list[tuple[str, list[PhaseResult]]]) -> str:
                 str(r.verified_files), repr(answer)[:60] if answer else "",
             ])
     return table(header, rows)
+
+
+def spread(r: PhaseResult) -> str:
+    """(max - min) / median of the rounds' ops/s, in %; '-' for one round."""
+    rounds = r.notes.get("rounds_ops_per_s") or []
+    if len(rounds) < 2 or not r.ops_per_s:
+        return "-"
+    return f"{100 * (max(rounds) - min(rounds)) / r.ops_per_s:.0f}"

@@ -17,8 +17,10 @@ deadline workload with per-user tokens, and compares it with a dev-identity
 deadline run on a fresh server (reused from ``deadline`` when that ran in
 the same invocation); ``--auth-rounds N`` (default 3) alternates N such
 pairs and keeps the median per phase, since a 5 % comparison is below the
-run-to-run noise of a shared machine. The whole run is bounded by
-``--max-minutes``. Results also go to ``--json``.
+run-to-run noise of a shared machine. For the same reason ``--rounds N``
+runs ``deadline`` N times per server, alternating which server goes first,
+and reports each server's median run per phase (with the rounds' spread).
+The whole run is bounded by ``--max-minutes``. Results also go to ``--json``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ if __package__ in (None, ""):
 
 from benchmarks import auth, driver, hub_standin, report, servers  # noqa: E402
 from benchmarks.bigfile import MIB  # noqa: E402
-from benchmarks.metrics import PhaseResult  # noqa: E402
+from benchmarks.metrics import PhaseResult, median_run  # noqa: E402
 from benchmarks.profiling import PySpyHooks, summary_text  # noqa: E402
 from benchmarks.targets import auth_targets, evaluate, targets_table  # noqa: E402
 
@@ -134,7 +136,7 @@ class Runner:
                         token_runs.append(self._drive(
                             s, "deadline", f"{kind}-auth-token", standin=hub, tokens=tokens
                         ))
-        return auth.median_run(token_runs), auth.median_run(dev_runs)
+        return median_run(token_runs), median_run(dev_runs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", metavar="DIR", help="py-spy each phase of the server into DIR")
     p.add_argument("--ours-rev", metavar="REV",
                    help="run our server as committed at REV (git archive), not the working tree")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="deadline: runs per server; the median per phase is reported")
     p.add_argument("--auth-rounds", type=int, default=3,
                    help="auth: pairs of (dev, token) runs; the median per phase is reported")
     driver.add_workload_options(p)
@@ -177,21 +181,42 @@ def main(argv: list[str] | None = None) -> int:
 def _run_all(runner: Runner, kinds, workloads, results, args, started: float) -> None:
     try:
         for workload in workloads:
+            if workload == "deadline" and args.rounds > 1:
+                _run_rounds(runner, kinds, results, args.rounds)
+                continue
             for kind in kinds:
-                try:
-                    if workload == "auth":
-                        results[kind]["auth"], results[kind]["auth_dev"] = runner.run_auth(
-                            kind, reuse=results[kind].get("deadline")
-                        )
-                    else:
-                        results[kind][workload] = runner.run(kind, workload)
-                except Exception as e:  # noqa: BLE001 - report it, go on with the rest
-                    print(f"!! {kind} {workload} failed: {e!r}", file=sys.stderr)
-                    results[kind][workload] = [
-                        PhaseResult(f"{workload} (failed)", errors=1, error_texts=[repr(e)])
-                    ]
+                results[kind][workload] = _run_one(runner, kind, workload, results)
     finally:
         _write_json(args, results, started)
+
+
+def _run_rounds(runner: Runner, kinds, results, rounds: int) -> None:
+    """``deadline`` ``rounds`` times per server, alternating the order; medians kept."""
+    runs: dict[str, list[list[PhaseResult]]] = {k: [] for k in kinds}
+    for i in range(rounds):
+        for kind in kinds if i % 2 == 0 else kinds[::-1]:
+            print(f"== round {i + 1}/{rounds}", file=sys.stderr, flush=True)
+            os.sync()  # the previous run's writes are not flushed during this one
+            run = _run_one(runner, kind, "deadline", results)
+            if not any(r.name.endswith("(failed)") for r in run):
+                runs[kind].append(run)
+    for kind in kinds:
+        results[kind]["deadline"] = median_run(runs[kind]) if runs[kind] else [
+            PhaseResult("deadline (failed)", errors=1, error_texts=["every round failed"])
+        ]
+
+
+def _run_one(runner: Runner, kind: str, workload: str, results) -> list[PhaseResult]:
+    try:
+        if workload == "auth":
+            token, results[kind]["auth_dev"] = runner.run_auth(
+                kind, reuse=results[kind].get("deadline")
+            )
+            return token
+        return runner.run(kind, workload)
+    except Exception as e:  # noqa: BLE001 - report it, go on with the rest
+        print(f"!! {kind} {workload} failed: {e!r}", file=sys.stderr)
+        return [PhaseResult(f"{workload} (failed)", errors=1, error_texts=[repr(e)])]
 
 
 def render(results: dict, kinds: list[str], workloads: list[str], auth_users: int = 0) -> str:
