@@ -114,3 +114,19 @@ def test_hub_standin_answers_like_the_hub():
         assert _get(api + "/users/bob", "a" * 64)[0] == 403  # a user reads only itself
         assert _get(api + "/users/bob", hub.service_token)[1]["name"] == "bob"
         assert hub.stats()["lookups"] == 2
+
+
+def test_rounds_report_the_median_run_per_phase(tmp_path, capsys):
+    from benchmarks import run
+
+    out = tmp_path / "results.json"
+    tiny = ["--students", "3", "--concurrency", "2", "--notebooks", "2", "--notebook-kb", "5",
+            "--data-mb", "0.02", "--feedback-kb", "2"]
+    assert run.main(["--workloads", "deadline", "--rounds", "3", "--json", str(out), *tiny]) == 0
+    phases = json.loads(out.read_text())["results"]["ours"]["deadline"]
+    assert [p["name"] for p in phases] == DEADLINE_PHASES
+    for p in phases:
+        rounds = p["notes"]["rounds_ops_per_s"]
+        assert len(rounds) == 3 and p["errors"] == 0
+        assert sorted(rounds)[1] == round(p["ops_per_s"], 1)  # the median of the three
+    assert "== round 3/3" in capsys.readouterr().err
