@@ -19,9 +19,17 @@ import pybase64
 def decode(data: bytes | bytearray | memoryview | str) -> bytes:
     """Decode like ``binascii.a2b_base64(data, strict_mode=False)``; raises ValueError."""
     try:
-        return pybase64.b64decode(data, validate=True)
+        return decode_canonical(data)
     except ValueError:  # not canonical (or not ASCII): the lenient decoder decides
         return binascii.a2b_base64(data, strict_mode=False)
+
+
+def decode_canonical(data: bytes | bytearray | memoryview) -> bytes:
+    """Decode canonical base64 only (the alphabet, padding at the end); else ValueError.
+
+    Passing this check is also proof that the text holds nothing else.
+    """
+    return pybase64.b64decode(data, validate=True)
 
 
 def encode(data: bytes | bytearray | memoryview) -> bytes:

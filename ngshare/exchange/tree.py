@@ -41,6 +41,23 @@ class LongString:
     valid: bool = True  # no raw control characters (JSON forbids them in strings)
     ascii_only: bool = True
     pure_base64: bool = True  # nothing but the base64 alphabet (the usual content)
+    #: the content, when the string was canonical base64 held in memory (see :meth:`settle`)
+    decoded: bytes | None = None
+
+    def settle(self) -> None:
+        """The string is complete: check it, if held in memory, in one step.
+
+        Canonical base64 (what clients send) passes the SIMD decoder's strict
+        check, which also yields the content, kept for staging; anything else
+        is inspected byte class by byte class. (Spilled strings were inspected
+        piece by piece as they arrived.)
+        """
+        if self.memory is None:
+            return
+        try:
+            self.decoded = codec.decode_canonical(self.memory)
+        except ValueError:
+            _inspect(self, self.memory)
 
     def pieces(self, size: int) -> Iterator[bytes]:
         if self.memory is not None:
@@ -74,6 +91,8 @@ class LongString:
 
     def base64_chunks(self) -> Iterator[bytes] | None:
         """Decoded bytes in pieces, if the text is plain base64 (else None: decode whole)."""
+        if self.decoded is not None:
+            return iter([self.decoded])
         if not self.ascii_only:
             return None
         if self.has_escape:
@@ -110,7 +129,7 @@ class LongString:
             piece = following
 
     def close(self) -> None:
-        self.memory = None
+        self.memory = self.decoded = None
         if self.path is not None:
             try:
                 os.unlink(self.path)
@@ -177,21 +196,21 @@ def split_long_strings(chunks: Iterable[bytes], tmpdir: str) -> Skeleton:
         if current is None and len(small) + len(piece) > LONG_STRING_BYTES:
             current = LongString(memory=small)
             longs.append(current)
-            _inspect(current, small)
             small = bytearray()
         if current is None:
             small.extend(piece)
             return
-        _inspect(current, piece)
-        if current.memory is not None:
+        if current.memory is not None:  # checked whole when complete (settle)
             current.memory.extend(piece)
             if len(current.memory) > MEMORY_BYTES:  # spill a large string to disk
+                _inspect(current, current.memory)  # from now on, piece by piece
                 fd, current.path = tempfile.mkstemp(dir=tmpdir, prefix="tree-")
                 with os.fdopen(fd, "wb") as f:
                     f.write(current.memory)
                 current.memory = None
         else:
             assert current.path is not None
+            _inspect(current, piece)
             with open(current.path, "ab") as f:
                 f.write(piece)
 
@@ -219,6 +238,7 @@ def split_long_strings(chunks: Iterable[bytes], tmpdir: str) -> Skeleton:
                     break
                 append(data[i:j])
                 if current is not None:
+                    current.settle()
                     skeleton += f"{marker}{len(longs) - 1}".encode("ascii").replace(
                         b"\x00", b"\\u0000"
                     )
@@ -234,6 +254,8 @@ def split_long_strings(chunks: Iterable[bytes], tmpdir: str) -> Skeleton:
         raise
     if in_string:
         skeleton += small
+        if current is not None:
+            current.settle()
     return Skeleton(bytes(skeleton), marker, longs, tmpdir)
 
 

@@ -111,6 +111,17 @@ def test_long_strings_are_spooled_not_held(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_canonical_content_in_memory_is_decoded_once_when_complete(tmp_path):
+    wrapped = base64.encodebytes(bytes(range(256)) * 300).decode()
+    text = json.dumps([{"path": "a", "content": BIG}, {"path": "b", "content": wrapped}])
+    skeleton = tree.split_long_strings([text.encode()], str(tmp_path))
+    canonical, line_wrapped = skeleton.longs
+    assert canonical.decoded == base64.b64decode(BIG)  # checked and decoded in one step
+    assert list(canonical.base64_chunks()) == [canonical.decoded]
+    assert line_wrapped.decoded is None and line_wrapped.has_escape  # inspected instead
+    skeleton.close()
+
+
 TRICKY = [
     r'[{"path": "a\\\\b", "content": "YW\nJj\/ZA=="}]',  # escaped backslash, \n, \/
     r'[{"path": "q\"uote", "content": "YQ=="}]',
