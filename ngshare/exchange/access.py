@@ -291,7 +291,7 @@ def require_timestamp(raw: str | None):
 
 def find_submission(
     session: Session, assignment: Assignment | Ref, user: User | Ref, raw_timestamp: str | None
-) -> Submission:
+) -> SubmissionRow:
     """The submission at ``raw_timestamp``, or the latest when it is None.
 
     A timestamp that matches nothing, malformed or not, is 'Submission not found'
@@ -302,10 +302,10 @@ def find_submission(
         params["ts"] = parse_timestamp(raw_timestamp)
         if params["ts"] is None:
             raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
-    submission = session.scalar(_submission_query(raw_timestamp is None), params)
-    if submission is None:
+    row = session.connection().execute(_submission_query(raw_timestamp is None), params).first()
+    if row is None:
         raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
-    return submission
+    return SubmissionRow(*row)
 
 
 class SubmissionRow(NamedTuple):
@@ -326,9 +326,8 @@ def find_submission_files(
     """
     conn = session.connection()
     if raw_timestamp is None:
-        found = find_submission(session, assignment, user, None)
-        submission = SubmissionRow(found.pk, found.timestamp)
-        return submission, list(conn.execute(_files_query(), {"s": found.pk, "kind": kind}))
+        submission = find_submission(session, assignment, user, None)
+        return submission, list(conn.execute(_files_query(), {"s": submission.pk, "kind": kind}))
     ts = parse_timestamp(raw_timestamp)
     params = {"a": assignment.pk, "u": user.pk, "ts": ts, "kind": kind}
     rows = [] if ts is None else conn.execute(_submission_files_query(), params).all()
@@ -357,7 +356,7 @@ def _release_files_query() -> Select:
 
 @functools.cache
 def _submission_query(latest: bool) -> Select:
-    query = select(Submission).where(
+    query = select(Submission.pk, Submission.timestamp).where(
         Submission.assignment_pk == bindparam("a"), Submission.user_pk == bindparam("u")
     )
     if latest:

@@ -9,7 +9,7 @@ from ngshare.auth import Identity
 from ngshare.exchange import access
 from ngshare.exchange.handlers.assignments import insert_files
 from ngshare.exchange.handlers.base import ExchangeHandler
-from ngshare.exchange.models import KIND_FEEDBACK, FileEntry, StoredFile, Submission
+from ngshare.exchange.models import KIND_FEEDBACK, FileEntry, StoredFile
 from ngshare.exchange.wire import UploadedFile, format_timestamp
 from ngshare.web import authenticated
 
@@ -24,7 +24,7 @@ def find_feedback_target(
     *,
     for_upload: bool,
     files_of_kind: str | None = None,
-) -> Submission | tuple[access.SubmissionRow, list[FileEntry]]:
+) -> access.SubmissionRow | tuple[access.SubmissionRow, list[FileEntry]]:
     """The submission feedback is for, after ngshare's checks in its order.
 
     With ``files_of_kind`` its files of that kind come along (one query less).
