@@ -130,3 +130,17 @@ def test_rounds_report_the_median_run_per_phase(tmp_path, capsys):
         assert len(rounds) == 3 and p["errors"] == 0
         assert sorted(rounds)[1] == round(p["ops_per_s"], 1)  # the median of the three
     assert "== round 3/3" in capsys.readouterr().err
+
+
+def test_ab_compares_two_revisions_of_our_server(capsys):
+    from benchmarks import ab
+
+    tiny = ["--students", "3", "--concurrency", "2", "--notebooks", "2", "--notebook-kb", "5",
+            "--data-mb", "0.02", "--feedback-kb", "2"]
+    assert ab.main(["--base", "HEAD", "--rounds", "2", *tiny]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert set(DEADLINE_PHASES) <= set(rows)
+    for phase in DEADLINE_PHASES:
+        cells = [c.strip() for c in rows[phase].split("|")[1:-1]]
+        assert cells[-1] == "0" and cells[4].endswith("/2")  # no errors, 2 paired rounds
