@@ -28,6 +28,10 @@ from ngshare.plugin import Plugin, PluginError, check_handler_access, load_plugi
 from ngshare.storage import BlobStore
 from ngshare.web import HealthHandler, NotFoundHandler
 
+#: Bytes read from a socket per step, and the size of the body pieces the
+#: handlers receive: an upload of a few hundred KB arrives in a few steps.
+READ_CHUNK_BYTES = 256 * 1024
+
 #: Core service modules. Each exposes ``async def start(ctx)`` (set its
 #: ``ctx.<service>``; runs before the plugins' startup hooks), optionally
 #: ``async def ready(ctx)`` (after them), ``async def stop(ctx)``, and
@@ -234,7 +238,9 @@ async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
     except StartupError as e:
         config.log.critical("cannot start: %s", e)
         sys.exit(1)
-    server = HTTPServer(app, max_body_size=config.max_body_bytes + 1, xheaders=True)
+    server = HTTPServer(
+        app, max_body_size=config.max_body_bytes + 1, xheaders=True, chunk_size=READ_CHUNK_BYTES
+    )
     server.listen(config.port, config.host)
     config.log.info(
         "ngshare %s listening on http://%s:%d%s (database %s)",
