@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tornado.ioloop import IOLoop
@@ -10,7 +10,7 @@ from tornado.ioloop import IOLoop
 from ngshare.auth import Identity
 from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
-from ngshare.exchange.models import KIND_RELEASE, Assignment, FileRow, StoredFile
+from ngshare.exchange.models import KIND_RELEASE, Assignment, FileEntry, FileRow, insert_files
 from ngshare.exchange.response_cache import ResponseCache, build_body
 from ngshare.exchange.wire import UploadedFile
 from ngshare.models import get_or_create_user, utcnow
@@ -65,26 +65,6 @@ def record_release(
     return [FileRow(f.path, f.blob.sha256, f.blob.md5, f.blob.size) for f in files]
 
 
-def insert_files(session: Session, files: list[UploadedFile], kind: str, **owner: int) -> None:
-    """Insert the file rows of an upload in one statement (no ORM objects: they cost more)."""
-    if not files:
-        return
-    rows = [
-        {
-            "kind": kind,
-            "position": i,
-            "path": f.path,
-            "sha256": f.blob.sha256,
-            "md5": f.blob.md5,
-            "size": f.blob.size,
-            "assignment_pk": owner.get("assignment_pk"),
-            "submission_pk": owner.get("submission_pk"),
-        }
-        for i, f in enumerate(files)
-    ]
-    session.connection().execute(insert(StoredFile.__table__), rows)
-
-
 def release_files(session: Session, course_id: str, identity: Identity, assignment_id: str):
     scope = access.Scope.load(session, course_id, identity, assignment_id)
     scope.require_member()
@@ -117,15 +97,11 @@ class AssignmentHandler(ExchangeHandler):
     @authenticated
     async def get(self, course_id: str, assignment_id: str) -> None:
         files = await self.ctx.db.run(release_files, course_id, self.identity, assignment_id)
-        cache: ResponseCache = self.ctx.state["exchange.response_cache"]
-        if self.list_only() or not cache.fits(files):
+        if self.list_only() or not self._cache.fits(files):
             await self.write_files(files, self.list_only())
             return
-        body = await cache.get_or_build(
-            cache.key(files), lambda: self.ctx.run_blocking(build_body, files, self.ctx.storage)
-        )
         # one buffer shared by every student, sent without a copy per request
-        await self.send_bytes(body, "application/json; charset=UTF-8")
+        await self.send_bytes(await self._cached_body(files), "application/json; charset=UTF-8")
 
     @authenticated
     async def post(self, course_id: str, assignment_id: str) -> None:
@@ -141,11 +117,19 @@ class AssignmentHandler(ExchangeHandler):
         The first students of a deadline then find it ready instead of
         waiting together for its build. Errors are logged by the IOLoop.
         """
-        cache: ResponseCache = self.ctx.state["exchange.response_cache"]
-        if cache.fits(files):
-            await cache.get_or_build(
-                cache.key(files), lambda: self.ctx.run_blocking(build_body, files, self.ctx.storage)
-            )
+        if self._cache.fits(files):
+            await self._cached_body(files)
+
+    @property
+    def _cache(self) -> ResponseCache:
+        return self.ctx.state["exchange.response_cache"]
+
+    async def _cached_body(self, files: list[FileEntry]) -> bytes:
+        """The fetch answer for ``files``: cached, else built once (off the loop)."""
+        return await self._cache.get_or_build(
+            self._cache.key(files),
+            lambda: self.ctx.run_blocking(build_body, files, self.ctx.storage),
+        )
 
     @authenticated
     async def delete(self, course_id: str, assignment_id: str) -> None:

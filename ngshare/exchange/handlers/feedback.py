@@ -7,9 +7,8 @@ from sqlalchemy.orm import Session
 
 from ngshare.auth import Identity
 from ngshare.exchange import access
-from ngshare.exchange.handlers.assignments import insert_files
 from ngshare.exchange.handlers.base import ExchangeHandler
-from ngshare.exchange.models import KIND_FEEDBACK, FileEntry, StoredFile
+from ngshare.exchange.models import KIND_FEEDBACK, FileEntry, StoredFile, insert_files
 from ngshare.exchange.wire import UploadedFile, format_timestamp
 from ngshare.web import authenticated
 

@@ -7,9 +7,8 @@ from sqlalchemy.orm import Session
 
 from ngshare.auth import Identity
 from ngshare.exchange import access
-from ngshare.exchange.handlers.assignments import insert_files
 from ngshare.exchange.handlers.base import ExchangeHandler
-from ngshare.exchange.models import KIND_SUBMISSION, FileEntry, Submission
+from ngshare.exchange.models import KIND_SUBMISSION, FileEntry, Submission, insert_files
 from ngshare.exchange.wire import SubmissionClock, UploadedFile, format_timestamp
 from ngshare.models import User, get_or_create_user
 from ngshare.web import authenticated
