@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 Key = tuple[tuple[str, str], ...]
 
 
+#: Bytes of a blob encoded per piece (a multiple of 3: the pieces join into one string).
+ENCODE_PIECE_BYTES = 3 << 20
+
+
 class ResponseCache:
     """A thread-safe LRU of response bodies, bounded by their total size."""
 
@@ -84,6 +88,11 @@ class ResponseCache:
                 self._size -= len(old)
 
 
+def entry_json(f: FileEntry) -> str:
+    """A file's entry without its content: ``{"path":..,"checksum":..}``."""
+    return json.dumps({"path": f.path, "checksum": f.md5}, separators=(",", ":"))
+
+
 def build_body(files: list[FileEntry], storage: BlobStore, fields: dict | None = None) -> bytes:
     """``{"success":true,**fields,"files":[...]}`` with every file's content (blocking).
 
@@ -93,8 +102,7 @@ def build_body(files: list[FileEntry], storage: BlobStore, fields: dict | None =
     envelope = json.dumps({"success": True, **(fields or {})}, separators=(",", ":"))
     pieces = [envelope[:-1].encode(), b',"files":[']
     for i, f in enumerate(files):
-        head = json.dumps({"path": f.path, "checksum": f.md5}, separators=(",", ":"))
-        pieces.append((b"," if i else b"") + head[:-1].encode() + b',"content":"')
+        pieces.append((b"," if i else b"") + entry_json(f)[:-1].encode() + b',"content":"')
         with storage.open(f.sha256) as blob:
             # a multiple of 3 bytes per piece: the encoded pieces join into one string
             while chunk := blob.read(ENCODE_PIECE_BYTES):
@@ -103,5 +111,3 @@ def build_body(files: list[FileEntry], storage: BlobStore, fields: dict | None =
     pieces.append(b"]}")
     return b"".join(pieces)
 
-
-ENCODE_PIECE_BYTES = 3 << 20

@@ -8,7 +8,7 @@ from typing import Any, BinaryIO
 
 from ngshare.exchange import codec, errors
 from ngshare.exchange.models import FileEntry
-from ngshare.exchange.response_cache import build_body
+from ngshare.exchange.response_cache import build_body, entry_json
 from ngshare.exchange.wire import UploadedFile, stage_files
 from ngshare.storage import BlobStore
 from ngshare.web import ApiError, APIHandler
@@ -86,10 +86,10 @@ class ExchangeHandler(APIHandler):
         head = json.dumps({"success": True, **fields}, separators=(",", ":"))
         self.write(head[:-1] + ',"files":[')
         if list_only:
-            self.write(",".join(_entry_json(f) for f in files))
+            self.write(",".join(entry_json(f) for f in files))
         else:
             for i, f in enumerate(files):
-                head = _entry_json(f)[:-1] + ',"content":"'
+                head = entry_json(f)[:-1] + ',"content":"'
                 self.write(("," if i else "") + head)
                 # base64 output needs no JSON escaping: stream it as is
                 with await self.ctx.run_blocking(self.ctx.storage.open, f.sha256) as blob:
@@ -115,7 +115,3 @@ def _record_with_blobs(
 def _read_encoded(blob: BinaryIO) -> bytes:
     """The next piece of a blob, base64-encoded (a multiple of 3 bytes in, no padding between)."""
     return codec.encode(blob.read(ENCODE_CHUNK_BYTES))
-
-
-def _entry_json(f: FileEntry) -> str:
-    return json.dumps({"path": f.path, "checksum": f.md5}, separators=(",", ":"))
