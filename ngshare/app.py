@@ -107,7 +107,7 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
             "the database schema is not up to date; run `ngshare db upgrade` "
             "or start without --no-upgrade-db"
         )
-    storage = BlobStore(config.storage_path)
+    storage = BlobStore(config.storage_path, db.engine, config.inline_blob_bytes)
     try:
         identity = make_identity(config)
     except (StartupError, ValueError) as e:

@@ -169,6 +169,14 @@ class NgShare(Application):
         1 << 30, help="Largest accepted request body; larger ones get a JSON 413."
     ).tag(config=True)
 
+    inline_blob_bytes = Integer(
+        256 * 1024,
+        help="""Files up to this size are kept in the database, larger ones as files
+        in storage_path (0: every file is a file). A small file costs a file
+        creation and two fsync rounds on disk, but only a few pages of the
+        transaction that records it in the database.""",
+    ).tag(config=True)
+
     db_workers = Integer(
         8, help="Database worker threads (PostgreSQL; SQLite always uses one)."
     ).tag(config=True)

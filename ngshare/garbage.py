@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from ngshare.models import utcnow
 
 if TYPE_CHECKING:
     from ngshare.context import ServerContext
@@ -38,8 +41,10 @@ def collect_garbage_sync(ctx: ServerContext, grace_seconds: float = DEFAULT_GRAC
             if os.stat(path).st_mtime < cutoff:
                 ctx.storage.remove(digest)
                 removed += 1
-        except FileNotFoundError:
+        except FileNotFoundError:  # kept in the database (below), or gone meanwhile
             pass
+    # small blobs kept in the database: touched_at is their mtime
+    removed += ctx.storage.remove_untouched_since(utcnow() - timedelta(seconds=grace_seconds), keep)
     # leftovers of requests that died between staging and committing
     for tmp in ctx.storage.tmp.iterdir():
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import String, select
+from sqlalchemy import LargeBinary, String, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,21 @@ class User(CoreBase):
     pk: Mapped[intpk]
     name: Mapped[str] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InlineBlob(CoreBase):
+    """A small blob's content, kept in the database instead of a file.
+
+    See :class:`ngshare.storage.BlobStore`: it is written in the transaction
+    of the rows that refer to it. ``touched_at`` plays the role a file's mtime
+    plays for garbage collection.
+    """
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    touched_at: Mapped[datetime] = mapped_column(index=True)
 
 
 def get_or_create_user(session: Session, name: str) -> User:

@@ -9,12 +9,21 @@ is durable before any database row points at it::
     # ... only now write the rows that reference staged.sha256
 
 A staged blob that is never committed is removed with :meth:`BlobStore.discard`.
+
+Small blobs (up to ``inline_bytes``) can live in the database instead (table
+``blobs``): staged in memory, they are inserted by
+``commit(staged, connection)`` in the transaction of the rows that refer to
+them, so the transaction's own commit makes them durable. That saves a file
+creation and two fsync rounds per file, which dominate a small upload (see
+docs/decisions.md). Readers do not need to know where a blob lives.
 All methods block: call them from a worker thread (``run_in_executor``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import itertools
 import os
 import tempfile
 import threading
@@ -22,29 +31,58 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
+
+from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ngshare.models import InlineBlob, utcnow
 
 #: Threads that only wait in ``fsync``: the folders touched by one commit are
 #: synced at the same time (the journal commits once for several of them).
 _FSYNC_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ngshare-fsync")
+#: An inline blob stored again gets a fresh ``touched_at`` (for garbage
+#: collection) only when its mark is older than this: the row is not
+#: rewritten on every duplicate upload.
+TOUCH_INTERVAL = timedelta(hours=1)
+#: Dialects whose ``INSERT .. ON CONFLICT`` the inline tier uses.
+_INLINE_DIALECTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+_BLOBS = InlineBlob.__table__
 
 
 @dataclass
 class StagedBlob:
-    """A blob written to a private temp file, not yet visible in the store."""
+    """A blob staged but not yet visible in the store.
 
-    temp_path: str
+    Either written to a private temp file (``temp_path``) or, if small, held
+    in memory (``data``) until it is committed into the database.
+    """
+
+    temp_path: str | None
     sha256: str
     md5: str
     size: int
+    data: bytes | None = None
 
 
 class BlobStore:
-    """sha256-addressed files with atomic writes and de-duplication."""
+    """sha256-addressed files with atomic writes and de-duplication.
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    :arg engine: the database holding small blobs; without it (or with
+        ``inline_bytes=0``) every blob is a file.
+    :arg inline_bytes: blobs up to this size are kept in the database.
+    """
+
+    def __init__(
+        self, root: str | os.PathLike, engine: Engine | None = None, inline_bytes: int = 0
+    ) -> None:
         self.root = Path(root)
+        usable = engine is not None and _inline_capable(engine)
+        self.engine = engine if usable else None
+        self.inline_bytes = max(0, inline_bytes) if usable else 0
         self.tmp = self.root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
         self._shards: set[str] = set()  # shard folders known to exist (saves a mkdir each)
@@ -79,7 +117,12 @@ class BlobStore:
         return self.root / sha256[:2] / sha256[2:]
 
     def stage(self, data: bytes | memoryview) -> StagedBlob:
-        """Write ``data`` to a temp file, fsync it and compute its digests."""
+        """Compute ``data``'s digests; write it to a temp file and fsync it unless it is small."""
+        if self.inline_bytes and len(data) <= self.inline_bytes:
+            return _held(bytes(data))
+        return self._stage_file(data)
+
+    def _stage_file(self, data: bytes | memoryview) -> StagedBlob:
         fd, temp_path = tempfile.mkstemp(dir=self.tmp, prefix="blob-")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -97,14 +140,29 @@ class BlobStore:
         )
 
     def stage_stream(self, chunks: Iterable[bytes]) -> StagedBlob:
-        """Like :meth:`stage`, for content that arrives in pieces (hashed as it goes)."""
+        """Like :meth:`stage`, for content that arrives in pieces (hashed as it goes).
+
+        Pieces are held in memory while they total at most ``inline_bytes``;
+        content that stays that small is staged in memory.
+        """
+        pieces = iter(chunks)
+        held: list[bytes] = []
+        held_bytes = 0
+        if self.inline_bytes:
+            for chunk in pieces:
+                held.append(chunk)
+                held_bytes += len(chunk)
+                if held_bytes > self.inline_bytes:
+                    break
+            else:
+                return _held(held[0] if len(held) == 1 else b"".join(held))
         sha256 = hashlib.sha256()
         md5 = hashlib.md5(usedforsecurity=False)
         size = 0
         fd, temp_path = tempfile.mkstemp(dir=self.tmp, prefix="blob-")
         try:
             with os.fdopen(fd, "wb") as f:
-                for chunk in chunks:
+                for chunk in itertools.chain(held, pieces):
                     f.write(chunk)
                     sha256.update(chunk)
                     md5.update(chunk)
@@ -116,14 +174,40 @@ class BlobStore:
             raise
         return StagedBlob(temp_path, sha256.hexdigest(), md5.hexdigest(), size)
 
-    def commit(self, staged: list[StagedBlob]) -> None:
-        """Move staged blobs into place; identical content already stored is kept."""
-        with self.writing():
-            self._commit(staged)
+    def commit(self, staged: list[StagedBlob], connection: Connection | None = None) -> None:
+        """Move staged blobs into place; identical content already stored is kept.
+
+        Blobs held in memory are inserted through ``connection``, in the
+        caller's transaction; without one they are written as files.
+        """
+        held = [b for b in staged if b.temp_path is None]
+        if held and connection is None:
+            staged = [self._stage_file(b.data) if b.temp_path is None else b for b in staged]
+            held = []
+        files = [b for b in staged if b.temp_path is not None]
+        if files:
+            with self.writing():
+                self._commit(files)
+        if held:
+            self._insert_held(connection, held)
+
+    def _insert_held(self, connection: Connection, held: list[StagedBlob]) -> None:
+        now = utcnow()
+        rows = {b.sha256: {"sha256": b.sha256, "content": b.data, "touched_at": now} for b in held}
+        insert = _INLINE_DIALECTS[connection.dialect.name](_BLOBS)
+        connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=["sha256"],
+                set_={"touched_at": insert.excluded.touched_at},
+                where=_BLOBS.c.touched_at < now - TOUCH_INTERVAL,
+            ),
+            list(rows.values()),
+        )
 
     def _commit(self, staged: list[StagedBlob]) -> None:
         touched_dirs = set()
         for blob in staged:
+            assert blob.temp_path is not None
             final = self.path_for(blob.sha256)
             if final.exists():
                 _unlink_quietly(blob.temp_path)
@@ -150,7 +234,8 @@ class BlobStore:
     def discard(self, staged: list[StagedBlob]) -> None:
         """Remove staged blobs of a request that was refused (committed ones are gone already)."""
         for blob in staged:
-            _unlink_quietly(blob.temp_path)
+            if blob.temp_path is not None:
+                _unlink_quietly(blob.temp_path)
 
     def put(self, data: bytes) -> StagedBlob:
         """Stage and commit in one step (for callers with a single blob)."""
@@ -160,14 +245,20 @@ class BlobStore:
 
     def open(self, sha256: str) -> BinaryIO:
         """The blob as a file opened for binary reading (the caller closes it)."""
-        return open(self.path_for(sha256), "rb")  # noqa: SIM115
+        try:
+            return open(self.path_for(sha256), "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            data = self._read_held(sha256)
+            if data is None:
+                raise
+            return io.BytesIO(data)
 
     def read(self, sha256: str) -> bytes:
-        with open(self.path_for(sha256), "rb") as f:
+        with self.open(sha256) as f:
             return f.read()
 
     def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).exists()
+        return self.path_for(sha256).exists() or self._read_held(sha256) is not None
 
     def all_digests(self) -> set[str]:
         """Every digest in the store (for garbage collection)."""
@@ -175,10 +266,85 @@ class BlobStore:
         for sub in self.root.iterdir():
             if len(sub.name) == 2 and sub.is_dir():
                 out.update(sub.name + p.name for p in sub.iterdir())
+        if self.engine is not None:
+            with self.engine.connect() as conn:
+                out.update(conn.scalars(select(_BLOBS.c.sha256)))
         return out
 
     def remove(self, sha256: str) -> None:
+        """Remove the blob's file (those in the database go by :meth:`remove_untouched_since`)."""
         _unlink_quietly(self.path_for(sha256))
+
+    def remove_untouched_since(self, cutoff: datetime, keep: set[str]) -> int:
+        """Delete blobs kept in the database, not in ``keep``, untouched since ``cutoff``.
+
+        The age is checked again by the DELETE itself, so a blob stored again
+        meanwhile (fresh ``touched_at``) stays. Returns how many went.
+        """
+        if self.engine is None:
+            return 0
+        with self.engine.connect() as conn:
+            old = set(conn.scalars(select(_BLOBS.c.sha256).where(_BLOBS.c.touched_at < cutoff)))
+        doomed = sorted(old - keep)
+        removed = 0
+        for i in range(0, len(doomed), 500):
+            with self.engine.begin() as conn:
+                removed += conn.execute(
+                    delete(_BLOBS).where(
+                        _BLOBS.c.sha256.in_(doomed[i : i + 500]), _BLOBS.c.touched_at < cutoff
+                    )
+                ).rowcount
+        return removed
+
+    def read_small(self, digests: list[str]) -> dict[str, bytes]:
+        """Contents of those of ``digests`` kept in the database, in one query.
+
+        For a response of several small files; the others are read with :meth:`open`.
+        """
+        if self.engine is None or not digests:
+            return {}
+        for digest in digests:
+            self.path_for(digest)  # the same check of the digest's form
+        # the driver directly: SQLAlchemy's per-statement work costs more than
+        # the query here (one per download of small files)
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        marks = ",".join([mark] * len(digests))
+        sql = f"SELECT sha256, content FROM blobs WHERE sha256 IN ({marks})"
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql, list(digests))
+            rows = cursor.fetchall()
+            cursor.close()
+        finally:
+            conn.close()
+        return {digest: bytes(content) for digest, content in rows}
+
+    def _read_held(self, sha256: str) -> bytes | None:
+        if self.engine is None:
+            return None
+        self.path_for(sha256)  # the same check of the digest's form
+        with self.engine.connect() as conn:
+            return conn.scalar(select(_BLOBS.c.content).where(_BLOBS.c.sha256 == sha256))
+
+
+def _held(data: bytes) -> StagedBlob:
+    """A small blob staged in memory (see :meth:`BlobStore.commit`)."""
+    return StagedBlob(
+        temp_path=None,
+        sha256=hashlib.sha256(data).hexdigest(),
+        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        size=len(data),
+        data=data,
+    )
+
+
+def _inline_capable(engine: Engine) -> bool:
+    """Can this database keep blobs? (A known dialect, shared by every thread.)"""
+    if engine.dialect.name not in _INLINE_DIALECTS:
+        return False
+    database = engine.url.database
+    return engine.dialect.name != "sqlite" or bool(database) and database != ":memory:"
 
 
 def _unlink_quietly(path: str | os.PathLike) -> None:

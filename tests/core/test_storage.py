@@ -91,3 +91,116 @@ def test_a_commit_beside_other_uploads_stores_every_blob(store):
         store.commit(blobs[:4])
     store.commit(blobs[4:])  # alone: side by side
     assert all(store.read(b.sha256) == bytes([i]) * 10 for i, b in enumerate(blobs))
+
+
+# -- small blobs kept in the database ------------------------------------------
+
+
+@pytest.fixture
+def db_store(server, tmp_path):
+    """A store whose blobs up to 64 bytes live in the test database."""
+    return BlobStore(tmp_path / "db-blobs", server.db.engine, inline_bytes=64)
+
+
+def _files_of(store):
+    return [p for p in store.root.rglob("*") if p.is_file()]
+
+
+def test_a_small_blob_is_held_in_memory_and_stored_in_the_transaction(db_store, server):
+    blob = db_store.stage(b"small")
+    assert blob.temp_path is None and blob.data == b"small"
+    assert blob.md5 == hashlib.md5(b"small").hexdigest()
+    assert not db_store.exists(blob.sha256)
+    with server.db.engine.begin() as conn:
+        db_store.commit([blob], conn)
+    assert db_store.exists(blob.sha256)
+    assert db_store.read(blob.sha256) == b"small"
+    assert blob.sha256 in db_store.all_digests()
+    assert _files_of(db_store) == []  # no file, not even a temp file
+
+
+def test_a_rolled_back_transaction_keeps_no_small_blob(db_store, server):
+    blob = db_store.stage(b"refused later")
+    with pytest.raises(RuntimeError), server.db.engine.begin() as conn:
+        db_store.commit([blob], conn)
+        raise RuntimeError("the rows failed")
+    assert not db_store.exists(blob.sha256)
+    with pytest.raises(FileNotFoundError):
+        db_store.open(blob.sha256)
+
+
+def test_blobs_over_the_limit_are_files(db_store, server):
+    data = bytes(range(65))
+    blob = db_store.stage(data)
+    assert blob.temp_path is not None and blob.data is None
+    with server.db.engine.begin() as conn:
+        db_store.commit([blob], conn)
+    assert db_store.path_for(blob.sha256).read_bytes() == data
+
+
+@pytest.mark.parametrize("pieces", [[b"a" * 30, b"b" * 34], [b"a" * 30, b"b" * 35, b"c" * 500]])
+def test_streamed_content_is_held_only_while_it_stays_small(db_store, server, pieces):
+    data = b"".join(pieces)
+    blob = db_store.stage_stream(iter(pieces))
+    assert (blob.temp_path is None) == (len(data) <= 64)
+    assert (blob.sha256, blob.md5, blob.size) == (
+        hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data)
+    )
+    with server.db.engine.begin() as conn:
+        db_store.commit([blob], conn)
+    assert db_store.read(blob.sha256) == data
+
+
+def test_without_a_transaction_a_small_blob_becomes_a_file(db_store):
+    blob = db_store.put(b"no connection")
+    assert db_store.path_for(blob.sha256).read_bytes() == b"no connection"
+
+
+def test_a_small_blob_stored_again_is_kept_once_and_touched_only_when_stale(db_store, server):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from ngshare.models import InlineBlob, utcnow
+
+    def stored():
+        with server.db.engine.connect() as conn:
+            return conn.execute(select(func.count(), func.max(InlineBlob.touched_at))).one()
+
+    def store_again():
+        with server.db.engine.begin() as conn:
+            db_store.commit([db_store.stage(b"twice"), db_store.stage(b"twice")], conn)
+
+    store_again()
+    count, first = stored()
+    assert count == 1
+    store_again()
+    assert stored() == (1, first)  # recent: the row is not rewritten
+    long_ago = utcnow() - timedelta(days=3)
+    with server.db.engine.begin() as conn:
+        conn.execute(update(InlineBlob).values(touched_at=long_ago))
+    store_again()
+    count, touched = stored()
+    assert count == 1 and touched > long_ago + timedelta(days=2)
+
+
+def test_untouched_small_blobs_are_removed_unless_kept(db_store, server):
+    from datetime import timedelta
+
+    from ngshare.models import utcnow
+
+    blobs = [db_store.stage(f"blob {i}".encode()) for i in range(3)]
+    with server.db.engine.begin() as conn:
+        db_store.commit(blobs, conn)
+    keep = {blobs[0].sha256}
+    assert db_store.remove_untouched_since(utcnow() - timedelta(hours=1), keep) == 0  # young
+    assert db_store.remove_untouched_since(utcnow() + timedelta(seconds=1), keep) == 2
+    assert db_store.all_digests() == keep
+
+
+def test_an_in_memory_sqlite_database_keeps_no_blobs(tmp_path):
+    from sqlalchemy import create_engine
+
+    store = BlobStore(tmp_path, create_engine("sqlite://"), inline_bytes=1024)
+    assert store.inline_bytes == 0
+    assert store.stage(b"x").temp_path is not None

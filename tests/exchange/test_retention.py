@@ -1,5 +1,6 @@
 """Nothing is lost: deleted courses and assignments stay restorable until purged."""
 
+import hashlib
 import subprocess
 import sys
 from datetime import timedelta
@@ -120,9 +121,6 @@ def test_trash_command_lists_and_restores(tmp_path):
 @pytest.mark.gen_test
 async def test_garbage_collection_keeps_referenced_and_young_blobs(exchange, server):
     """Only blobs no row refers to, and older than the grace period, are removed."""
-    import os
-    import time
-
     from ngshare.garbage import collect_garbage
 
     await exchange.setup()  # releases p1.ipynb and data/x.csv
@@ -135,12 +133,62 @@ async def test_garbage_collection_keeps_referenced_and_young_blobs(exchange, ser
     server.db.run_sync(retention.purge_expired, timedelta(0), utcnow() + timedelta(seconds=1))
     # young orphans survive (an upload commits blobs just before its rows)
     assert await collect_garbage(server) == 0
-    old = time.time() - 2 * 86400
-    for digest in stored:
-        os.utime(server.storage.path_for(digest), (old, old))
+    _age_blobs(server, stored, 2 * 86400)
     assert await collect_garbage(server) == 1
     assert len(server.storage.all_digests()) == 2
     # the live release still downloads, read from the store (not the fetch cache)
+    server.state["exchange.response_cache"].clear()
+    body = await exchange.ok("GET", "assignment/c1/a1", "s1")
+    assert sorted(f["path"] for f in body["files"]) == ["data/x.csv", "p1.ipynb"]
+
+
+def _age_blobs(server, digests, seconds):
+    """Make blobs look ``seconds`` old: files by mtime, database-kept ones by touched_at."""
+    import os
+    import time
+
+    from sqlalchemy import update
+
+    from ngshare.models import InlineBlob
+
+    old = time.time() - seconds
+    for digest in digests:
+        path = server.storage.path_for(digest)
+        if path.exists():
+            os.utime(path, (old, old))
+    server.db.run_sync(
+        lambda s: s.execute(
+            update(InlineBlob).values(touched_at=utcnow() - timedelta(seconds=seconds))
+        )
+    )
+
+
+@pytest.mark.gen_test
+async def test_small_files_are_kept_in_the_database_and_collected_there(exchange, server):
+    """Files up to inline_blob_bytes live in the blobs table, not as files; GC removes them too."""
+    from sqlalchemy import func, select
+
+    from ngshare.garbage import collect_garbage
+    from ngshare.models import InlineBlob
+
+    def inline_count():
+        return server.db.run_sync(lambda s: s.scalar(select(func.count()).select_from(InlineBlob)))
+
+    big = b"x" * (server.storage.inline_bytes + 1)
+    await exchange.setup()
+    await exchange.release("a2", files={"small.txt": b"unique to a2", "big.bin": big})
+    on_disk = {
+        p.parent.name + p.name for p in server.storage.root.glob("??/*") if p.is_file()
+    }
+    assert on_disk == {hashlib.sha256(big).hexdigest()}  # only the large file is a file
+    assert inline_count() == 3  # a1's two files and a2's small one
+    await exchange.ok("DELETE", "assignment/c1/a2", "kevin")
+    server.db.run_sync(retention.purge_expired, timedelta(0), utcnow() + timedelta(seconds=1))
+    assert await collect_garbage(server) == 0  # young
+    _age_blobs(server, server.storage.all_digests(), 2 * 86400)
+    assert await collect_garbage(server) == 2  # a2's small (database) and big (file) blobs
+    assert inline_count() == 2
+    assert list(server.storage.root.glob("??/*")) == []
     server.state["exchange.response_cache"].clear()
     body = await exchange.ok("GET", "assignment/c1/a1", "s1")
     assert sorted(f["path"] for f in body["files"]) == ["data/x.csv", "p1.ipynb"]

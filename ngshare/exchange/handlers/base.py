@@ -108,7 +108,8 @@ def _record_with_blobs(
     **kw: Any,
 ) -> Any:
     result = record(session, *args, files=files, **kw)  # checks, then rows (flushed)
-    storage.commit([f.blob for f in files])  # durable before the transaction commits
+    # files durable before the transaction commits; small blobs inserted in it
+    storage.commit([f.blob for f in files], session.connection())
     return result
 
 
