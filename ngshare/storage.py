@@ -21,6 +21,7 @@ All methods block: call them from a worker thread (``run_in_executor``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
@@ -35,7 +36,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, Insert, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -193,16 +194,12 @@ class BlobStore:
 
     def _insert_held(self, connection: Connection, held: list[StagedBlob]) -> None:
         now = utcnow()
-        rows = {b.sha256: {"sha256": b.sha256, "content": b.data, "touched_at": now} for b in held}
-        insert = _INLINE_DIALECTS[connection.dialect.name](_BLOBS)
-        connection.execute(
-            insert.on_conflict_do_update(
-                index_elements=["sha256"],
-                set_={"touched_at": insert.excluded.touched_at},
-                where=_BLOBS.c.touched_at < now - TOUCH_INTERVAL,
-            ),
-            list(rows.values()),
-        )
+        stale = now - TOUCH_INTERVAL
+        rows = {
+            b.sha256: {"sha256": b.sha256, "content": b.data, "touched_at": now, "stale": stale}
+            for b in held
+        }
+        connection.execute(_insert_statement(connection.dialect.name), list(rows.values()))
 
     def _commit(self, staged: list[StagedBlob]) -> None:
         touched_dirs = set()
@@ -336,6 +333,17 @@ def _held(data: bytes) -> StagedBlob:
         md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
         size=len(data),
         data=data,
+    )
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Insert:
+    """Insert blobs, or refresh ``touched_at`` of stored ones older than ``:stale`` (built once)."""
+    insert = _INLINE_DIALECTS[dialect](_BLOBS)
+    return insert.on_conflict_do_update(
+        index_elements=["sha256"],
+        set_={"touched_at": insert.excluded.touched_at},
+        where=_BLOBS.c.touched_at < bindparam("stale"),
     )
 
 

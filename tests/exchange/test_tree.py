@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ngshare.exchange import tree
+from ngshare.exchange import codec, tree
 from ngshare.exchange.wire import is_legal_path, stage_files
 from ngshare.storage import BlobStore
 from ngshare.web import ApiError
@@ -112,13 +112,20 @@ def test_long_strings_are_spooled_not_held(tmp_path, monkeypatch):
 
 
 def test_canonical_content_in_memory_is_decoded_once_when_complete(tmp_path):
-    wrapped = base64.encodebytes(bytes(range(256)) * 300).decode()
-    text = json.dumps([{"path": "a", "content": BIG}, {"path": "b", "content": wrapped}])
+    data = bytes(range(256)) * 300
+    wrapped = base64.encodebytes(data).decode()
+    other_escape = wrapped.replace("/", "\\/", 1)  # JSON's \/ is a slash too: inspected
+    text = json.dumps(
+        [{"path": "a", "content": BIG}, {"path": "b", "content": wrapped}]
+    )[:-1] + ', {"path": "c", "content": "' + other_escape.replace("\n", "\\n") + '"}]'
+    assert [e["content"] for e in json.loads(text)][1:] == [wrapped, wrapped]
     skeleton = tree.split_long_strings([text.encode()], str(tmp_path))
-    canonical, line_wrapped = skeleton.longs
+    canonical, line_wrapped, escaped = skeleton.longs
     assert canonical.decoded == base64.b64decode(BIG)  # checked and decoded in one step
     assert list(canonical.base64_chunks()) == [canonical.decoded]
-    assert line_wrapped.decoded is None and line_wrapped.has_escape  # inspected instead
+    assert line_wrapped.decoded == data and line_wrapped.has_escape  # \n escapes dropped
+    assert escaped.decoded is None and escaped.has_escape and escaped.valid  # inspected
+    assert b"".join(escaped.base64_chunks() or [codec.decode(escaped.text())]) == data
     skeleton.close()
 
 
