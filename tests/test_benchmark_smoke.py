@@ -144,3 +144,12 @@ def test_ab_compares_two_revisions_of_our_server(capsys):
     for phase in DEADLINE_PHASES:
         cells = [c.strip() for c in rows[phase].split("|")[1:-1]]
         assert cells[-1] == "0" and cells[4].endswith("/2")  # no errors, 2 paired rounds
+
+
+def test_file_create_cost_reports_each_folder(tmp_path, capsys):
+    from benchmarks import file_create_cost
+
+    assert file_create_cost.main([str(tmp_path), "--count", "5"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path}: median ") and out.rstrip().endswith("ms per file creation")
+    assert list(tmp_path.iterdir()) == []  # its folder is removed again
