@@ -15,7 +15,7 @@ Small blobs (up to ``inline_bytes``) can live in the database instead (table
 ``commit(staged, connection)`` in the transaction of the rows that refer to
 them, so the transaction's own commit makes them durable. That saves a file
 creation and two fsync rounds per file, which dominate a small upload (see
-docs/decisions.md). Readers do not need to know where a blob lives.
+docs/contributor/decisions.md, 23). Readers do not need to know where a blob lives.
 All methods block: call them from a worker thread (``run_in_executor``).
 """
 
