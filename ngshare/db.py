@@ -27,6 +27,8 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, mapped_column, sessionmaker
 
+from ngshare.wal import BACKSTOP_PAGES, WalCheckpointer
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -66,6 +68,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")  # see ngshare.wal
             cur.close()
 
         return engine
@@ -81,11 +84,16 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         n = 1 if is_sqlite(url) else max(1, workers)
         self._executor = ThreadPoolExecutor(max_workers=n, thread_name_prefix="ngshare-db")
+        self.checkpointer = WalCheckpointer(self._own_connection) if _is_sqlite_file(url) else None
 
     def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args, **kwargs)`` in one transaction, on this thread."""
-        with self.sessionmaker.begin() as session:
-            return fn(session, *args, **kwargs)
+        try:
+            with self.sessionmaker.begin() as session:
+                return fn(session, *args, **kwargs)
+        finally:
+            if self.checkpointer is not None:
+                self.checkpointer.after_transaction()
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args, **kwargs)`` in one transaction on a worker thread.
@@ -97,10 +105,23 @@ class Database:
             self._executor, lambda: self.run_sync(fn, *args, **kwargs)
         )
 
+    def _own_connection(self) -> Any:
+        """A DB-API connection taken out of the pool for good (it would hold a pool slot)."""
+        conn = self.engine.raw_connection()
+        conn.detach()
+        return conn
+
     def session(self) -> Session:
         """A plain session, for command-line tools and tests."""
         return self.sessionmaker()
 
     def dispose(self) -> None:
         self._executor.shutdown(wait=True)
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
+
+
+def _is_sqlite_file(url: str) -> bool:
+    """A SQLite database in a file (in-memory ones have no write-ahead log)."""
+    return is_sqlite(url) and url != "sqlite://" and ":memory:" not in url
