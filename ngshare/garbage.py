@@ -35,13 +35,13 @@ def collect_garbage_sync(ctx: ServerContext, grace_seconds: float = DEFAULT_GRAC
     keep = ctx.db.run_sync(referenced_digests, ctx.plugins)
     cutoff = time.time() - grace_seconds
     removed = 0
-    for digest in ctx.storage.all_digests() - keep:
+    for digest in ctx.storage.file_digests() - keep:
         path = ctx.storage.path_for(digest)
         try:
             if os.stat(path).st_mtime < cutoff:
                 ctx.storage.remove(digest)
                 removed += 1
-        except FileNotFoundError:  # kept in the database (below), or gone meanwhile
+        except FileNotFoundError:  # gone meanwhile
             pass
     # small blobs kept in the database: touched_at is their mtime
     removed += ctx.storage.remove_untouched_since(utcnow() - timedelta(seconds=grace_seconds), keep)

@@ -245,7 +245,7 @@ class BlobStore:
         try:
             return open(self.path_for(sha256), "rb")  # noqa: SIM115
         except FileNotFoundError:
-            data = self._read_held(sha256)
+            data = self.read_small([sha256]).get(sha256)
             if data is None:
                 raise
             return io.BytesIO(data)
@@ -255,17 +255,22 @@ class BlobStore:
             return f.read()
 
     def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).exists() or self._read_held(sha256) is not None
+        return self.path_for(sha256).exists() or sha256 in self.read_small([sha256])
 
     def all_digests(self) -> set[str]:
-        """Every digest in the store (for garbage collection)."""
+        """Every digest in the store, in files or in the database."""
+        out = self.file_digests()
+        if self.engine is not None:
+            with self.engine.connect() as conn:
+                out.update(conn.scalars(select(_BLOBS.c.sha256)))
+        return out
+
+    def file_digests(self) -> set[str]:
+        """Digests of the blobs kept as files (for garbage collection)."""
         out = set()
         for sub in self.root.iterdir():
             if len(sub.name) == 2 and sub.is_dir():
                 out.update(sub.name + p.name for p in sub.iterdir())
-        if self.engine is not None:
-            with self.engine.connect() as conn:
-                out.update(conn.scalars(select(_BLOBS.c.sha256)))
         return out
 
     def remove(self, sha256: str) -> None:
@@ -296,7 +301,8 @@ class BlobStore:
     def read_small(self, digests: list[str]) -> dict[str, bytes]:
         """Contents of those of ``digests`` kept in the database, in one query.
 
-        For a response of several small files; the others are read with :meth:`open`.
+        A download of several small files reads them all at once; :meth:`open`
+        and :meth:`exists` use it for a blob that is not a file.
         """
         if self.engine is None or not digests:
             return {}
@@ -316,13 +322,6 @@ class BlobStore:
         finally:
             conn.close()
         return {digest: bytes(content) for digest, content in rows}
-
-    def _read_held(self, sha256: str) -> bytes | None:
-        if self.engine is None:
-            return None
-        self.path_for(sha256)  # the same check of the digest's form
-        with self.engine.connect() as conn:
-            return conn.scalar(select(_BLOBS.c.content).where(_BLOBS.c.sha256 == sha256))
 
 
 def _held(data: bytes) -> StagedBlob:

@@ -71,8 +71,8 @@ class LongString:
         held nothing else (so it is valid, ASCII JSON), and that is its content:
         the lenient decoder skips the newlines.
         """
-        text = _NEWLINE_ESCAPE.sub(b"", self.memory)
-        if b"\\" in text:
+        text = _without_newline_escapes(self.memory)
+        if text is None:
             return False
         try:
             self.decoded = codec.decode_canonical(text)
@@ -134,8 +134,8 @@ class LongString:
         """
         if self.memory is None:
             return None
-        text = _NEWLINE_ESCAPE.sub(b"", self.memory)  # (a regex beats bytes.replace here)
-        if b"\\" in text:  # a backslash that did not start a \n: another escape
+        text = _without_newline_escapes(self.memory)
+        if text is None:
             return None
         # the general path ignores non-alphabet characters too, as codec.decode does
         return iter([codec.decode(text)])
@@ -162,6 +162,15 @@ class LongString:
 _NEWLINE_ESCAPE = re.compile(rb"\\n")
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _CONTROL_BYTES = bytes(range(32))
+
+
+def _without_newline_escapes(raw: bytes | bytearray) -> bytes | None:
+    """``raw`` without its ``\\n`` escapes, or None if it holds another escape.
+
+    (A regex beats ``bytes.replace`` here.)
+    """
+    text = _NEWLINE_ESCAPE.sub(b"", raw)
+    return None if b"\\" in text else text
 
 
 def _has_non_base64(piece: bytes) -> bool:
