@@ -63,7 +63,7 @@ class StandinHooks:
 
 async def drive_token(
     base_url: str, cfg: DeadlineConfig, tokens: dict[str, str], standin: Standin, *,
-    server_pid: int | None = None, transport: str = "aiohttp", hooks: Any = None,
+    server_pid: int | None = None, transport: str = "plain", hooks: Any = None,
     prefix: str = "/api/",
 ) -> list[PhaseResult]:
     """The deadline workload with token identity; each phase notes its hub lookups."""

@@ -30,7 +30,7 @@ from benchmarks.deadline import Deadline, DeadlineConfig  # noqa: E402
 from benchmarks.httpclient import TRANSPORTS, ApiClient  # noqa: E402
 from benchmarks.payloads import Blob  # noqa: E402
 
-NEEDS = {"aiohttp": "aiohttp", "tornado": "tornado", "curl": "pycurl"}
+NEEDS = {"plain": "asyncio", "aiohttp": "aiohttp", "tornado": "tornado", "curl": "pycurl"}
 
 
 async def measure(base_url: str, kind: str, cfg: DeadlineConfig, setup: Deadline) -> dict:

@@ -45,7 +45,7 @@ async def drive(
     workload: str,
     *,
     identity=None,
-    transport: str = "aiohttp",
+    transport: str = "plain",
     prefix: str = "/api/",
     server_pid: int | None = None,
     hooks=None,
@@ -94,7 +94,7 @@ def add_workload_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes-mib", default="16,64,128,512", help="bigfile: comma-separated sizes")
     p.add_argument("--limit-probe-mib", type=float, default=96,
                    help="limit: file size whose base64 body exceeds the server's limit")
-    p.add_argument("--transport", choices=TRANSPORTS, default="aiohttp")
+    p.add_argument("--transport", choices=TRANSPORTS, default="plain")
 
 
 def deadline_config(args: argparse.Namespace) -> DeadlineConfig:

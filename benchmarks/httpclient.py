@@ -2,9 +2,10 @@
 
 Two things vary between servers and deployments and are kept apart here:
 
-* the **transport** (which async HTTP library): ``aiohttp`` (default, the
-  cheapest on CPU in our measurement, see ``client_cost.py``) or Tornado's
-  ``AsyncHTTPClient`` (``tornado`` = simple_httpclient, ``curl`` = pycurl);
+* the **transport** (which HTTP client): ``plain`` (default: our minimal
+  keep-alive client in ``plain_http.py``, the cheapest on CPU by far, see
+  ``client_cost.py``), ``aiohttp``, or Tornado's ``AsyncHTTPClient``
+  (``tornado`` = simple_httpclient, ``curl`` = pycurl);
 * the **identity** (how the caller says who they are): :class:`DevUser` sends
   ``user=`` as ngshare's development mode expects; :class:`TokenAuth` sends
   ``Authorization: token <t>`` per user, as behind JupyterHub. POST bodies
@@ -26,7 +27,7 @@ from benchmarks import payloads
 
 #: No request of the benchmark may hang longer than this (bounded runs).
 REQUEST_TIMEOUT = 900.0
-TRANSPORTS = ("aiohttp", "tornado", "curl")
+TRANSPORTS = ("plain", "aiohttp", "tornado", "curl")
 
 
 @dataclass
@@ -156,6 +157,10 @@ class TornadoTransport:
 
 
 def make_transport(kind: str, concurrency: int):
+    if kind == "plain":
+        from benchmarks.plain_http import PlainTransport
+
+        return PlainTransport(concurrency, REQUEST_TIMEOUT)
     if kind == "aiohttp":
         return AiohttpTransport(concurrency)
     if kind in ("tornado", "curl"):
@@ -169,7 +174,7 @@ class ApiClient:
 
     base_url: str
     identity: Any = field(default_factory=DevUser)
-    transport_kind: str = "aiohttp"
+    transport_kind: str = "plain"
     concurrency: int = 32
     prefix: str = "/api/"
 

@@ -1,0 +1,257 @@
+"""A minimal HTTP/1.1 keep-alive client on asyncio protocols: the driver's cheapest transport.
+
+The driver shares two cores with the server, and in the sequential phases
+(collect, release_feedback) every microsecond it spends per request is added
+to the latency it measures. aiohttp spends ~0.7 ms of CPU sending a 430 KB
+form; this client writes the request head and the body as they are and parses
+the answer with a few ``find`` calls, ~0.08 ms (``client_cost.py``).
+
+It speaks only what the benchmark needs: one request at a time per
+connection, bodies given whole, answers with ``Content-Length`` or
+``chunked``, and ``Connection: close``. An answer that arrives before the
+body is sent (a 413 for an oversized upload) ends the upload, as a browser
+would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import urlsplit
+
+from benchmarks.httpclient import Response
+
+#: Bodies are written in pieces of this size, respecting the socket's flow control.
+WRITE_PIECE_BYTES = 1 << 20
+
+
+class HttpError(Exception):
+    """A malformed answer or a connection that ended mid-answer."""
+
+
+class _Answer:
+    """Incremental parser of one HTTP/1.1 response."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.pos = 0  # parsed up to here
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.body_parts: list[bytes] = []
+        self.length: int | None = None  # bytes of body still expected (Content-Length)
+        self.chunked = False
+        self.chunk_left = -1  # -1: a chunk-size line is next
+        self.head_done = False
+        self.done = False
+
+    def feed(self, data: bytes) -> None:
+        self.buf += data
+        if not self.head_done:
+            end = self.buf.find(b"\r\n\r\n", self.pos)
+            if end == -1:
+                return
+            self._head(bytes(self.buf[:end]).decode("latin-1"))
+            self.pos = end + 4
+        if self.chunked:
+            self._chunks()
+        elif self.length is not None:
+            take = min(self.length, len(self.buf) - self.pos)
+            if take:
+                self.body_parts.append(bytes(self.buf[self.pos : self.pos + take]))
+                self.length -= take
+            del self.buf[:]
+            self.pos = 0
+            self.done = self.length == 0
+        self._compact()
+
+    def _head(self, text: str) -> None:
+        status_line, *lines = text.split("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
+            raise HttpError(f"bad status line {status_line!r}")
+        self.status = int(parts[1])
+        for line in lines:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise HttpError(f"bad header line {line!r}")
+            self.headers[name.strip().lower()] = value.strip()
+        self.head_done = True
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            self.chunked = True
+        elif "content-length" in self.headers:
+            self.length = int(self.headers["content-length"])
+            self.done = self.length == 0
+        else:
+            self.length = None  # until the connection closes
+
+    def _chunks(self) -> None:
+        buf = self.buf
+        while not self.done:
+            if self.chunk_left == -1:
+                eol = buf.find(b"\r\n", self.pos)
+                if eol == -1:
+                    return
+                size = int(bytes(buf[self.pos : eol]).split(b";")[0], 16)
+                self.pos = eol + 2
+                if size == 0:
+                    self.chunk_left = -2  # trailers follow
+                else:
+                    self.chunk_left = size
+            if self.chunk_left == -2:  # trailer lines, up to an empty one
+                eol = buf.find(b"\r\n", self.pos)
+                if eol == -1:
+                    return
+                empty = eol == self.pos
+                self.pos = eol + 2
+                self.done = empty
+                continue
+            if len(buf) - self.pos < self.chunk_left + 2:
+                return
+            self.body_parts.append(bytes(buf[self.pos : self.pos + self.chunk_left]))
+            self.pos += self.chunk_left + 2
+            self.chunk_left = -1
+
+    def _compact(self) -> None:
+        if self.pos > (1 << 16) and self.pos > len(self.buf) // 2:
+            del self.buf[: self.pos]
+            self.pos = 0
+
+    def eof(self) -> None:
+        """The connection closed: a close-delimited body is complete, anything else is cut."""
+        if self.head_done and self.length is None and not self.chunked:
+            self.body_parts.append(bytes(self.buf[self.pos :]))
+            self.done = True
+        if not self.done:
+            raise HttpError("connection closed before the answer was complete")
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.body_parts)
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; :meth:`exchange` sends a request and returns its answer."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._answer: _Answer | None = None
+        self._answered: asyncio.Future | None = None
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    # -- protocol callbacks --
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._answer is None or self._answered is None or self._answered.done():
+            self.closed = True  # nothing was asked: the server is confused or closing
+            return
+        try:
+            self._answer.feed(data)
+        except (HttpError, ValueError) as e:
+            self._answered.set_exception(HttpError(str(e)))
+            return
+        if self._answer.done:
+            self._answered.set_result(self._answer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._writable.set()
+        if self._answered is not None and not self._answered.done():
+            try:
+                self._answer.eof()  # type: ignore[union-attr]
+                self._answered.set_result(self._answer)
+            except HttpError as e:
+                self._answered.set_exception(e)
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # -- use --
+
+    async def exchange(self, head: bytes, body: bytes | None) -> _Answer:
+        if self.closed or self.transport is None:
+            raise HttpError("connection closed")
+        self._answer = _Answer()
+        self._answered = asyncio.get_running_loop().create_future()
+        self.transport.write(head)
+        if body:
+            view = memoryview(body)
+            for start in range(0, len(view), WRITE_PIECE_BYTES):
+                if self._answered.done() or self.closed:
+                    break  # answered early (e.g. 413): the rest is not wanted
+                await self._writable.wait()
+                if self._answered.done() or self.closed:
+                    break
+                self.transport.write(view[start : start + WRITE_PIECE_BYTES])
+        answer = await self._answered
+        if answer.headers.get("connection", "").lower() == "close" or not answer.done:
+            self.close()
+        return answer
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class PlainTransport:
+    """A pool of up to ``concurrency`` keep-alive connections to one server."""
+
+    def __init__(self, concurrency: int, timeout: float) -> None:
+        self._limit = asyncio.Semaphore(concurrency)
+        self._idle: list[_Connection] = []
+        self._all: set[_Connection] = set()
+        self._timeout = timeout
+
+    async def send(self, method: str, url: str, headers: dict, body: bytes | None):
+        t0 = time.perf_counter()
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body or b'')}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        async with self._limit:
+            conn = None
+            try:
+                async with asyncio.timeout(self._timeout):
+                    conn = await self._connection(parts.hostname, parts.port or 80)
+                    answer = await conn.exchange(head, body)
+            except (HttpError, OSError, TimeoutError) as e:
+                if conn is not None:
+                    conn.close()
+                return Response(0, seconds=time.perf_counter() - t0,
+                                error=f"{type(e).__name__}: {e}")
+            finally:
+                if conn is not None and not conn.closed:
+                    self._idle.append(conn)
+                elif conn is not None:
+                    self._all.discard(conn)
+        return Response(answer.status, answer.body, answer.headers.get("content-type", ""),
+                        time.perf_counter() - t0)
+
+    async def _connection(self, host: str, port: int) -> _Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.closed:
+                return conn
+            self._all.discard(conn)
+        loop = asyncio.get_running_loop()
+        _, conn = await loop.create_connection(_Connection, host, port)
+        self._all.add(conn)
+        return conn
+
+    async def close(self) -> None:
+        for conn in list(self._all):
+            conn.close()
+        self._all.clear()
+        self._idle.clear()
+        await asyncio.sleep(0)  # let the transports finish closing
