@@ -30,41 +30,47 @@ class HttpError(Exception):
 
 
 class _Answer:
-    """Incremental parser of one HTTP/1.1 response."""
+    """Incremental parser of one HTTP/1.1 response.
+
+    Body bytes are kept as the pieces the socket delivered (sliced only where
+    a piece holds framing), and joined once at the end.
+    """
 
     def __init__(self) -> None:
-        self.buf = bytearray()
-        self.pos = 0  # parsed up to here
+        self.head = bytearray()  # the head until its end is seen; then chunk-size lines
         self.status = 0
         self.headers: dict[str, str] = {}
         self.body_parts: list[bytes] = []
-        self.length: int | None = None  # bytes of body still expected (Content-Length)
+        self.length: int | None = None  # body bytes still expected (Content-Length)
         self.chunked = False
-        self.chunk_left = -1  # -1: a chunk-size line is next
+        self.chunk_left = 0  # data bytes left in the current chunk
+        self.crlf_left = 0  # bytes of the CRLF after a chunk still to skip
+        self.trailers = False  # the zero-size chunk was seen: trailer lines follow
         self.head_done = False
         self.done = False
 
     def feed(self, data: bytes) -> None:
-        self.buf += data
         if not self.head_done:
-            end = self.buf.find(b"\r\n\r\n", self.pos)
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
             if end == -1:
                 return
-            self._head(bytes(self.buf[:end]).decode("latin-1"))
-            self.pos = end + 4
+            self._parse_head(bytes(self.head[:end]).decode("latin-1"))
+            data = bytes(self.head[end + 4 :])
+            self.head = bytearray()
         if self.chunked:
-            self._chunks()
+            self._feed_chunked(data)
         elif self.length is not None:
-            take = min(self.length, len(self.buf) - self.pos)
-            if take:
-                self.body_parts.append(bytes(self.buf[self.pos : self.pos + take]))
-                self.length -= take
-            del self.buf[:]
-            self.pos = 0
+            if len(data) > self.length:
+                data = data[: self.length]
+            if data:
+                self.body_parts.append(data)
+                self.length -= len(data)
             self.done = self.length == 0
-        self._compact()
+        elif data:  # delimited by the end of the connection
+            self.body_parts.append(data)
 
-    def _head(self, text: str) -> None:
+    def _parse_head(self, text: str) -> None:
         status_line, *lines = text.split("\r\n")
         parts = status_line.split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
@@ -81,45 +87,41 @@ class _Answer:
         elif "content-length" in self.headers:
             self.length = int(self.headers["content-length"])
             self.done = self.length == 0
-        else:
-            self.length = None  # until the connection closes
 
-    def _chunks(self) -> None:
-        buf = self.buf
-        while not self.done:
-            if self.chunk_left == -1:
-                eol = buf.find(b"\r\n", self.pos)
-                if eol == -1:
-                    return
-                size = int(bytes(buf[self.pos : eol]).split(b";")[0], 16)
-                self.pos = eol + 2
-                if size == 0:
-                    self.chunk_left = -2  # trailers follow
-                else:
-                    self.chunk_left = size
-            if self.chunk_left == -2:  # trailer lines, up to an empty one
-                eol = buf.find(b"\r\n", self.pos)
-                if eol == -1:
-                    return
-                empty = eol == self.pos
-                self.pos = eol + 2
-                self.done = empty
+    def _feed_chunked(self, data: bytes) -> None:
+        i, n = 0, len(data)
+        while i < n and not self.done:
+            if self.chunk_left:
+                take = min(self.chunk_left, n - i)
+                self.body_parts.append(data if take == n else data[i : i + take])
+                self.chunk_left -= take
+                i += take
+                if not self.chunk_left:
+                    self.crlf_left = 2
                 continue
-            if len(buf) - self.pos < self.chunk_left + 2:
+            if self.crlf_left:
+                skip = min(self.crlf_left, n - i)
+                self.crlf_left -= skip
+                i += skip
+                continue
+            # a chunk-size line, or a trailer line after the last chunk
+            eol = data.find(b"\n", i)
+            if eol == -1:
+                self.head += data[i:]
                 return
-            self.body_parts.append(bytes(buf[self.pos : self.pos + self.chunk_left]))
-            self.pos += self.chunk_left + 2
-            self.chunk_left = -1
-
-    def _compact(self) -> None:
-        if self.pos > (1 << 16) and self.pos > len(self.buf) // 2:
-            del self.buf[: self.pos]
-            self.pos = 0
+            line = bytes(self.head + data[i:eol]).rstrip(b"\r")
+            self.head = bytearray()
+            i = eol + 1
+            if self.trailers:
+                self.done = not line  # an empty line ends the trailers
+            else:
+                size = int(line.split(b";")[0], 16)
+                self.trailers = size == 0
+                self.chunk_left = size
 
     def eof(self) -> None:
         """The connection closed: a close-delimited body is complete, anything else is cut."""
         if self.head_done and self.length is None and not self.chunked:
-            self.body_parts.append(bytes(self.buf[self.pos :]))
             self.done = True
         if not self.done:
             raise HttpError("connection closed before the answer was complete")
