@@ -9,7 +9,9 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
-BUNDLED_PLUGINS = [p.name for p in sorted(Path("plugins").iterdir()) if (p / "__init__.py").exists()]
+BUNDLED_PLUGINS = [
+    p.name for p in sorted(Path("plugins").iterdir()) if (p / "__init__.py").exists()
+]
 
 packages = find_packages(include=["ngshare", "ngshare.*"])
 package_dir = {}

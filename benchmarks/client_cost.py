@@ -2,7 +2,8 @@
 
 Sets up one course with the deadline release (3 notebooks + 5 MB), then for
 each transport runs the same fetches and submits and reports the driver's CPU
-seconds (``time.process_time``, all threads, so curl's work counts)::
+seconds (``time.process_time``, all threads, so curl's work counts), and the
+wall time per submit sent one at a time (there the client's time is latency)::
 
     python benchmarks/client_cost.py                      # starts our server
     python benchmarks/client_cost.py --base-url http://127.0.0.1:10101
@@ -62,6 +63,11 @@ async def measure(base_url: str, kind: str, cfg: DeadlineConfig, setup: Deadline
         await each(students, cfg.concurrency, submit, errors.append)
         out["submit_cpu_ms_per_op"] = (time.process_time() - c0) * 1000 / len(students)
         out["submit_wall_s"] = time.perf_counter() - t0
+        # one at a time, as collect and release_feedback run: the client's time is latency
+        t0 = time.perf_counter()
+        for s in students:
+            await submit(s)
+        out["sequential_submit_ms_per_op"] = (time.perf_counter() - t0) * 1000 / len(students)
     finally:
         await api.close()
     out["errors"] = len(errors)

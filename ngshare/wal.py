@@ -21,8 +21,14 @@ log = logging.getLogger(__name__)
 
 #: Seconds a checkpoint waits after a write, so one run covers a burst of commits.
 CHECKPOINT_DELAY_SECONDS = 0.05
-#: SQLite's own checkpoint, for when this thread falls behind (pages; ~40 MB).
-BACKSTOP_PAGES = 10_000
+#: SQLite's own checkpoint, for when this thread falls behind (set in pages:
+#: see :func:`backstop_pages`).
+BACKSTOP_BYTES = 40 << 20
+
+
+def backstop_pages(page_size: int) -> int:
+    """``wal_autocheckpoint`` for a database with pages of ``page_size`` bytes."""
+    return max(1000, BACKSTOP_BYTES // page_size)
 
 
 class WalCheckpointer:

@@ -91,3 +91,30 @@ def test_db_commands_from_the_command_line(tmp_path):
     assert "up to date" in after.stdout
     history = run("history")
     assert "exchange" in history.stdout and "core" in history.stdout
+
+
+def test_new_sqlite_databases_get_wal_and_larger_pages_old_ones_keep_theirs(tmp_path):
+    """16 KiB pages for new files (see SQLITE_PAGE_BYTES); a database made with
+    another page size keeps it, and both open in WAL mode."""
+    from ngshare.db import SQLITE_PAGE_BYTES
+
+    def pragmas(url):
+        db = Database(url)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+            conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+            result = (conn.exec_driver_sql("PRAGMA page_size").scalar(),
+                      conn.exec_driver_sql("PRAGMA journal_mode").scalar())
+        db.dispose()
+        return result
+
+    assert pragmas(fresh_sqlite(tmp_path)) == (SQLITE_PAGE_BYTES, "wal")
+    old = tmp_path / "old.db"
+    import sqlite3
+
+    with sqlite3.connect(old) as conn:  # made elsewhere, with the old default
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.close()
+    assert pragmas(f"sqlite:///{old}") == (4096, "wal")
+    assert pragmas(f"sqlite:///{old}") == (4096, "wal")  # and again, already in WAL mode

@@ -5,7 +5,7 @@ import time
 import sqlalchemy as sa
 
 from ngshare.db import Database
-from ngshare.wal import BACKSTOP_PAGES
+from ngshare.wal import BACKSTOP_BYTES, backstop_pages
 
 
 def _wal_state(engine):
@@ -27,15 +27,17 @@ def test_commits_leave_the_checkpoint_to_the_background_thread(tmp_path):
     db = Database("sqlite:///" + str(tmp_path / "w.db"))
     try:
         with db.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == BACKSTOP_PAGES
+            page_size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+            backstop = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+        assert backstop == backstop_pages(page_size) and backstop * page_size <= BACKSTOP_BYTES
         before = db.checkpointer.checkpoints
-        _write_rows(db, 200)  # ~200 pages: a commit no longer checkpoints them itself
+        _write_rows(db, 200)  # ~800 KB: a commit no longer checkpoints them itself
         deadline = time.monotonic() + 10
         while db.checkpointer.checkpoints == before and time.monotonic() < deadline:
             time.sleep(0.01)
         assert db.checkpointer.checkpoints > before
         log, done = _wal_state(db.engine)
-        assert log > 200 and done == log  # every frame is back in the database file
+        assert log * page_size > 200 * 4000 and done == log  # all frames back in the database
     finally:
         db.dispose()
     assert not db.checkpointer._thread.is_alive()  # stopped with the database
