@@ -23,6 +23,7 @@ from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity, TokenFirstId
 from ngshare.config import NgShare
 from ngshare.context import ServerContext
 from ngshare.db import Database, is_sqlite
+from ngshare.malloc import keep_freed_buffers
 from ngshare.pages import HomeHandler
 from ngshare.plugin import Plugin, PluginError, check_handler_access, load_plugins
 from ngshare.storage import BlobStore
@@ -218,6 +219,8 @@ async def run_hooks(ctx: ServerContext, plugins: list[Plugin], hook: str) -> Non
 
 def serve(config: NgShare) -> None:
     """Run the server until SIGINT/SIGTERM."""
+    if config.tune_malloc:
+        keep_freed_buffers()
     try:
         ctx, plugins = build(config)
     except StartupError as e:

@@ -165,6 +165,13 @@ class NgShare(Application):
         config=True
     )
 
+    tune_malloc = Bool(
+        True,
+        help="""Keep freed request buffers in the heap for the next request (fixed
+        glibc malloc thresholds: 4 MiB mmap, 32 MiB trim; see ngshare.malloc).
+        Ignored on other C libraries and when MALLOC_*_ or GLIBC_TUNABLES is set.""",
+    ).tag(config=True)
+
     max_body_bytes = Integer(
         1 << 30, help="Largest accepted request body; larger ones get a JSON 413."
     ).tag(config=True)
