@@ -222,20 +222,20 @@ class PlainTransport:
             lines.append(f"Content-Length: {len(body or b'')}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         async with self._limit:
-            conn = None
+            conn, answered = None, False
             try:
                 async with asyncio.timeout(self._timeout):
                     conn = await self._connection(parts.hostname, parts.port or 80)
                     answer = await conn.exchange(head, body)
+                    answered = True
             except (HttpError, OSError, TimeoutError) as e:
-                if conn is not None:
-                    conn.close()
                 return Response(0, seconds=time.perf_counter() - t0,
                                 error=f"{type(e).__name__}: {e}")
             finally:
-                if conn is not None and not conn.closed:
-                    self._idle.append(conn)
-                elif conn is not None:
+                if conn is not None and answered and not conn.closed:
+                    self._idle.append(conn)  # ready for the next request
+                elif conn is not None:  # failed, cancelled or closed: never reused
+                    conn.close()
                     self._all.discard(conn)
         return Response(answer.status, answer.body, answer.headers.get("content-type", ""),
                         time.perf_counter() - t0)

@@ -119,7 +119,7 @@ class DriverStatement:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 to_db[name] = processor
-        columns = list(getattr(self.statement, "selected_columns", []))
+        columns = list(getattr(self.statement, "exported_columns", []))  # select or RETURNING
         from_db = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         row = namedtuple("Row", [c.key or f"c{i}" for i, c in enumerate(columns)], rename=True)
         order = list(compiled.positiontup) if compiled.positional else None

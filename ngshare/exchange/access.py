@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from ngshare.auth import Identity
@@ -322,8 +322,8 @@ def find_submission_files(
     user: User | Ref,
     raw_timestamp: str | None,
     kind: str,
-) -> tuple[SubmissionRow, list[Row]]:
-    """:func:`find_submission` and its files of ``kind`` (rows with path, sha256, md5, size).
+) -> tuple[SubmissionRow, list[tuple]]:
+    """:func:`find_submission` and its files of ``kind`` (named tuples: path, sha256, md5, size).
 
     One query when the timestamp is given (collect, feedback), as plain rows.
     """
@@ -343,8 +343,8 @@ def find_submission_files(
 _FILE_COLUMNS = (StoredFile.path, StoredFile.sha256, StoredFile.md5, StoredFile.size)
 
 
-def release_files_of(session: Session, assignment: Assignment | Ref) -> list[Row]:
-    """A release's files in upload order, as plain rows (path, sha256, md5, size)."""
+def release_files_of(session: Session, assignment: Assignment | Ref) -> list[tuple]:
+    """A release's files in upload order, as named tuples (path, sha256, md5, size)."""
     return _release_files_query().rows(session.connection(), {"a": assignment.pk})
 
 

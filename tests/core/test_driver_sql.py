@@ -102,3 +102,15 @@ def test_statements_the_driver_cannot_run_faithfully_are_refused(db):
             expanding.rows(conn, {})
         with pytest.raises(ValueError, match="default"):
             defaults.run_many(conn, [{"pk": 1}])
+
+
+def test_an_insert_returns_its_new_key(db):
+    insert = DriverStatement(
+        sa.insert(things).returning(things.c.pk), column_keys=["kind", "name", "at", "data"]
+    )
+    with db.engine.begin() as conn:
+        first = insert.first(conn, ROWS[0])
+        second = insert.first(conn, ROWS[1])
+        names = dict(conn.execute(sa.select(things.c.pk, things.c.name)).all())
+    assert second.pk > first.pk
+    assert names == {first.pk: "whole second", second.pk: "µs"}
