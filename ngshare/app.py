@@ -30,8 +30,11 @@ from ngshare.storage import BlobStore
 from ngshare.web import HealthHandler, NotFoundHandler
 
 #: Bytes read from a socket per step, and the size of the body pieces the
-#: handlers receive: an upload of a few hundred KB arrives in a few steps.
-READ_CHUNK_BYTES = 256 * 1024
+#: handlers receive. Tornado allocates (and zeroes) a buffer this large for
+#: every ``recv``, which seldom returns more than 64 KiB on loopback: 256 KiB
+#: cost sequential feedback uploads 3.7 % (benchmarks/ab.py, 5/5 rounds);
+#: 512 MiB uploads take as long either way.
+READ_CHUNK_BYTES = 64 * 1024
 
 #: Core service modules. Each exposes ``async def start(ctx)`` (set its
 #: ``ctx.<service>``; runs before the plugins' startup hooks), optionally
