@@ -193,7 +193,7 @@ class _Connection(asyncio.Protocol):
                     break
                 self.transport.write(view[start : start + WRITE_PIECE_BYTES])
         answer = await self._answered
-        if answer.headers.get("connection", "").lower() == "close" or not answer.done:
+        if answer.headers.get("connection", "").lower() == "close":
             self.close()
         return answer
 

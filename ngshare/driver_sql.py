@@ -37,8 +37,8 @@ class _Compiled:
     fixed: dict[str, Any]
     #: bind name -> the type's bind processor
     to_db: dict[str, Callable[[Any], Any]]
-    #: per result column, the type's result processor (or None)
-    from_db: list[Callable[[Any], Any] | None]
+    #: per result column, the type's result processor (or None); None if no column has one
+    from_db: list[Callable[[Any], Any] | None] | None
     #: the row class: a named tuple of the result columns' names
     row: type
 
@@ -66,7 +66,7 @@ class DriverStatement:
         finally:
             cursor.close()
         make = compiled.row._make
-        if any(compiled.from_db):
+        if compiled.from_db is not None:
             procs = compiled.from_db
             return [
                 make(v if p is None or v is None else p(v) for p, v in zip(procs, row, strict=True))
@@ -121,6 +121,8 @@ class DriverStatement:
                 to_db[name] = processor
         columns = list(getattr(self.statement, "exported_columns", []))  # select or RETURNING
         from_db = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        if not any(from_db):
+            from_db = None
         row = namedtuple("Row", [c.key or f"c{i}" for i, c in enumerate(columns)], rename=True)
         order = list(compiled.positiontup) if compiled.positional else None
         return _Compiled(compiled.string, order, keys, fixed, to_db, from_db, row)
