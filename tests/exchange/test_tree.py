@@ -171,3 +171,48 @@ def test_timestamps_are_formatted_like_strftime(ts):
 
     when = datetime.fromisoformat(ts)
     assert format_timestamp(when) == when.strftime(TIMESTAMP_FORMAT) + " UTC"
+
+
+def _regex_reference(raw: bytes) -> bytes | None:
+    text = raw.replace(b"\\n", b"")  # what the regex does, written the plain way
+    return None if b"\\" in text else text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_line_break_fast_path_agrees_with_plain_removal(seed):
+    """Fixed-width lines lose their breaks by slicing; any other text goes the general way.
+
+    Wrapped base64 of every length (64- and 76-wide lines), the same with one
+    byte changed, and short strings of backslashes and n's: the result is the
+    one removing every ``\\n`` gives, and the fast path does take the wrapped ones.
+    """
+    import random
+
+    rng = random.Random(seed)
+    alphabet = [b"A", b"b", b"\\", b"n", b"=", b"\\n"]
+    taken = 0
+    for i in range(3000):
+        if i % 2:
+            data = rng.randbytes(rng.randint(0, 400))
+            if rng.random() < 0.3:  # PEM-style 64-character lines
+                flat = base64.b64encode(data)
+                wrapped = b"".join(flat[k : k + 64] + b"\n" for k in range(0, len(flat), 64))
+            else:
+                wrapped = base64.encodebytes(data)
+            raw = wrapped.replace(b"\n", b"\\n")
+            if raw and rng.random() < 0.5:
+                k = rng.randrange(len(raw))
+                raw = raw[:k] + rng.choice(alphabet) + raw[k + 1 :]
+        else:
+            raw = b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        got = tree._without_newline_escapes(raw)
+        assert (None if got is None else bytes(got)) == _regex_reference(raw), raw
+        taken += tree._without_line_breaks(raw) is not None
+    assert taken > 1000  # the wrapped inputs went the fast way
+
+
+def test_line_break_fast_path_leaves_escaped_backslashes_to_the_general_way():
+    # "\\n" is an escaped backslash then n: not a line break, whatever the spacing
+    raw = b"AAAA\\nAAAA\\\\n"
+    assert tree._without_newline_escapes(raw) is None
+    assert tree._without_newline_escapes(b"AAAA\\nBBBB\\nCC\\n") == b"AAAABBBBCC"
