@@ -90,7 +90,9 @@ def _stage_tree(chunks: Iterable[bytes], store: BlobStore) -> list[UploadedFile]
 
 #: The files of an upload that is alone in progress are decoded, hashed,
 #: written and fsynced side by side: hashing, writing and fsync release the GIL,
-#: so one file's wait overlaps another's work (see ``BlobStore.alone``).
+#: so one file's wait overlaps another's work (see ``BlobStore.alone``). Files
+#: small enough to be held in memory are not: their md5 is computed aside
+#: already, and a sha256 costs less than a hand-off.
 #: (Separate from the caller's pool, which it would deadlock.)
 _STAGE_POOL = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ngshare-stage")
 
@@ -104,9 +106,16 @@ def _stage_all(contents: list[object], store: BlobStore) -> list[StagedBlob | Ba
         except Exception as e:  # noqa: BLE001 - returned, raised in file order by the caller
             return e
 
-    if len(contents) <= 1 or not store.alone():
+    if len(contents) <= 1 or not store.alone() or all(_held_in_memory(c, store) for c in contents):
         return [one(c) for c in contents]
     return list(_STAGE_POOL.map(one, contents))
+
+
+def _held_in_memory(content: object, store: BlobStore) -> bool:
+    """Is staging ``content`` only a sha256 (its md5 computed aside), too little to hand off?"""
+    if isinstance(content, LongString):
+        return content.decoded is not None and store.stages_in_memory(len(content.decoded))
+    return isinstance(content, str) and store.stages_in_memory(len(content))
 
 
 def _stage_content(content: object, store: BlobStore) -> StagedBlob:

@@ -151,6 +151,18 @@ def test_streamed_content_is_held_only_while_it_stays_small(db_store, server, pi
     assert db_store.read(blob.sha256) == data
 
 
+def test_a_lone_upload_gets_the_md5_of_a_small_blob_computed_aside(db_store):
+    data = b"feedback" * 7
+    with db_store.writing():  # one upload in progress: the md5 is left to another thread
+        lone = db_store.stage(data)
+        with db_store.writing():  # two: computed at once, no hand-off
+            crowded = db_store.stage(data)
+    assert not isinstance(lone.md5_digest, str)
+    assert isinstance(crowded.md5_digest, str)
+    assert lone.md5 == crowded.md5 == hashlib.md5(data).hexdigest()
+    assert lone.md5_digest == lone.md5  # resolved once, then kept
+
+
 def test_without_a_transaction_a_small_blob_becomes_a_file(db_store):
     blob = db_store.put(b"no connection")
     assert db_store.path_for(blob.sha256).read_bytes() == b"no connection"
