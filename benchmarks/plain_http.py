@@ -23,6 +23,8 @@ from benchmarks.httpclient import Response
 
 #: Bodies are written in pieces of this size, respecting the socket's flow control.
 WRITE_PIECE_BYTES = 1 << 20
+#: Bytes read per ``recv`` until an answer's length is known (then: straight into its body).
+SCRATCH_BYTES = 256 * 1024
 
 
 class HttpError(Exception):
@@ -32,8 +34,9 @@ class HttpError(Exception):
 class _Answer:
     """Incremental parser of one HTTP/1.1 response.
 
-    Body bytes are kept as the pieces the socket delivered (sliced only where
-    a piece holds framing), and joined once at the end.
+    A body of known length is received into one buffer of that size (the
+    socket writes into it: no piece objects, no join); other bodies are kept
+    as the pieces the socket delivered and joined once at the end.
     """
 
     def __init__(self) -> None:
@@ -41,6 +44,8 @@ class _Answer:
         self.status = 0
         self.headers: dict[str, str] = {}
         self.body_parts: list[bytes] = []
+        self.sink: bytearray | None = None  # the whole body, when its length is known
+        self.filled = 0  # bytes of ``sink`` received so far
         self.length: int | None = None  # body bytes still expected (Content-Length)
         self.chunked = False
         self.chunk_left = 0  # data bytes left in the current chunk
@@ -60,13 +65,10 @@ class _Answer:
             self.head = bytearray()
         if self.chunked:
             self._feed_chunked(data)
-        elif self.length is not None:
-            if len(data) > self.length:
-                data = data[: self.length]
-            if data:
-                self.body_parts.append(data)
-                self.length -= len(data)
-            self.done = self.length == 0
+        elif self.sink is not None:
+            take = min(len(data), len(self.sink) - self.filled)
+            self.sink[self.filled : self.filled + take] = data[:take]
+            self.received(take)
         elif data:  # delimited by the end of the connection
             self.body_parts.append(data)
 
@@ -86,7 +88,20 @@ class _Answer:
             self.chunked = True
         elif "content-length" in self.headers:
             self.length = int(self.headers["content-length"])
+            self.sink = bytearray(self.length)
             self.done = self.length == 0
+
+    def free_space(self) -> memoryview | None:
+        """Where the socket may write the rest of a body of known length (None: not known yet)."""
+        if self.sink is None or self.done:
+            return None
+        return memoryview(self.sink)[self.filled :]
+
+    def received(self, n: int) -> None:
+        """``n`` more body bytes are in :attr:`sink`."""
+        self.filled += n
+        self.length = len(self.sink) - self.filled
+        self.done = self.length == 0
 
     def _feed_chunked(self, data: bytes) -> None:
         i, n = 0, len(data)
@@ -127,11 +142,13 @@ class _Answer:
             raise HttpError("connection closed before the answer was complete")
 
     @property
-    def body(self) -> bytes:
+    def body(self) -> bytes | bytearray:
+        if self.sink is not None:
+            return self.sink  # no copy: each answer has its own
         return b"".join(self.body_parts)
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(asyncio.BufferedProtocol):
     """One keep-alive connection; :meth:`exchange` sends a request and returns its answer."""
 
     def __init__(self) -> None:
@@ -141,11 +158,29 @@ class _Connection(asyncio.Protocol):
         self._answered: asyncio.Future | None = None
         self._writable = asyncio.Event()
         self._writable.set()
+        self._scratch = bytearray(SCRATCH_BYTES)
+        self._into_body = False  # the last buffer handed out was the answer's body
 
     # -- protocol callbacks --
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        space = self._answer.free_space() if self._answer is not None else None
+        self._into_body = space is not None
+        return space if space is not None else memoryview(self._scratch)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._into_body and self._answered is not None and not self._answered.done():
+            self._answer.received(nbytes)  # type: ignore[union-attr]
+            if self._answer.done:  # type: ignore[union-attr]
+                self._answered.set_result(self._answer)
+            return
+        self.data_received(bytes(self._scratch[:nbytes]))
+
+    def eof_received(self) -> bool:
+        return False  # close the transport; connection_lost settles the answer
 
     def data_received(self, data: bytes) -> None:
         if self._answer is None or self._answered is None or self._answered.done():

@@ -117,3 +117,34 @@ def test_requests_share_one_connection_and_early_answers_end_uploads():
     assert refused.status == 413 and refused.body == b"{}"
     assert again.status == 200 and again.body == b'{"got":0}'
     assert connections == 2  # the refused upload's connection was closed, then a new one
+
+
+def test_a_long_body_of_known_length_arrives_whole_over_a_real_socket():
+    """Head and the body's start in one segment, the rest in odd pieces; then the next answer."""
+    big = random.Random(3).randbytes(3_000_001)
+
+    async def scenario():
+        async def serve(reader, writer):
+            for _ in range(2):
+                await reader.readuntil(b"\r\n\r\n")
+                head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(big)
+                writer.write(head + big[:1000])
+                for i in range(1000, len(big), 333_333):
+                    writer.write(big[i : i + 333_333])
+                    await writer.drain()
+                    await asyncio.sleep(0)
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = PlainTransport(concurrency=1, timeout=30)
+        try:
+            url = f"http://127.0.0.1:{port}/x"
+            return [await client.send("GET", url, {}, None) for _ in range(2)]
+        finally:
+            await client.close()
+            server.close()
+            await server.wait_closed()
+
+    first, second = asyncio.run(scenario())
+    assert first.status == second.status == 200
+    assert first.body == big and second.body == big
