@@ -201,7 +201,8 @@ class ApiClient:
         raw: dict[str, bytes] | None = None,
     ) -> Response:
         """POST a urlencoded form; ``raw`` fields are already percent-encoded."""
-        body = payloads.form({"user": user, **(fields or {})}, raw)
+        pieces = payloads.form_pieces({"user": user, **(fields or {})}, raw)
+        body = pieces if getattr(self.transport, "takes_pieces", False) else b"".join(pieces)
         headers = {
             **self.identity.headers(user),
             "Content-Type": "application/x-www-form-urlencoded",

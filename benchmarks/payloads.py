@@ -85,9 +85,21 @@ def files_field(blobs: list[Blob], *, line_wrapped: bool = False) -> bytes:
 
 def form(fields: dict[str, str], raw: dict[str, bytes] | None = None) -> bytes:
     """A urlencoded body from plain fields plus already-encoded ones (``raw``)."""
-    pieces = [f"{pct(k)}={pct(v)}".encode() for k, v in fields.items()]
-    pieces += [pct(k).encode() + b"=" + v for k, v in (raw or {}).items()]
-    return b"&".join(pieces)
+    return b"".join(form_pieces(fields, raw))
+
+
+def form_pieces(fields: dict[str, str], raw: dict[str, bytes] | None = None) -> list[bytes]:
+    """:func:`form`'s body in pieces, the ``raw`` values among them as they are.
+
+    A transport that writes pieces one after the other sends an 800 KB
+    submission without joining it into a new buffer twice per request.
+    """
+    head = "&".join(f"{pct(k)}={pct(v)}" for k, v in fields.items())
+    pieces = [head.encode()] if head else []
+    for k, v in (raw or {}).items():
+        pieces.append(f"{'&' if pieces else ''}{pct(k)}=".encode())
+        pieces.append(v)
+    return pieces
 
 
 # -- content ---------------------------------------------------------------

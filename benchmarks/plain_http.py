@@ -212,14 +212,14 @@ class _Connection(asyncio.BufferedProtocol):
 
     # -- use --
 
-    async def exchange(self, head: bytes, body: bytes | None) -> _Answer:
+    async def exchange(self, head: bytes, body: list[bytes]) -> _Answer:
         if self.closed or self.transport is None:
             raise HttpError("connection closed")
         self._answer = _Answer()
         self._answered = asyncio.get_running_loop().create_future()
         self.transport.write(head)
-        if body:
-            view = memoryview(body)
+        for piece in body:
+            view = memoryview(piece)
             for start in range(0, len(view), WRITE_PIECE_BYTES):
                 if self._answered.done() or self.closed:
                     break  # answered early (e.g. 413): the rest is not wanted
@@ -239,7 +239,12 @@ class _Connection(asyncio.BufferedProtocol):
 
 
 class PlainTransport:
-    """A pool of up to ``concurrency`` keep-alive connections to one server."""
+    """A pool of up to ``concurrency`` keep-alive connections to one server.
+
+    A body may be given as pieces (sent one after the other, never joined).
+    """
+
+    takes_pieces = True
 
     def __init__(self, concurrency: int, timeout: float) -> None:
         self._limit = asyncio.Semaphore(concurrency)
@@ -247,21 +252,22 @@ class PlainTransport:
         self._all: set[_Connection] = set()
         self._timeout = timeout
 
-    async def send(self, method: str, url: str, headers: dict, body: bytes | None):
+    async def send(self, method: str, url: str, headers: dict, body: bytes | list[bytes] | None):
         t0 = time.perf_counter()
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
+        pieces = [] if body is None else [body] if isinstance(body, bytes | bytearray) else body
         if body is not None or method in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(body or b'')}")
+            lines.append(f"Content-Length: {sum(len(p) for p in pieces)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         async with self._limit:
             conn, answered = None, False
             try:
                 async with asyncio.timeout(self._timeout):
                     conn = await self._connection(parts.hostname, parts.port or 80)
-                    answer = await conn.exchange(head, body)
+                    answer = await conn.exchange(head, pieces)
                     answered = True
             except (HttpError, OSError, TimeoutError) as e:
                 return Response(0, seconds=time.perf_counter() - t0,

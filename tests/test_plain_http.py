@@ -148,3 +148,34 @@ def test_a_long_body_of_known_length_arrives_whole_over_a_real_socket():
     first, second = asyncio.run(scenario())
     assert first.status == second.status == 200
     assert first.body == big and second.body == big
+
+
+def test_a_body_given_in_pieces_arrives_joined():
+    import hashlib
+
+    from benchmarks import payloads
+
+    pieces = payloads.form_pieces({"user": "a b", "x": "1"}, {"files": b"%5B" * 500_000})
+    assert b"".join(pieces) == payloads.form({"user": "a b", "x": "1"}, {"files": b"%5B" * 500_000})
+    assert payloads.form({}, {"files": b"v"}) == b"files=v"
+
+    async def scenario():
+        async def serve(reader, writer):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            digest = hashlib.sha256(await reader.readexactly(length)).hexdigest().encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(digest) + digest)
+            await writer.drain()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = PlainTransport(concurrency=1, timeout=30)
+        try:
+            return await client.send("POST", f"http://127.0.0.1:{port}/x", {}, pieces)
+        finally:
+            await client.close()
+            server.close()
+            await server.wait_closed()
+
+    answer = asyncio.run(scenario())
+    assert answer.body == hashlib.sha256(b"".join(pieces)).hexdigest().encode()
