@@ -45,7 +45,6 @@ class _Answer:
         self.headers: dict[str, str] = {}
         self.body_parts: list[bytes] = []
         self.sink: bytearray | None = None  # the whole body, when its length is known
-        self.filled = 0  # bytes of ``sink`` received so far
         self.length: int | None = None  # body bytes still expected (Content-Length)
         self.chunked = False
         self.chunk_left = 0  # data bytes left in the current chunk
@@ -66,8 +65,9 @@ class _Answer:
         if self.chunked:
             self._feed_chunked(data)
         elif self.sink is not None:
-            take = min(len(data), len(self.sink) - self.filled)
-            self.sink[self.filled : self.filled + take] = data[:take]
+            take = min(len(data), self.length)
+            start = len(self.sink) - self.length
+            self.sink[start : start + take] = data[:take]
             self.received(take)
         elif data:  # delimited by the end of the connection
             self.body_parts.append(data)
@@ -95,12 +95,11 @@ class _Answer:
         """Where the socket may write the rest of a body of known length (None: not known yet)."""
         if self.sink is None or self.done:
             return None
-        return memoryview(self.sink)[self.filled :]
+        return memoryview(self.sink)[len(self.sink) - self.length :]
 
     def received(self, n: int) -> None:
         """``n`` more body bytes are in :attr:`sink`."""
-        self.filled += n
-        self.length = len(self.sink) - self.filled
+        self.length -= n
         self.done = self.length == 0
 
     def _feed_chunked(self, data: bytes) -> None:
@@ -212,13 +211,13 @@ class _Connection(asyncio.BufferedProtocol):
 
     # -- use --
 
-    async def exchange(self, head: bytes, body: list[bytes]) -> _Answer:
+    async def exchange(self, head: bytes, pieces: list[bytes]) -> _Answer:
         if self.closed or self.transport is None:
             raise HttpError("connection closed")
         self._answer = _Answer()
         self._answered = asyncio.get_running_loop().create_future()
         self.transport.write(head)
-        for piece in body:
+        for piece in pieces:
             view = memoryview(piece)
             for start in range(0, len(view), WRITE_PIECE_BYTES):
                 if self._answered.done() or self.closed:

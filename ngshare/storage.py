@@ -55,7 +55,7 @@ _INLINE_DIALECTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 _BLOBS = InlineBlob.__table__
 
 
-#: Computes the md5 of small blobs while the request goes on (see :func:`_held`).
+#: Computes the md5 of small blobs while the request goes on (see ``BlobStore._hold``).
 _MD5_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ngshare-md5")
 
 
@@ -137,8 +137,25 @@ class BlobStore:
     def stage(self, data: bytes | memoryview) -> StagedBlob:
         """Compute ``data``'s digests; write it to a temp file and fsync it unless it is small."""
         if self.stages_in_memory(len(data)):
-            return _held(bytes(data), md5_later=self.alone())
+            return self._hold(bytes(data))
         return self._stage_file(data)
+
+    def _hold(self, data: bytes) -> StagedBlob:
+        """A small blob staged in memory (see :meth:`commit`).
+
+        Its md5 is needed only when the file's row is written. For an upload
+        that is alone in progress it is computed on another core meanwhile
+        (two thirds of the hashing, which was a fifth of a sequential feedback
+        upload); with others in progress the cores are busy, and it is
+        computed at once.
+        """
+        return StagedBlob(
+            temp_path=None,
+            sha256=hashlib.sha256(data).hexdigest(),
+            md5_digest=_MD5_POOL.submit(_md5_hex, data) if self.alone() else _md5_hex(data),
+            size=len(data),
+            data=data,
+        )
 
     def _stage_file(self, data: bytes | memoryview) -> StagedBlob:
         fd, temp_path = tempfile.mkstemp(dir=self.tmp, prefix="blob-")
@@ -173,8 +190,7 @@ class BlobStore:
                 if held_bytes > self.inline_bytes:
                     break
             else:
-                data = held[0] if len(held) == 1 else b"".join(held)
-                return _held(data, md5_later=self.alone())
+                return self._hold(held[0] if len(held) == 1 else b"".join(held))
         sha256 = hashlib.sha256()
         md5 = hashlib.md5(usedforsecurity=False)
         size = 0
@@ -340,23 +356,6 @@ class BlobStore:
         finally:
             conn.close()
         return {digest: bytes(content) for digest, content in rows}
-
-
-def _held(data: bytes, *, md5_later: bool = False) -> StagedBlob:
-    """A small blob staged in memory (see :meth:`BlobStore.commit`).
-
-    ``md5_later``: its md5 is computed on another core while the request goes
-    on (it is needed only when the file's row is written). The md5 is two
-    thirds of the hashing, which was a fifth of a sequential feedback upload;
-    worth it only when that core is idle, i.e. this upload is alone.
-    """
-    return StagedBlob(
-        temp_path=None,
-        sha256=hashlib.sha256(data).hexdigest(),
-        md5_digest=_MD5_POOL.submit(_md5_hex, data) if md5_later else _md5_hex(data),
-        size=len(data),
-        data=data,
-    )
 
 
 def _md5_hex(data: bytes | memoryview) -> str:
