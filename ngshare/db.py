@@ -11,7 +11,8 @@ value (or exception) comes back to the coroutine::
     n = await db.run(count_courses)
 
 SQLite gets one worker thread (SQLite serialises writers anyway, and one
-thread avoids "database is locked" retries); PostgreSQL gets a pool.
+thread avoids "database is locked" retries), which commits the transactions
+that queued up together at once (ngshare.group_commit); PostgreSQL gets a pool.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, mapped_column, sessionmaker
 
+from ngshare.group_commit import GroupCommitter
 from ngshare.wal import WalCheckpointer, backstop_pages
 
 log = logging.getLogger(__name__)
@@ -93,9 +95,15 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        n = 1 if is_sqlite(url) else max(1, workers)
-        self._executor = ThreadPoolExecutor(max_workers=n, thread_name_prefix="ngshare-db")
         self.checkpointer = WalCheckpointer(self._own_connection) if _is_sqlite_file(url) else None
+        self._executor: ThreadPoolExecutor | None = None
+        self.committer: GroupCommitter | None = None
+        if is_sqlite(url):
+            self.committer = GroupCommitter(self.sessionmaker, self._after_transaction)
+        else:
+            self._executor = ThreadPoolExecutor(
+                max_workers=max(1, workers), thread_name_prefix="ngshare-db"
+            )
 
     def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args, **kwargs)`` in one transaction, on this thread."""
@@ -103,14 +111,19 @@ class Database:
             with self.sessionmaker.begin() as session:
                 return fn(session, *args, **kwargs)
         finally:
-            if self.checkpointer is not None:
-                self.checkpointer.after_transaction()
+            self._after_transaction()
+
+    def _after_transaction(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.after_transaction()
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args, **kwargs)`` in one transaction on a worker thread.
 
         The transaction commits when ``fn`` returns and rolls back when it raises.
         """
+        if self.committer is not None:
+            return await asyncio.wrap_future(self.committer.submit(fn, *args, **kwargs))
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._executor, lambda: self.run_sync(fn, *args, **kwargs)
@@ -127,7 +140,10 @@ class Database:
         return self.sessionmaker()
 
     def dispose(self) -> None:
-        self._executor.shutdown(wait=True)
+        if self.committer is not None:
+            self.committer.stop()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()

@@ -1,0 +1,154 @@
+"""SQLite's writer thread commits the transactions queued together at once (ngshare.group_commit).
+
+Each test holds the thread in a first job until the others are queued, so
+they are certain to share one batch.
+"""
+
+import asyncio
+import threading
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ngshare.db import Database
+from ngshare.group_commit import TransactionLostError
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database("sqlite:///" + str(tmp_path / "g.db"))
+    database.run_sync(lambda s: s.execute(sa.text(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY)")))
+    database.run_sync(lambda s: s.execute(sa.text(
+        "CREATE TABLE t (x INTEGER UNIQUE, parent INTEGER REFERENCES parent(id))")))
+    yield database
+    database.dispose()
+
+
+def _insert(x):
+    def job(session):
+        session.execute(sa.text("INSERT INTO t (x) VALUES (:x)"), {"x": x})
+        return x
+    return job
+
+
+def _stored(db):
+    with db.engine.connect() as conn:
+        return sorted(conn.scalars(sa.text("SELECT x FROM t")))
+
+
+async def _in_one_batch(db, jobs):
+    """Run ``jobs`` (functions of a session) queued behind a job that waits: one batch."""
+    gate, started = threading.Event(), threading.Event()
+
+    def hold(session):
+        started.set()
+        assert gate.wait(10)
+        return "held"
+
+    first = asyncio.ensure_future(db.run(hold))
+    assert await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+    batches = db.committer.batches
+    rest = [asyncio.ensure_future(db.run(job)) for job in jobs]
+    await asyncio.sleep(0.05)  # every job is in the queue
+    gate.set()
+    assert await first == "held"
+    outcomes = await asyncio.gather(*rest, return_exceptions=True)
+    return outcomes, db.committer.batches - batches - 1  # the holding job's commit aside
+
+
+@pytest.mark.gen_test
+async def test_jobs_queued_together_commit_once_and_each_gets_its_result(db):
+    outcomes, batches = await _in_one_batch(db, [_insert(i) for i in range(10)])
+    assert outcomes == list(range(10))
+    assert batches == 1  # the ten queued jobs: one transaction
+    assert _stored(db) == list(range(10))
+
+
+@pytest.mark.gen_test
+async def test_a_lone_job_commits_alone(db):
+    before = db.committer.batches
+    for i in range(3):
+        assert await db.run(_insert(i)) == i
+    assert db.committer.batches - before == 3
+    assert _stored(db) == [0, 1, 2]
+
+
+@pytest.mark.gen_test
+async def test_a_failing_job_undoes_only_its_own_writes(db):
+    def insert_then_fail(session):
+        session.execute(sa.text("INSERT INTO t (x) VALUES (100)"))
+        raise ValueError("refused")
+
+    jobs = [_insert(1), insert_then_fail, _insert(1), _insert(2)]  # the second 1 is a duplicate
+    outcomes, batches = await _in_one_batch(db, jobs)
+    assert batches == 1
+    assert outcomes[0] == 1 and outcomes[3] == 2
+    assert isinstance(outcomes[1], ValueError)
+    assert isinstance(outcomes[2], IntegrityError)
+    assert _stored(db) == [1, 2]  # neither 100 nor the duplicate
+
+
+@pytest.mark.gen_test
+async def test_a_job_sees_the_writes_of_those_before_it(db):
+    def count(session):
+        return session.scalar(sa.text("SELECT count(*) FROM t"))
+
+    outcomes, _ = await _in_one_batch(db, [_insert(1), count, _insert(2), count])
+    assert outcomes == [1, 1, 2, 2]
+
+
+@pytest.mark.gen_test
+async def test_results_arrive_only_once_committed(db):
+    seen = []
+
+    def visible_elsewhere(_future):
+        seen.append(_stored(db))  # another connection: only committed rows
+
+    outcomes, _ = await _in_one_batch(db, [_insert(1), _insert(2)])
+    assert outcomes == [1, 2]
+    future = db.committer.submit(_insert(3))
+    future.add_done_callback(visible_elsewhere)
+    assert await asyncio.wrap_future(future) == 3
+    assert seen == [[1, 2, 3]]
+
+
+@pytest.mark.gen_test
+async def test_a_failed_commit_fails_every_job_in_the_batch(db):
+    def orphan(session):
+        # checked only when the transaction commits: the whole batch's commit fails
+        session.execute(sa.text("PRAGMA defer_foreign_keys = ON"))
+        session.execute(sa.text("INSERT INTO t (x, parent) VALUES (50, 999)"))
+        return "orphan"
+
+    outcomes, batches = await _in_one_batch(db, [_insert(1), orphan, _insert(2)])
+    assert batches == 1
+    assert all(isinstance(o, IntegrityError) for o in outcomes), outcomes
+    assert _stored(db) == []  # nothing half-written
+    assert await db.run(_insert(3)) == 3  # and the thread goes on
+
+
+@pytest.mark.gen_test
+async def test_a_transaction_lost_mid_batch_is_reported_and_the_rest_run_again(db):
+    def end_everything(session):
+        # what SQLite does itself on SQLITE_FULL or an I/O error: the whole
+        # transaction, savepoints and all, is rolled back
+        session.connection().exec_driver_sql("ROLLBACK")
+
+    outcomes, _ = await _in_one_batch(db, [_insert(1), end_everything, _insert(2), _insert(3)])
+    assert isinstance(outcomes[0], TransactionLostError)  # its row went with the rollback
+    assert isinstance(outcomes[1], Exception)
+    assert outcomes[2:] == [2, 3]  # run again, in a transaction of their own
+    assert _stored(db) == [2, 3]
+
+
+@pytest.mark.gen_test
+async def test_stopping_runs_what_is_queued(tmp_path):
+    database = Database("sqlite:///" + str(tmp_path / "s.db"))
+    database.run_sync(lambda s: s.execute(sa.text("CREATE TABLE t (x INTEGER)")))
+    futures = [database.committer.submit(_insert(i)) for i in range(5)]
+    database.dispose()
+    assert [f.result(timeout=0) for f in futures] == list(range(5))
+    with pytest.raises(RuntimeError, match="closed"):
+        database.committer.submit(_insert(9))
