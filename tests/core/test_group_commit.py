@@ -18,10 +18,12 @@ from ngshare.group_commit import TransactionLostError
 @pytest.fixture
 def db(tmp_path):
     database = Database("sqlite:///" + str(tmp_path / "g.db"))
-    database.run_sync(lambda s: s.execute(sa.text(
-        "CREATE TABLE parent (id INTEGER PRIMARY KEY)")))
-    database.run_sync(lambda s: s.execute(sa.text(
-        "CREATE TABLE t (x INTEGER UNIQUE, parent INTEGER REFERENCES parent(id))")))
+    database.run_sync(lambda s: s.execute(sa.text("CREATE TABLE parent (id INTEGER PRIMARY KEY)")))
+    database.run_sync(
+        lambda s: s.execute(
+            sa.text("CREATE TABLE t (x INTEGER UNIQUE, parent INTEGER REFERENCES parent(id))")
+        )
+    )
     yield database
     database.dispose()
 
@@ -30,6 +32,7 @@ def _insert(x):
     def job(session):
         session.execute(sa.text("INSERT INTO t (x) VALUES (:x)"), {"x": x})
         return x
+
     return job
 
 
