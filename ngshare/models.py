@@ -37,7 +37,8 @@ class InlineBlob(CoreBase):
 
     See :class:`ngshare.storage.BlobStore`: it is written in the transaction
     of the rows that refer to it. ``touched_at`` plays the role a file's mtime
-    plays for garbage collection.
+    plays for garbage collection. ``codec`` says how ``content`` is packed:
+    NULL for as is, ``"lz4"`` for an LZ4 frame (see :mod:`ngshare.storage`).
     """
 
     __tablename__ = "blobs"
@@ -45,6 +46,7 @@ class InlineBlob(CoreBase):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     touched_at: Mapped[datetime] = mapped_column(index=True)
+    codec: Mapped[str | None] = mapped_column(String(8))
 
 
 def get_or_create_user(session: Session, name: str) -> User:

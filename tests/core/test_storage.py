@@ -1,7 +1,9 @@
 """The blob store: content addressing, de-duplication, two-phase writes."""
 
 import hashlib
+import os
 
+import lz4.frame
 import pytest
 
 from ngshare.storage import BlobStore
@@ -161,6 +163,87 @@ def test_a_lone_upload_gets_the_md5_of_a_small_blob_computed_aside(db_store):
     assert isinstance(crowded.md5_digest, str)
     assert lone.md5 == crowded.md5 == hashlib.md5(data).hexdigest()
     assert lone.md5_digest == lone.md5  # resolved once, then kept
+
+
+@pytest.fixture
+def packing_store(server, tmp_path):
+    """A store whose blobs up to 1 MB live in the test database (big enough to pack)."""
+    return BlobStore(tmp_path / "packing-blobs", server.db.engine, inline_bytes=1 << 20)
+
+
+def _stored_row(server, sha256):
+    from sqlalchemy import select
+
+    from ngshare.models import InlineBlob
+
+    with server.db.engine.connect() as conn:
+        return conn.execute(
+            select(InlineBlob.content, InlineBlob.codec).where(InlineBlob.sha256 == sha256)
+        ).one()
+
+
+def _commit(store, server, blob):
+    with server.db.engine.begin() as conn:
+        store.commit([blob], conn)
+
+
+def test_compressible_small_blobs_are_stored_packed_and_read_back_whole(packing_store, server):
+    html = b"<div class='cell'><pre>the data model error</pre></div>\n" * 2000  # ~110 KB
+    blob = packing_store.stage(html)
+    _commit(packing_store, server, blob)
+    content, codec = _stored_row(server, blob.sha256)
+    assert codec == "lz4" and len(content) < len(html) // 4
+    assert packing_store.read(blob.sha256) == html
+    assert packing_store.read_small([blob.sha256]) == {blob.sha256: html}
+    assert (blob.sha256, blob.md5) == (
+        hashlib.sha256(html).hexdigest(), hashlib.md5(html).hexdigest()
+    )  # the digests name the content, not its stored form
+
+
+@pytest.mark.parametrize("data", [os.urandom(50_000), b"tiny but repetitive " * 100])
+def test_small_blobs_that_do_not_pack_well_or_are_tiny_are_stored_as_is(
+    packing_store, server, data
+):
+    blob = packing_store.stage(data)
+    _commit(packing_store, server, blob)
+    assert _stored_row(server, blob.sha256) == (data, None)
+    assert packing_store.read(blob.sha256) == data
+
+
+def test_a_lone_upload_packs_aside_and_a_crowded_one_at_once(packing_store, server):
+    data = b"feedback " * 10_000
+    with packing_store.writing():
+        lone = packing_store.stage(data)
+        with packing_store.writing():
+            crowded = packing_store.stage(data)
+    assert not isinstance(lone.packing, bytes) and isinstance(crowded.packing, bytes)
+    assert lone.packed == crowded.packed and lz4.frame.decompress(lone.packed) == data
+
+
+def test_blobs_stored_before_packing_existed_are_read_as_they_are(packing_store, server):
+    from ngshare.models import InlineBlob, utcnow
+
+    data = b"stored by an earlier version " * 500
+    digest = hashlib.sha256(data).hexdigest()
+    with server.db.engine.begin() as conn:  # the row an earlier server wrote: no codec
+        conn.execute(
+            InlineBlob.__table__.insert().values(sha256=digest, content=data, touched_at=utcnow())
+        )
+    assert packing_store.read(digest) == data
+
+
+def test_a_blob_in_an_unknown_codec_is_an_error_not_garbage(packing_store, server):
+    from ngshare.models import InlineBlob, utcnow
+
+    digest = hashlib.sha256(b"x").hexdigest()
+    with server.db.engine.begin() as conn:
+        conn.execute(
+            InlineBlob.__table__.insert().values(
+                sha256=digest, content=b"??", codec="zstd", touched_at=utcnow()
+            )
+        )
+    with pytest.raises(ValueError, match="unknown blob codec"):
+        packing_store.read(digest)
 
 
 def test_without_a_transaction_a_small_blob_becomes_a_file(db_store):
