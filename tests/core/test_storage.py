@@ -200,7 +200,15 @@ def test_compressible_small_blobs_are_stored_packed_and_read_back_whole(packing_
     )  # the digests name the content, not its stored form
 
 
-@pytest.mark.parametrize("data", [os.urandom(50_000), b"tiny but repetitive " * 100])
+@pytest.mark.parametrize(
+    "data",
+    [
+        os.urandom(50_000),  # does not pack
+        b"tiny but repetitive " * 100,  # too small to bother
+        os.urandom(20_000) + b"a" * 100_000,  # its first 16 KiB do not pack: not tried
+        b"a" * 20_000 + os.urandom(100_000),  # its start packs, the whole saves a sixth
+    ],
+)
 def test_small_blobs_that_do_not_pack_well_or_are_tiny_are_stored_as_is(
     packing_store, server, data
 ):
