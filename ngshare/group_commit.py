@@ -17,7 +17,6 @@ gets the error.
 from __future__ import annotations
 
 import collections
-import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -25,8 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
-
-log = logging.getLogger(__name__)
 
 #: The most transactions one commit takes (each upload's blobs are in it, so
 #: this also bounds the size of one commit).
