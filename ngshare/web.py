@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tornado import web
 
 from ngshare import forms
+from ngshare.linger import refuse_unread_body
 
 if TYPE_CHECKING:
     from ngshare.auth import Identity
@@ -174,14 +175,12 @@ class APIHandler(web.RequestHandler):
             except ValueError:
                 raise ApiError(400, "Invalid Content-Length") from None
             if declared > self.max_body_bytes:
-                self._refuse_oversized()
+                envelope = self.error_envelope(413, ERR_TOO_LARGE, {})
+                refuse_unread_body(self, 413, envelope)
+                return
         # Above the limit data_received answers 413 itself; the connection's own
         # (higher) limit only stops a client that ignores that answer.
         self.request.connection.set_max_body_size(2 * self.max_body_bytes + (1 << 20))
-
-    def _refuse_oversized(self) -> None:
-        self.set_header("Connection", "close")
-        raise ApiError(413, ERR_TOO_LARGE)
 
     def data_received(self, chunk: bytes) -> None:
         if self._finished:

@@ -11,6 +11,7 @@ from tornado.httpclient import HTTPClientError
 from ngshare.forms import FEW_FIELDS, has_few_fields
 from ngshare.storage import BlobStore
 from tests.conftest import encode_files
+from tests.servers import running_server
 
 
 async def fetch(http_client, url, **kwargs):
@@ -151,3 +152,54 @@ async def test_server_errors_are_json_without_a_trace(
     response = await fetch(http_client, base_url + "/api/assignment/c1/a1?user=kevin")
     assert response.code == 500
     assert json.loads(response.body) == {"success": False, "message": "Internal Server Error"}
+
+
+
+async def _refused_while_still_sending(port: int, declared: int) -> bytes:
+    """Send headers declaring ``declared`` bytes, then keep sending; return all that came back."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /api/course/c1?user=root HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n" % declared
+    )
+
+    async def keep_sending():
+        chunk = b"x" * (1 << 16)
+        try:
+            for _ in range(declared // len(chunk)):
+                writer.write(chunk)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass  # the server stopped reading: expected
+
+    sending = asyncio.ensure_future(keep_sending())
+    answer = b""
+    try:
+        while piece := await asyncio.wait_for(reader.read(1 << 16), 20):
+            answer += piece
+    except ConnectionResetError:
+        pass  # the reset a closed server sends for the unread body can throw the answer away
+    sending.cancel()
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (ConnectionError, OSError):
+        pass
+    return answer
+
+
+def test_a_refused_upload_still_sending_receives_the_whole_413(tmp_path):
+    """The 413 survives the client's body still arriving (a server process of its own:
+    in the test's own IOLoop the client never sends fast enough to lose the answer)."""
+
+    async def refusals(port):
+        return [await _refused_while_still_sending(port, 40 << 20) for _ in range(5)]
+
+    with running_server(tmp_path, f"--NgShare.max_body_bytes={1 << 20}") as base:
+        answers = asyncio.run(refusals(int(base.rsplit(":", 1)[1])))
+    for answer in answers:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert b"\r\nConnection: close" in head
+        assert json.loads(body) == {"success": False, "message": "Request body too large"}
