@@ -121,6 +121,9 @@ class Database:
         """Run ``fn(session, *args, **kwargs)`` in one transaction on a worker thread.
 
         The transaction commits when ``fn`` returns and rolls back when it raises.
+        On SQLite ``fn`` may share the commit with others queued at the same time
+        (inside a savepoint of its own, see :mod:`ngshare.group_commit`): its
+        answer arrives once that commit is durable.
         """
         if self.committer is not None:
             return await asyncio.wrap_future(self.committer.submit(fn, *args, **kwargs))

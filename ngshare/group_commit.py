@@ -62,8 +62,7 @@ class GroupCommitter:
         self._queue: collections.deque[_Job] = collections.deque()
         self._ready = threading.Condition(threading.Lock())
         self._stopping = False
-        self.batches = 0  # commits so far, and the jobs in them (for tests and curiosity)
-        self.jobs = 0
+        self.batches = 0  # commits so far (for tests and curiosity)
         self._thread = threading.Thread(target=self._run, name="ngshare-db", daemon=True)
         self._thread.start()
 
@@ -120,7 +119,6 @@ class GroupCommitter:
             if self._after_commit is not None:
                 self._after_commit()
         self.batches += 1
-        self.jobs += ran
         for i, job in enumerate(batch[:ran]):
             if i in errors or failure is not None:
                 job.future.set_exception(errors.get(i, failure))

@@ -184,7 +184,7 @@ class APIHandler(web.RequestHandler):
 
     def data_received(self, chunk: bytes) -> None:
         if self._finished:
-            return  # already refused; the connection closes when the client stops
+            return  # already refused (a chunked body grew too large); Tornado closes the connection
         self._body_size += len(chunk)
         if self._body_size > self.max_body_bytes:
             # a chunked body with no Content-Length grew too large: answer now
