@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import report  # noqa: E402
+from benchmarks import client_heap, report  # noqa: E402
 from benchmarks.bigfile import MIB, run_bigfile, run_limit_probe  # noqa: E402
 from benchmarks.deadline import Deadline, DeadlineConfig  # noqa: E402
 from benchmarks.httpclient import TRANSPORTS, ApiClient, DevUser, TokenAuth  # noqa: E402
@@ -56,6 +56,7 @@ async def drive(
 ) -> list[PhaseResult]:
     """Run one workload and return its phases (the programmatic entry point)."""
     cfg = deadline or DeadlineConfig()
+    client_heap.keep_freed_buffers()
     watch = ProcWatch(server_pid) if server_pid else None
     api = ApiClient(base_url, identity or DevUser(), transport, cfg.concurrency, prefix)
     try:

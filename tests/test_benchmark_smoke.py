@@ -153,3 +153,28 @@ def test_file_create_cost_reports_each_folder(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"{tmp_path}: median ") and out.rstrip().endswith("ms per file creation")
     assert list(tmp_path.iterdir()) == []  # its folder is removed again
+
+
+def test_collect_counts_a_wrong_answer_checked_after_the_phase():
+    """Collect's answers are checked after the phase; a wrong one is still an error."""
+    from benchmarks.deadline import Deadline
+    from benchmarks.httpclient import Response
+    from benchmarks.payloads import Blob
+
+    good, bad = Blob("a.ipynb", b"answer one"), Blob("a.ipynb", b"answer two")
+
+    class Api:
+        async def get(self, path, user, **query):
+            blob = bad if path.endswith("student0002") else good
+            doc = {"success": True, "timestamp": query["timestamp"],
+                   "files": [{"path": blob.path, "content": blob.b64, "checksum": blob.md5}]}
+            return Response(200, json.dumps(doc).encode(), seconds=0.001)
+
+    run = Deadline(Api(), DeadlineConfig(students=3, concurrency=1), None)
+    run.listed_ts = {s: f"ts-{s}" for s in run.cfg.student_names}
+    run.submitted = {s: [good] for s in run.cfg.student_names}
+    asyncio.run(run.collect())
+    (result,) = run.results
+    assert result.ops == 3 and result.verified_files == 2
+    assert result.errors == 1 and "student0002" in result.error_texts[0]
+    assert run.collected_ts == {s: f"ts-{s}" for s in run.cfg.student_names}
