@@ -7,6 +7,7 @@ is an admin and acts as an instructor of every course.
 
 import base64
 import json
+import os
 
 import pytest
 
@@ -208,6 +209,27 @@ async def test_a_rejected_first_feedback_upload_records_nothing(exchange, api):
         "POST", f"feedback/c1/a1/{STUDENT}", user=INSTRUCTOR, timestamp=ts, files="[{}]"
     ) == (400, error("Illegal path"))
     assert await feedback_of(api, ts) == []
+
+
+async def test_a_failed_commit_keeps_the_old_feedback_and_leaves_no_staged_file(
+    exchange, api, server, monkeypatch
+):
+    ts = await submitted(exchange)
+    await upload(exchange, ts)
+
+    def failing_commit(staged, connection=None):
+        assert any(b.temp_path for b in staged)  # the large file was staged as a file
+        raise OSError("disk full")
+
+    monkeypatch.setattr(server.storage, "commit", failing_commit)
+    files = {"p1.html": b"<p>second</p>", "big.bin": os.urandom(server.storage.inline_bytes + 1)}
+    status, body = await api(
+        "POST", f"feedback/c1/a1/{STUDENT}", user=INSTRUCTOR, timestamp=ts, files=encoded(files)
+    )
+    assert status == 500 and body["success"] is False
+    assert list(server.storage.tmp.iterdir()) == []
+    monkeypatch.undo()
+    assert await feedback_of(api, ts) == full(FEEDBACK)
 
 
 # the order of checks on upload: course, permission, assignment, student,
