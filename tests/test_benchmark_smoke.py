@@ -178,3 +178,41 @@ def test_collect_counts_a_wrong_answer_checked_after_the_phase():
     assert result.ops == 3 and result.verified_files == 2
     assert result.errors == 1 and "student0002" in result.error_texts[0]
     assert run.collected_ts == {s: f"ts-{s}" for s in run.cfg.student_names}
+
+
+def _fetch_with(answer_for):
+    """The fetch phase against a stand-in API whose answer per student is ``answer_for``."""
+    from benchmarks.deadline import Deadline
+    from benchmarks.httpclient import Response
+
+    class Api:
+        async def get(self, path, user, **query):
+            return Response(200, answer_for(user, run.release), seconds=0.001)
+
+    cfg = DeadlineConfig(students=3, concurrency=2, notebooks=1, notebook_bytes=2000,
+                         data_bytes=3000)
+    run = Deadline(Api(), cfg, None)
+    asyncio.run(run.fetch())
+    return run.results[0]
+
+
+def _release_answer(blobs, break_path=None) -> bytes:
+    files = [{"path": b.path, "checksum": b.md5,
+              "content": b.b64 if b.path != break_path else b.b64[::-1]} for b in blobs]
+    return json.dumps({"success": True, "files": files}).encode()
+
+
+def test_fetch_checks_the_reference_answer_and_each_differing_one():
+    """Copies of the first answer share its check (after the phase); others are checked alone."""
+    ok = _fetch_with(
+        lambda user, release: _release_answer(release, "problem1.ipynb" if user == "student0002"
+                                              else None)
+    )
+    assert ok.ops == 3 and ok.verified_files == 2 * 2 + 1  # its data file is right
+    assert ok.errors == 1 and "student0002" in ok.error_texts[0]
+
+
+def test_fetch_counts_every_copy_of_a_wrong_reference_answer():
+    wrong = _fetch_with(lambda user, release: _release_answer(release, "problem1.ipynb"))
+    assert wrong.ops == 3 and wrong.verified_files == 0 and wrong.errors == 3
+    assert "3 identical answers" in wrong.error_texts[0]
