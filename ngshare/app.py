@@ -224,6 +224,11 @@ def serve(config: NgShare) -> None:
     """Run the server until SIGINT/SIGTERM."""
     if config.tune_malloc:
         keep_freed_buffers()
+    if config.identity_kind == "hub":
+        from ngshare.hub import use_pycurl_if_installed
+
+        if use_pycurl_if_installed():
+            config.log.info("asking the hub through pycurl (kept-alive connections)")
     try:
         ctx, plugins = build(config)
     except StartupError as e:
