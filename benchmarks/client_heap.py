@@ -14,11 +14,8 @@ than in it. Both servers are driven by the same process, so both gain alike.
 
 from __future__ import annotations
 
-import ctypes
+from ngshare.malloc import set_thresholds
 
-#: ``mallopt`` parameters (``<malloc.h>``).
-M_TRIM_THRESHOLD = -1
-M_MMAP_THRESHOLD = -3
 #: glibc's largest mmap threshold on 64-bit: buffers up to this come from the heap.
 MMAP_THRESHOLD_BYTES = 32 << 20
 #: Free heap kept instead of handed back (the fetch phase's buffers fit twice).
@@ -29,14 +26,7 @@ PREFAULT_PIECE_BYTES = 8 << 20
 
 def keep_freed_buffers() -> bool:
     """Set the thresholds for this process; False where the C library is not glibc."""
-    try:
-        libc = ctypes.CDLL(None)
-    except OSError:
-        return False
-    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
-        return False
-    ok = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
-    return libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok
+    return bool(set_thresholds(MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES))
 
 
 def prefault(total_bytes: int) -> None:

@@ -33,14 +33,23 @@ def keep_freed_buffers() -> bool:
     """Set the thresholds; False if the C library is not glibc or the environment set them."""
     if any(name in os.environ for name in _OPERATOR_SETTINGS):
         return False
+    ok = set_thresholds(MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES)
+    if ok is False:
+        log.warning("mallopt refused the malloc thresholds; keeping glibc's defaults")
+    return bool(ok)
+
+
+def set_thresholds(mmap_bytes: int, trim_bytes: int) -> bool | None:
+    """``mallopt`` both thresholds for this process (also the benchmark driver's).
+
+    None where the C library is not glibc (musl, macOS: other allocators,
+    other rules); False if glibc refused a value.
+    """
     try:
         libc = ctypes.CDLL(None)  # the C library this process runs on
     except OSError:
-        return False
+        return None
     if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
-        return False  # musl, macOS: other allocators, other rules
-    ok = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
-    ok = libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok
-    if not ok:
-        log.warning("mallopt refused the malloc thresholds; keeping glibc's defaults")
-    return ok
+        return None
+    ok = libc.mallopt(M_MMAP_THRESHOLD, mmap_bytes) == 1
+    return libc.mallopt(M_TRIM_THRESHOLD, trim_bytes) == 1 and ok
