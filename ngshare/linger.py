@@ -17,8 +17,10 @@ import asyncio
 import json
 import logging
 import socket
+import time
 from typing import TYPE_CHECKING
 
+from tornado import httputil
 from tornado.iostream import IOStream, StreamClosedError
 
 if TYPE_CHECKING:
@@ -40,15 +42,15 @@ def refuse_unread_body(handler: RequestHandler, status: int, envelope: dict) -> 
     connection over only while the headers are handled).
     """
     body = json.dumps(envelope, separators=(",", ":")).encode()
-    handler.set_status(status)
-    handler.set_header("Content-Type", "application/json; charset=UTF-8")
-    handler.set_header("Content-Length", str(len(body)))
-    handler.set_header("Connection", "close")
-    lines = [f"HTTP/1.1 {status} {handler._reason}"]
-    lines += [f"{name}: {value}" for name, value in handler._headers.get_all()]
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    handler._finished = True  # Tornado neither answers nor reads this request any more
-    stream = handler.request.connection.detach()
+    head = "\r\n".join([
+        f"HTTP/1.1 {status} {httputil.responses.get(status, 'Unknown')}",
+        f"Date: {httputil.format_timestamp(time.time())}",
+        "Content-Type: application/json; charset=UTF-8",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        "\r\n",
+    ]).encode("latin-1")
+    stream = handler.detach()  # Tornado neither answers nor reads this request any more
     log.info("%d %s %s (refused before its body was read)", status, handler.request.method,
              handler.request.uri)
     task = asyncio.ensure_future(_answer_then_linger(stream, head + body))

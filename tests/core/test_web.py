@@ -67,6 +67,9 @@ async def test_a_declared_oversized_body_gets_a_json_413(server, http_client, ba
     )
     assert response.code == 413
     assert json.loads(response.body) == {"success": False, "message": "Request body too large"}
+    assert response.headers["Content-Type"] == "application/json; charset=UTF-8"
+    assert response.headers["Connection"] == "close"
+    assert response.reason == "Request Entity Too Large"
 
 
 @pytest.mark.gen_test
