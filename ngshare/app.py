@@ -23,6 +23,7 @@ from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity, TokenFirstId
 from ngshare.config import NgShare
 from ngshare.context import ServerContext
 from ngshare.db import Database, is_sqlite
+from ngshare.gc_freeze import freeze_startup_objects
 from ngshare.malloc import keep_freed_buffers
 from ngshare.pages import HomeHandler
 from ngshare.plugin import Plugin, PluginError, check_handler_access, load_plugins
@@ -249,6 +250,8 @@ async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
     except StartupError as e:
         config.log.critical("cannot start: %s", e)
         sys.exit(1)
+    if config.freeze_startup_objects:
+        config.log.debug("%d objects of startup frozen", freeze_startup_objects())
     server = HTTPServer(
         app, max_body_size=config.max_body_bytes + 1, xheaders=True, chunk_size=READ_CHUNK_BYTES
     )

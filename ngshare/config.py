@@ -172,6 +172,13 @@ class NgShare(Application):
         Ignored on other C libraries and when MALLOC_*_ or GLIBC_TUNABLES is set.""",
     ).tag(config=True)
 
+    freeze_startup_objects = Bool(
+        True,
+        help="""Once started, leave the objects of startup out of the garbage
+        collector's full passes (gc.freeze(); see ngshare.gc_freeze): each such
+        pass otherwise stopped the server for ~50 ms.""",
+    ).tag(config=True)
+
     max_body_bytes = Integer(
         1 << 30, help="Largest accepted request body; larger ones get a JSON 413."
     ).tag(config=True)
