@@ -1,4 +1,4 @@
-"""freeze_startup_objects: startup's objects leave the collector's passes; its garbage does not stay."""
+"""freeze_startup_objects: live objects leave the collector's passes, garbage does not stay."""
 
 import subprocess
 import sys
