@@ -41,10 +41,12 @@ def use_pycurl_if_installed() -> bool:
 
     Tornado's default client opens a connection per request; every
     student's first request needs a lookup, so a deadline starts with a
-    burst of them. With pycurl, the server's CPU per lookup fell from
-    ~0.2 ms to ~0.03 ms (docs/benchmarks.md). It is process-wide, so the
-    server's entry point calls it, not the identity provider. Like every
-    curl client, it honours ``http_proxy``/``no_proxy``.
+    burst of them. With pycurl, the server's extra CPU for the 300 lookups
+    of the benchmark's fetch phase fell from 0.06 s to 0.00-0.01 s on one
+    machine, and was 0.04 s on a faster one (docs/benchmarks.md, sessions 8
+    and 9). It is process-wide, so the server's entry point calls it, not
+    the identity provider. Like every curl client, it honours
+    ``http_proxy``/``no_proxy``.
     """
     try:
         import pycurl  # noqa: F401 - only whether it is installed
