@@ -1,8 +1,8 @@
 """A local stand-in for the part of JupyterHub's REST API a service uses to identify callers.
 
 The ``auth`` workload needs per-user API tokens that a hub can resolve, but
-not a whole hub (proxy, spawner, database), so this small Tornado server
-answers the hub's requests from a token file instead::
+not a whole hub (proxy, spawner, database), so this small server answers the
+hub's requests from a token file instead::
 
     python benchmarks/hub_standin.py --port 8081 --users tokens.json --services services.json
 
@@ -15,7 +15,7 @@ It answers like JupyterHub 5/6 (``jupyterhub/apihandlers``):
   asks, and ngshare 0.6 too;
 * ``GET /hub/api/users/<name>``: a user's model, for a service token (or the
   user's own token), else 403 (what ``HubIdentity`` asks for hub admins/groups);
-* anything else under ``/hub/api/`` -> JSON 404.
+* anything else under ``/hub/api/`` -> JSON 404; a method other than GET -> JSON 405.
 
 A missing or unknown token gets the hub's ``403 {"status": 403, "message":
 "Forbidden"}``. ``GET /stats`` (outside the hub API, no token) counts what was
@@ -23,12 +23,23 @@ served (``requests`` to the hub API, ``lookups`` answered by ``/user``,
 ``refused``...), so the runner can tell how many identity lookups the server
 made. Binds 127.0.0.1 only; :func:`running` starts it as its own process and
 stops it by PID.
+
+It shares the machine's 2 cores with the server it serves, so it is an
+``asyncio.Protocol`` over httptools' parser rather than a Tornado
+application: 300 lookups (one deadline fetch phase) cost it 0.02-0.03 s of
+CPU instead of Tornado's 0.08-0.10 s (``benchmarks/standin_cost.py``, 5
+rounds each; docs/benchmarks.md, session 10). A real
+hub spends more per lookup (it hashes the token and reads its database); the
+``auth`` workload measures what the *server's* lookups cost, and reports the
+stand-in's CPU beside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -39,15 +50,18 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 
-from tornado import ioloop, web
+import httptools
 
 HUB_API = "/hub/api/"
 #: The version the stand-in claims; HubAuth does not check it.
 HUB_VERSION = "6.1.1"
 SERVICE_SCOPES = ["read:users", "read:groups"]
 START_TIMEOUT = 15.0
+USER_PATH = re.compile(re.escape(HUB_API) + r"users/([^/]+)")
+ERR_SCOPE = "Action is not authorized with current scopes; requires any of [read:users]"
 
 
 @dataclass
@@ -73,48 +87,58 @@ def user_model(name: str) -> dict:
     }
 
 
-class HubApiHandler(web.RequestHandler):
-    """Errors as the hub writes them: ``{"status": code, "message": text}``."""
+class HubError(Exception):
+    """An error answer, written as the hub writes them: ``{"status": code, "message": text}``."""
 
-    def initialize(self, tokens: Tokens, stats: Counter) -> None:
-        self.tokens, self.stats = tokens, stats
+    def __init__(self, status: int, message: str | None = None) -> None:
+        super().__init__(status, message)
+        self.status, self.message = status, message or HTTPStatus(status).phrase
 
-    def prepare(self) -> None:
+
+class HubApi:
+    """The routes: (method, path, Authorization header) -> (status, JSON body)."""
+
+    def __init__(self, tokens: Tokens) -> None:
+        self.tokens = tokens
+        self.stats: Counter = Counter()
+
+    def answer(self, method: str, path: str, authorization: str) -> tuple[int, dict]:
+        if path == "/stats" and method == "GET":
+            return 200, {"requests": 0, "lookups": 0, "refused": 0, **self.stats}
+        if not path.startswith(HUB_API):
+            return 404, {"status": 404, "message": "Not Found"}  # not the hub API: uncounted
         self.stats["requests"] += 1  # everything asked of the hub API, lookups or not
+        try:
+            if method != "GET":
+                raise HubError(405)
+            return 200, self.route(path, authorization)
+        except HubError as e:
+            return e.status, {"status": e.status, "message": e.message}
 
-    def set_default_headers(self) -> None:
-        self.set_header("Content-Type", "application/json")
+    def route(self, path: str, authorization: str) -> dict:
+        if path == HUB_API:
+            return {"version": HUB_VERSION}
+        if path == HUB_API + "user":
+            return self.self_model(self.caller(authorization))
+        match = USER_PATH.fullmatch(path)
+        if match:
+            return self.user(self.caller(authorization), match.group(1))
+        self.stats["not_found"] += 1
+        raise HubError(404)
 
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = getattr(exc, "log_message", None) or self._reason
-        self.finish(json.dumps({"status": status_code, "message": message}))
-
-    def caller(self) -> tuple[str, str, str] | None:
-        """(kind, name, token id) owning the request's token, or None."""
-        scheme, _, value = self.request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() not in ("token", "bearer") or not value.strip():
-            return None
-        return self.tokens.owner.get(value.strip())
-
-    def refuse(self) -> None:
-        """The hub's answer to a missing or unknown token."""
-        self.stats["refused"] += 1
-        raise web.HTTPError(403)
-
-
-class RootHandler(HubApiHandler):
-    def get(self) -> None:
-        self.finish(json.dumps({"version": HUB_VERSION}))
-
-
-class SelfHandler(HubApiHandler):
-    """``GET /hub/api/user``: who owns this token (an identity lookup)."""
-
-    def get(self) -> None:
-        who = self.caller()
+    def caller(self, authorization: str) -> tuple[str, str, str]:
+        """(kind, name, token id) owning the token, or the hub's 403."""
+        scheme, _, value = authorization.partition(" ")
+        who = None
+        if scheme.lower() in ("token", "bearer") and value.strip():
+            who = self.tokens.owner.get(value.strip())
         if who is None:
-            self.refuse()
+            self.stats["refused"] += 1
+            raise HubError(403)
+        return who
+
+    def self_model(self, who: tuple[str, str, str]) -> dict:
+        """``GET /hub/api/user``: who owns this token (an identity lookup)."""
         kind, name, token_id = who
         self.stats["lookups"] += 1
         self.stats[f"lookups_{kind}"] += 1
@@ -126,51 +150,78 @@ class SelfHandler(HubApiHandler):
                      "roles": [name + "-service"]}
             scopes = SERVICE_SCOPES
         model.update(scopes=scopes, token_id=token_id, session_id=None)
-        self.finish(json.dumps(model))
+        return model
 
-
-class UserHandler(HubApiHandler):
-    """``GET /hub/api/users/<name>``: a service's token may read any user, a user only itself."""
-
-    def get(self, name: str) -> None:
-        who = self.caller()
-        if who is None:
-            self.refuse()
+    def user(self, who: tuple[str, str, str], name: str) -> dict:
+        """``GET /hub/api/users/<name>``: a service's token reads any user, a user only itself."""
         if who[0] != "service" and who[:2] != ("user", name):
             self.stats["refused_scope"] += 1
-            raise web.HTTPError(
-                403, "Action is not authorized with current scopes; requires any of [read:users]"
-            )
+            raise HubError(403, ERR_SCOPE)
         self.stats["user_models"] += 1
         if name not in self.tokens.users:
-            raise web.HTTPError(404)
-        self.finish(json.dumps(user_model(name)))
+            raise HubError(404)
+        return user_model(name)
 
 
-class NotFound(HubApiHandler):
-    def prepare(self) -> None:
-        super().prepare()
-        self.stats["not_found"] += 1
-        raise web.HTTPError(404)
+class HubConnection(asyncio.Protocol):
+    """One client connection: requests parsed by httptools, answered in order (keep-alive)."""
+
+    def __init__(self, api: HubApi) -> None:
+        self.api = api
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.url = b""
+        self.authorization = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.respond(400, {"status": 400, "message": "Bad Request"}, keep_alive=False)
+
+    # httptools' callbacks
+    def on_message_begin(self) -> None:
+        self.url, self.authorization = b"", b""
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"authorization":
+            self.authorization = value
+
+    def on_message_complete(self) -> None:
+        path = httptools.parse_url(self.url).path.decode("utf-8", "replace")
+        status, body = self.api.answer(
+            self.parser.get_method().decode(), path, self.authorization.decode("latin-1")
+        )
+        self.respond(status, body, self.parser.should_keep_alive())
+
+    def respond(self, status: int, body: dict, keep_alive: bool) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        payload = json.dumps(body).encode()
+        head = (
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            + ("" if keep_alive else "Connection: close\r\n")
+            + "\r\n"
+        )
+        self.transport.write(head.encode() + payload)
+        if not keep_alive:
+            self.transport.close()
 
 
-class StatsHandler(web.RequestHandler):
-    def initialize(self, stats: Counter) -> None:
-        self.stats = stats
-
-    def get(self) -> None:
-        self.finish({"requests": 0, "lookups": 0, "refused": 0, **self.stats})
-
-
-def make_app(tokens: Tokens, stats: Counter) -> web.Application:
-    kw = {"tokens": tokens, "stats": stats}
-    return web.Application([
-        (HUB_API, RootHandler, kw),
-        (HUB_API + "user", SelfHandler, kw),
-        (HUB_API + r"users/([^/]+)", UserHandler, kw),
-        (HUB_API + r".*", NotFound, kw),
-        ("/stats", StatsHandler, {"stats": stats}),
-    ])
+async def serve(port: int, tokens: Tokens) -> None:
+    api = HubApi(tokens)
+    server = await asyncio.get_running_loop().create_server(
+        lambda: HubConnection(api), "127.0.0.1", port
+    )
+    async with server:
+        await server.serve_forever()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -181,8 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     services = json.loads(Path(args.services).read_text()) if args.services else {}
     tokens = Tokens(json.loads(Path(args.users).read_text()), services)
-    make_app(tokens, Counter()).listen(args.port, "127.0.0.1")
-    ioloop.IOLoop.current().start()
+    asyncio.run(serve(args.port, tokens))
 
 
 # -- the runner's side: start it as a process, ask it for counts, stop it --------------

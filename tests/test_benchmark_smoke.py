@@ -113,6 +113,35 @@ def test_hub_standin_answers_like_the_hub():
         assert status == 200 and (model["kind"], model["name"]) == ("service", "ngshare")
         assert _get(api + "/users/bob", "a" * 64)[0] == 403  # a user reads only itself
         assert _get(api + "/users/bob", hub.service_token)[1]["name"] == "bob"
+        assert _get(api + "/users/carol", hub.service_token)[0] == 404
+        assert _get(api + "/groups", hub.service_token) == (
+            404, {"status": 404, "message": "Not Found"})
+        stats = hub.stats()
+        assert (stats["lookups"], stats["refused"], stats["requests"]) == (2, 2, 8)
+
+
+def test_hub_standin_keeps_connections_alive_and_refuses_other_methods():
+    """HubAuth's curl client reuses connections: answers arrive in order on one socket."""
+    import http.client
+
+    with hub_standin.running({"alice": "a" * 64}) as hub:
+        conn = http.client.HTTPConnection(hub.url.removeprefix("http://"), timeout=10)
+        try:
+            answers = [("a" * 64, 200, "name", "alice"), ("nope", 403, "status", 403),
+                       ("a" * 64, 200, "name", "alice")]
+            for token, status, key, value in answers:
+                conn.request("GET", "/hub/api/user", headers={"Authorization": "Bearer " + token})
+                resp = conn.getresponse()
+                body = json.loads(resp.read())
+                assert resp.status == status and resp.getheader("Connection") is None
+                assert body[key] == value
+            conn.request("POST", "/hub/api/user", body=b"{}",
+                         headers={"Authorization": "token " + "a" * 64})
+            resp = conn.getresponse()
+            assert (resp.status, json.loads(resp.read())) == (
+                405, {"status": 405, "message": "Method Not Allowed"})
+        finally:
+            conn.close()
         assert hub.stats()["lookups"] == 2
 
 
