@@ -26,7 +26,7 @@ from ngshare.db import Database, is_sqlite
 from ngshare.gc_freeze import freeze_startup_objects
 from ngshare.malloc import keep_freed_buffers
 from ngshare.pages import HomeHandler
-from ngshare.plugin import Plugin, PluginError, check_handler_access, load_plugins
+from ngshare.plugin import Plugin, PluginError, check_handler_access, discover, load_plugins
 from ngshare.storage import BlobStore
 from ngshare.web import HealthHandler, NotFoundHandler
 
@@ -98,12 +98,13 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
     """Open the database (migrating it), the blob store and the plugins."""
     if is_sqlite(config.db_url) and config.db_url.startswith("sqlite:///"):
         Path(config.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    available = discover()  # one scan of the installed distributions (~15 ms)
     try:
-        plugins = load_plugins(config.plugin_names)
+        plugins = load_plugins(config.plugin_names, available)
     except PluginError as e:
         raise StartupError(str(e)) from e
     db = Database(config.db_url, workers=config.db_workers)
-    cfg = migrations.alembic_config(config.db_url, plugins)
+    cfg = migrations.alembic_config(config.db_url, plugins, available)
     if config.upgrade_db:
         migrations.upgrade(db.engine, cfg)
     elif not migrations.is_up_to_date(db.engine, cfg):

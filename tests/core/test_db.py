@@ -1,7 +1,9 @@
 """Migrations: every branch upgrades from empty, and the models match the migrations."""
 
+import os
 import subprocess
 import sys
+import time
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -28,6 +30,46 @@ def test_upgrade_creates_every_table_from_empty(tmp_path):
     tables = set(sa.inspect(db.engine).get_table_names())
     assert {"users", "exchange_courses", "exchange_files", "alembic_version"} <= tables
     db.dispose()
+
+
+def test_upgrade_of_an_up_to_date_database_runs_no_alembic_command(tmp_path, monkeypatch):
+    url = fresh_sqlite(tmp_path)
+    db = Database(url)
+    cfg = migrations.alembic_config(url, [exchange_plugin])
+    migrations.upgrade(db.engine, cfg)
+    ran = []
+    monkeypatch.setattr(migrations.command, "upgrade", lambda cfg, target: ran.append(target))
+    migrations.upgrade(db.engine, cfg)
+    assert ran == []
+    # one branch behind: alembic is asked for every enabled branch again
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM alembic_version WHERE version_num LIKE 'e0c4%'"))
+    migrations.upgrade(db.engine, cfg)
+    assert "exchange@head" in ran
+    db.dispose()
+
+
+def test_revision_files_are_read_again_when_a_folder_changes(tmp_path):
+    """The per-process cache of revision files sees a revision added by `ngshare db revision`."""
+    import shutil
+
+    from ngshare_example import plugin as example
+
+    folder = tmp_path / "versions"
+    shutil.copytree(example.migrations, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    example_plugin = type("P", (), {"migrations": str(folder), "metadata": None, "name": "example"})
+    cfg = migrations.alembic_config(fresh_sqlite(tmp_path), [example_plugin], available={})
+    before = migrations.heads(cfg)
+    assert migrations.script_directory(cfg) is migrations.script_directory(cfg)
+    (folder / "ffff00000001_more.py").write_text(
+        'revision = "ffff00000001"\ndown_revision = "94e19f152806"\n'
+        "branch_labels = None\ndepends_on = None\n\n"
+        "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n"
+    )
+    os.utime(folder, ns=(time.time_ns(), time.time_ns() + 10**9))  # coarse mtimes: move it on
+    after = migrations.heads(cfg)
+    assert "94e19f152806" in before and "ffff00000001" not in before
+    assert "ffff00000001" in after and "94e19f152806" not in after
 
 
 def test_models_and_migrations_agree(server):

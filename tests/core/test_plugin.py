@@ -72,7 +72,8 @@ def test_a_handler_method_not_marked_authenticated_or_public_is_refused(make_con
 def test_invalid_plugin_configuration_is_refused_at_start(make_config, monkeypatch):
     available = eps(greeter=f"{MOD}:greeter")
     monkeypatch.setattr(
-        "ngshare.app.load_plugins", lambda names: load_plugins([*names, "greeter"], available)
+        "ngshare.app.load_plugins",
+        lambda names, _installed=None: load_plugins([*names, "greeter"], available),
     )
     config = make_config()
     from traitlets.config import Config

@@ -25,7 +25,10 @@ from pathlib import Path
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL_CHP = ROOT / ".cache" / "npm" / "node_modules" / ".bin" / "configurable-http-proxy"
+#: What the tests build that does not depend on the checkout (configurable-http-proxy,
+#: the stock client's venv); .ci/run points it outside the clone so CI runs reuse it.
+CACHE = Path(os.environ.get("NGSHARE_TEST_CACHE") or ROOT / ".cache")
+LOCAL_CHP = CACHE / "npm" / "node_modules" / ".bin" / "configurable-http-proxy"
 
 CONFIG_TEMPLATE = """
 import sys
@@ -73,7 +76,7 @@ c.JupyterHub.load_roles = [
 
 
 def find_proxy() -> str:
-    """configurable-http-proxy: on PATH, or installed from npm into .cache/npm."""
+    """configurable-http-proxy: on PATH, or installed from npm into the test cache's npm/."""
     found = shutil.which("configurable-http-proxy")
     if found:
         return found
@@ -86,7 +89,7 @@ def find_proxy() -> str:
                 "--no-audit",
                 "--no-fund",
                 "--prefix",
-                str(ROOT / ".cache" / "npm"),
+                str(CACHE / "npm"),
                 "configurable-http-proxy@5",
             ],
             check=True,

@@ -2,7 +2,8 @@
 
 ngshare_exchange 0.5.3 pins ``jupyter_core<4.11.2``, which nbgrader 0.9 cannot
 run with, so it is installed with ``--no-deps`` after nbgrader, into a venv of
-its own (``.cache/stock-client-venv``): the project's ``.venv`` keeps only
+its own (``stock-client-venv`` in the test cache, ``.cache`` unless
+``NGSHARE_TEST_CACHE`` says otherwise): the project's ``.venv`` keeps only
 what its own requirements allow. Built once, reused while its marker file
 names the same requirements; a file lock keeps two test runs from building it
 at once. Every step has a timeout.
@@ -17,9 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.hub import ROOT
+from tests.integration.hub import CACHE
 
-VENV = ROOT / ".cache" / "stock-client-venv"
+VENV = CACHE / "stock-client-venv"
 NBGRADER_REQ = "nbgrader==0.9.*"
 CLIENT_REQ = "ngshare_exchange==0.5.3"
 #: Written last: a venv without it (or with other requirements in it) is rebuilt.
