@@ -47,19 +47,26 @@ MEMORY_BODY_BYTES = 2 * 1024 * 1024
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
-class ApiError(Exception):
+class ApiError(web.HTTPError):
     """An error for the client: its message goes in the response as is.
 
     :arg status: HTTP status code.
     :arg message: the wire text (feature sets keep these in their errors.py).
     :arg extra: additional fields for envelopes that carry them.
+
+    An :class:`~tornado.web.HTTPError`, so Tornado's own error path answers it
+    (``send_error`` -> :meth:`APIHandler.write_error`) and logs nothing: it
+    carries no ``log_message``; the reason phrase stays the standard one.
     """
 
     def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
+        super().__init__(status)
         self.status = status
         self.message = message
         self.extra = extra
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def authenticated(method: F) -> F:
@@ -147,14 +154,6 @@ class APIHandler(web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.clear_header("Content-Disposition")
         self.finish(json.dumps(self.error_envelope(status_code, message, extra)))
-
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, ApiError):
-            if self._finished:
-                return
-            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
-            return
-        super()._handle_request_exception(e)
 
     # -- body ---------------------------------------------------------------
 

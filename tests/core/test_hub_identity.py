@@ -15,6 +15,7 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
 from ngshare.app import build, make_application, run_hooks
+from tests.conftest import empty_all_tables
 
 SERVICE_TOKEN = "service-secret"
 USERS = {
@@ -88,6 +89,7 @@ def hub_server(make_config, fake_hub, io_loop, monkeypatch):
         data_dir=base.storage_path + "-data",
     )
     ctx, plugins = build(config)
+    empty_all_tables(ctx.db.engine)  # what earlier tests left in the session's database
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
     ctx.state["test.plugins"] = plugins
     yield ctx

@@ -53,10 +53,27 @@ async def test_a_method_the_route_lacks_gets_a_json_405(http_client, base_url):
 
 
 @pytest.mark.gen_test
-async def test_calls_without_identity_get_a_json_401(http_client, base_url):
-    response = await fetch(http_client, base_url + "/api/courses")
+async def test_calls_without_identity_get_a_json_401(http_client, base_url, caplog):
+    with caplog.at_level("WARNING", logger="tornado"):
+        response = await fetch(http_client, base_url + "/api/courses")
     assert response.code == 401
+    assert response.reason == "Unauthorized"  # the standard phrase, not the message
     assert json.loads(response.body) == {"success": False, "message": "Login required"}
+    # an ApiError is an answer, not a server failure: Tornado logs no exception for it
+    # (tornado.access logs every 4xx as a warning; that is the access log's own line)
+    logged = [r for r in caplog.records if r.name in ("tornado.application", "tornado.general")]
+    assert logged == []
+
+
+def test_an_api_error_reads_as_its_message():
+    from tornado.web import HTTPError
+
+    from ngshare.web import ApiError
+
+    text = "Assignment already released"
+    error = ApiError(409, text, detail=1)
+    assert isinstance(error, HTTPError) and error.status_code == 409
+    assert (str(error), error.message, error.extra) == (text, text, {"detail": 1})
 
 
 @pytest.mark.gen_test
