@@ -2,8 +2,10 @@
 
 Starts ``hub_standin.py`` knowing ``rounds x lookups`` users, then per round
 asks ``GET /hub/api/user`` once for each of ``lookups`` new tokens,
-``concurrency`` at a time, through Tornado's curl client as ``HubAuth`` does
-in our server, and prints the stand-in process's CPU seconds per round::
+``concurrency`` at a time (32, the deadline's concurrency; our server's curl
+client keeps at most 10 requests in flight), through Tornado's curl client as
+``HubAuth`` does in our server, and prints the stand-in process's CPU seconds
+per round::
 
     python benchmarks/standin_cost.py                     # 5 rounds of 300 lookups
 

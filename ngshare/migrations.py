@@ -100,7 +100,7 @@ def _mtime_ns(folder: str) -> int:
 
 def heads(cfg: Config, script: ScriptDirectory | None = None) -> set[str]:
     """Head revisions of the enabled feature sets' branches."""
-    script = script or script_directory(cfg)
+    script = script if script is not None else script_directory(cfg)
     return {script.get_revision(f"{b}@head").revision for b in cfg.attributes["branches"]}
 
 
@@ -131,9 +131,13 @@ def _applied(conn: Connection, script: ScriptDirectory) -> set[str]:
 
 
 def is_up_to_date(engine: Engine, cfg: Config) -> bool:
-    script = script_directory(cfg)
     with engine.connect() as conn:
-        return heads(cfg, script) <= _applied(conn, script)
+        return _at_every_head(conn, cfg)
+
+
+def _at_every_head(conn: Connection, cfg: Config) -> bool:
+    script = script_directory(cfg)
+    return heads(cfg, script) <= _applied(conn, script)
 
 
 def upgrade(engine: Engine, cfg: Config) -> None:
@@ -144,9 +148,8 @@ def upgrade(engine: Engine, cfg: Config) -> None:
     ``alembic upgrade`` reads all revision files again (4 branches: ~50 ms
     of every start, and of every test's server).
     """
-    script = script_directory(cfg)
     with engine.begin() as conn:
-        if heads(cfg, script) <= _applied(conn, script):
+        if _at_every_head(conn, cfg):
             return
         cfg.attributes["connection"] = conn
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,12 +17,6 @@ import pytest
 
 from ngshare.client import ExchangeClient
 from tests.servers import running_server
-
-#: The vngshare subprocess always keeps its data in SQLite; one pass is enough.
-skip_on_postgresql = pytest.mark.skipif(
-    os.environ.get("NGSHARE_TEST_DB") == "postgresql",
-    reason="runs against a vngshare subprocess on SQLite; covered by the SQLite pass",
-)
 
 _course_ids = itertools.count(1)
 

@@ -19,7 +19,6 @@ from ngshare.client import (
     encode_directory,
     write_files,
 )
-from tests.client.conftest import skip_on_postgresql
 from tests.servers import free_port
 
 
@@ -27,7 +26,6 @@ def files(contents: dict[str, bytes]) -> list[dict[str, str]]:
     return [encode_bytes(path, data) for path, data in contents.items()]
 
 
-@skip_on_postgresql
 class TestAgainstVngshare:
     def test_courses_and_rosters_round_trip(self, client_for, course):
         root, kevin = client_for("root"), client_for("kevin")

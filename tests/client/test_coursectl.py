@@ -11,9 +11,6 @@ from pathlib import Path
 import pytest
 
 from ngshare.coursectl import main, table
-from tests.client.conftest import skip_on_postgresql
-
-pytestmark = skip_on_postgresql
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import parse_utc
 
 from ngshare.client import ExchangeClient
-from tests.client.conftest import skip_on_postgresql
 from tests.integration.hub import Hub
 from tests.nbgrader.conftest import BIN, Person, make_person, run_together
 from tests.nbgrader.test_course_workflow import (
@@ -44,7 +43,7 @@ from tests.nbgrader.test_course_workflow import (
     source_notebook,
 )
 
-pytestmark = [pytest.mark.integration, skip_on_postgresql]
+pytestmark = pytest.mark.integration
 
 STUDENTS = ("s1", "s2", "s3")
 NOT_INSTRUCTOR = "Permission denied (not course instructor)"

@@ -22,10 +22,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
-from tests.client.conftest import skip_on_postgresql
 from tests.nbgrader.conftest import COURSE, run_together
 
-pytestmark = [pytest.mark.integration, skip_on_postgresql]
+pytestmark = pytest.mark.integration
 
 SOLUTION = """\
 def squares(n):

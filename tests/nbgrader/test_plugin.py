@@ -21,7 +21,6 @@ from traitlets.config import Config  # noqa: E402
 
 import ngshare.nbgrader as plugin  # noqa: E402
 from ngshare.client import ExchangeClient, encode_bytes  # noqa: E402
-from tests.client.conftest import skip_on_postgresql  # noqa: E402
 from tests.servers import running_server  # noqa: E402
 
 
@@ -116,7 +115,6 @@ def test_no_url_configured_fails_clearly(act, monkeypatch, course):
         act("List", "alice", course, url="")
 
 
-@skip_on_postgresql
 class TestAgainstVngshare:
     def test_all_courses_and_path_includes_course(self, act, as_user, course, tmp_path):
         other = course + "b"
