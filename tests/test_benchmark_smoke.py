@@ -245,3 +245,20 @@ def test_fetch_counts_every_copy_of_a_wrong_reference_answer():
     wrong = _fetch_with(lambda user, release: _release_answer(release, "problem1.ipynb"))
     assert wrong.ops == 3 and wrong.verified_files == 0 and wrong.errors == 3
     assert "3 identical answers" in wrong.error_texts[0]
+
+
+def test_ab_paired_measures_both_sequential_phases_in_two_passes(capsys):
+    from benchmarks import ab_paired
+
+    tiny = ["--students", "4", "--block", "2", "--concurrency", "2", "--notebooks", "2",
+            "--notebook-kb", "5", "--data-mb", "0.02", "--feedback-kb", "2"]
+    assert ab_paired.main(["--base", "HEAD", *tiny]) == 0
+    captured = capsys.readouterr()
+    assert "== pass 2/2: set up head, then base" in captured.err
+    rows = {line.split("|")[1].strip(): line for line in captured.out.splitlines()
+            if line.startswith("| ")}
+    for phase in ab_paired.PHASES:
+        cells = [c.strip() for c in rows[phase].split("|")[1:-1]]
+        assert float(cells[1]) > 0 and float(cells[2]) > 0
+        assert len(cells[4].split(" / ")) == 2  # one paired median per pass
+        assert cells[5].endswith("/4")  # 2 blocks per pass, 2 passes
