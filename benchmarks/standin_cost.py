@@ -1,11 +1,13 @@
-"""What the hub stand-in costs in CPU per identity lookup (it shares 2 cores with the server).
+"""What an identity lookup costs in CPU: the hub stand-in's, and the asking side's.
 
 Starts ``hub_standin.py`` knowing ``rounds x lookups`` users, then per round
 asks ``GET /hub/api/user`` once for each of ``lookups`` new tokens,
-``concurrency`` at a time (32, the deadline's concurrency; our server's curl
-client keeps at most 10 requests in flight), through Tornado's curl client as
-``HubAuth`` does in our server, and prints the stand-in process's CPU seconds
-per round::
+``concurrency`` at a time (32, the deadline's concurrency), through
+JupyterHub's ``HubAuth.user_for_token`` as our server does (with JupyterHub 6
+an aiohttp session; with 4 and 5 Tornado's client, curl if pycurl is
+installed: see ``ngshare.hub.use_pycurl_if_installed``), and prints per round
+the CPU seconds of the stand-in process and of this one (the asking side,
+which in a benchmark run is the server)::
 
     python benchmarks/standin_cost.py                     # 5 rounds of 300 lookups
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import secrets
 import sys
 import time
@@ -24,35 +27,41 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tornado.httpclient import AsyncHTTPClient  # noqa: E402
-
 from benchmarks import hub_standin  # noqa: E402
 from benchmarks.metrics import ProcWatch  # noqa: E402
 
 
-async def measure(rounds: int, lookups: int, concurrency: int) -> list[float]:
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def measure(rounds: int, lookups: int, concurrency: int) -> list[tuple[float, float]]:
+    """Per round: (stand-in CPU s, asking side's CPU s)."""
+    from jupyterhub.services.auth import HubAuth
+
+    from ngshare.hub import use_pycurl_if_installed
+
     users = {f"student{i}": secrets.token_hex(32) for i in range(rounds * lookups)}
     names = list(users)
-    AsyncHTTPClient.configure(
-        "tornado.curl_httpclient.CurlAsyncHTTPClient", max_clients=concurrency
-    )
-    client = AsyncHTTPClient()
-    cpu: list[float] = []
+    use_pycurl_if_installed()  # as the server's entry point does (its client keeps 10 in flight)
+    gate = asyncio.Semaphore(concurrency)
+    cpu: list[tuple[float, float]] = []
     with hub_standin.running(users) as hub:
+        auth = HubAuth(api_url=hub.api_url, api_token=hub.service_token, cache_max_age=0)
         sampler = ProcWatch(hub.pid)
 
         async def lookup(name: str) -> None:
-            resp = await client.fetch(
-                hub.api_url + "/user", headers={"Authorization": "token " + users[name]}
-            )
-            assert resp.code == 200 and b'"name"' in resp.body
+            async with gate:
+                model = await auth.user_for_token(users[name], use_cache=False, sync=False)
+            assert model is not None and model["name"] == name
 
         for r in range(rounds):
-            before, t0 = sampler.cpu_seconds(), time.perf_counter()
+            before, own, t0 = sampler.cpu_seconds(), own_cpu_seconds(), time.perf_counter()
             await asyncio.gather(*(lookup(n) for n in names[r * lookups:(r + 1) * lookups]))
-            cpu.append(sampler.cpu_seconds() - before)
-            print(f"round {r + 1}: {lookups} lookups, stand-in CPU {cpu[-1]:.3f} s, "
-                  f"wall {time.perf_counter() - t0:.3f} s")
+            cpu.append((sampler.cpu_seconds() - before, own_cpu_seconds() - own))
+            print(f"round {r + 1}: {lookups} lookups, stand-in CPU {cpu[-1][0]:.3f} s, "
+                  f"asking side CPU {cpu[-1][1]:.3f} s, wall {time.perf_counter() - t0:.3f} s")
         assert hub.stats()["lookups"] == rounds * lookups
     return cpu
 
@@ -64,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=32)
     args = p.parse_args(argv)
     cpu = asyncio.run(measure(args.rounds, args.lookups, args.concurrency))
-    print(f"median stand-in CPU per {args.lookups} lookups: {sorted(cpu)[len(cpu) // 2]:.3f} s")
+    standin, asking = (sorted(c[i] for c in cpu)[len(cpu) // 2] for i in (0, 1))
+    print(f"median CPU per {args.lookups} lookups: stand-in {standin:.3f} s, "
+          f"asking side {asking:.3f} s")
     return 0
 
 

@@ -37,16 +37,18 @@ ERR_SCOPE_MISSING = "Permission denied (token lacks access to this service)"
 
 
 def use_pycurl_if_installed() -> bool:
-    """Ask the hub over kept-alive connections when pycurl is installed (as JupyterHub does).
+    """Ask the hub over kept-alive connections when pycurl is installed (JupyterHub 4 and 5).
 
-    Tornado's default client opens a connection per request; every
-    student's first request needs a lookup, so a deadline starts with a
+    JupyterHub 4 and 5's ``HubAuth`` asks the hub through Tornado's
+    ``AsyncHTTPClient``, whose default client opens a connection per request;
+    every student's first request needs a lookup, so a deadline starts with a
     burst of them. With pycurl, the server's extra CPU for the 300 lookups
     of the benchmark's fetch phase fell from 0.06 s to 0.00-0.01 s on one
-    machine, and was 0.04 s on a faster one (docs/benchmarks.md, sessions 8
-    and 9). It is process-wide, so the server's entry point calls it, not
-    the identity provider. Like every curl client, it honours
-    ``http_proxy``/``no_proxy``.
+    machine (docs/benchmarks.md, session 8). JupyterHub 6 asks through an
+    aiohttp session of its own (kept alive too), and this plays no part
+    there: the server makes no other HTTP requests. It is process-wide, so the
+    server's entry point calls it, not the identity provider. Like every
+    curl client, it honours ``http_proxy``/``no_proxy``.
     """
     try:
         import pycurl  # noqa: F401 - only whether it is installed

@@ -262,3 +262,21 @@ def test_ab_paired_measures_both_sequential_phases_in_two_passes(capsys):
         assert float(cells[1]) > 0 and float(cells[2]) > 0
         assert len(cells[4].split(" / ")) == 2  # one paired median per pass
         assert cells[5].endswith("/4")  # 2 blocks per pass, 2 passes
+
+
+def test_standin_cost_asks_through_hubauth_and_reports_both_sides():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "standin_cost.py"
+    # its own process: it configures Tornado's HTTP client process-wide, as the server does
+    done = subprocess.run(
+        [sys.executable, str(script), "--rounds", "2", "--lookups", "5", "--concurrency", "2"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["round 1", "round 2"]
+    assert "5 lookups" in lines[0] and "asking side CPU" in lines[0]
+    assert lines[-1].startswith("median CPU per 5 lookups: stand-in ")
