@@ -62,6 +62,11 @@ class Side:
     blocks: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     async def run_block(self, students: list[str]) -> None:
+        """Collect, then upload feedback for, ``students`` one request at a time.
+
+        Every answer must be a success envelope; their contents are what the
+        ``deadline`` workload checks, not this tool.
+        """
         for phase, request in (("collect", self._collect), ("release_feedback", self._feedback)):
             cpu0, t0 = self.watch.cpu_seconds(), time.perf_counter()
             answers = [await request(s) for s in students]
@@ -109,8 +114,12 @@ async def set_up(name: str, server: servers.Server, cfg: DeadlineConfig) -> Side
 
 
 async def measure(sides: list[Side], students: list[str], block: int) -> None:
-    """Every block on each side, alternating which side goes first; the first is a warm-up."""
-    for side in sides:  # not recorded: both servers start from the same warm state
+    """Every block on each side, alternating which side goes first.
+
+    The first block runs once more before, unrecorded, so both servers start
+    warm (its feedback is then uploaded twice: the second replaces the first).
+    """
+    for side in sides:
         await side.run_block(students[:block])
         side.blocks.clear()
     for k, start in enumerate(range(0, len(students), block)):
