@@ -44,7 +44,6 @@ from benchmarks.checks import envelope  # noqa: E402
 from benchmarks.deadline import Deadline, DeadlineConfig  # noqa: E402
 from benchmarks.httpclient import ApiClient, DevUser  # noqa: E402
 from benchmarks.metrics import ProcWatch  # noqa: E402
-from benchmarks.payloads import Blob  # noqa: E402
 from benchmarks.report import table  # noqa: E402
 
 PHASES = ("collect", "release_feedback")
@@ -103,11 +102,7 @@ async def set_up(name: str, server: servers.Server, cfg: DeadlineConfig) -> Side
     if failed:
         raise RuntimeError(f"{name}: setting up failed: {failed}")
     feedback = {
-        s: payloads.files_field(
-            [Blob(f"{n}.html", payloads.feedback_html(s, n, cfg.feedback_bytes))
-             for n in d.nb_names],
-            line_wrapped=True,
-        )
+        s: payloads.files_field(d.feedback_blobs(s), line_wrapped=True)
         for s in cfg.student_names
     }
     return Side(name, d, ProcWatch(server.pid), feedback)

@@ -219,14 +219,17 @@ class Deadline:
                 ph.error(_first(student, problems) or r.describe())
         self._done(ph)
 
+    def feedback_blobs(self, student: str) -> list[Blob]:
+        """The feedback files uploaded for ``student``: one HTML page per notebook."""
+        return [
+            Blob(f"{n}.html", payloads.feedback_html(student, n, self.cfg.feedback_bytes))
+            for n in self.nb_names
+        ]
+
     async def release_feedback(self) -> None:
         bodies = {}
         for s in self.collected_ts:
-            blobs = [
-                Blob(f"{n}.html", payloads.feedback_html(s, n, self.cfg.feedback_bytes))
-                for n in self.nb_names
-            ]
-            self.feedback[s] = blobs
+            self.feedback[s] = blobs = self.feedback_blobs(s)
             bodies[s] = payloads.files_field(blobs, line_wrapped=True)
         with self.phase("release_feedback") as ph:
             for student in self.cfg.student_names:  # one at a time, as nbgrader does

@@ -61,9 +61,13 @@ class ApiError(web.HTTPError):
 
     def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(status)
-        self.status = status
         self.message = message
         self.extra = extra
+
+    @property
+    def status(self) -> int:
+        """The HTTP status (Tornado's ``status_code``)."""
+        return self.status_code
 
     def __str__(self) -> str:
         return self.message
