@@ -264,7 +264,24 @@ def test_ab_paired_measures_both_sequential_phases_in_two_passes(capsys):
         assert cells[5].endswith("/4")  # 2 blocks per pass, 2 passes
 
 
-def test_standin_cost_asks_through_hubauth_and_reports_both_sides():
+def test_auth_paired_measures_fetch_blocks_on_both_identities_in_two_passes(capsys):
+    from benchmarks import auth_paired
+
+    tiny = ["--students", "6", "--block", "2", "--concurrency", "2", "--notebooks", "2",
+            "--notebook-kb", "5", "--data-mb", "0.02"]
+    assert auth_paired.main(tiny) == 0
+    captured = capsys.readouterr()
+    assert "== pass 2/2: set up dev, then token" in captured.err
+    row = next(line for line in captured.out.splitlines() if line.startswith("| fetch"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert float(cells[1]) > 0 and float(cells[2]) > 0 and float(cells[3]) > 0
+    assert len(cells[4].split(" / ")) == 2  # one paired median per pass
+    assert cells[5].endswith("/4")  # 2 measured blocks per pass (the first is a warm-up)
+    assert cells[8] == "2"  # every token-side student cost one hub lookup
+
+
+@pytest.mark.parametrize("client", ["fast", "hubauth"])
+def test_standin_cost_asks_as_the_server_does_and_reports_both_sides(client):
     import subprocess
     import sys
     from pathlib import Path
@@ -272,7 +289,8 @@ def test_standin_cost_asks_through_hubauth_and_reports_both_sides():
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "standin_cost.py"
     # its own process: it configures Tornado's HTTP client process-wide, as the server does
     done = subprocess.run(
-        [sys.executable, str(script), "--rounds", "2", "--lookups", "5", "--concurrency", "2"],
+        [sys.executable, str(script), "--rounds", "2", "--lookups", "5", "--concurrency", "2",
+         "--client", client],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr

@@ -47,6 +47,9 @@ class FakeHubUser(web.RequestHandler):
     async def get(self):
         header = self.request.headers.get("Authorization", "")
         self.log_.append(header)
+        self.application.settings.setdefault("agents", []).append(
+            self.request.headers.get("User-Agent", "")
+        )
         token = header.partition(" ")[2]
         if self.application.settings.get("hub_down"):
             raise web.HTTPError(502)
@@ -216,3 +219,42 @@ async def test_the_user_argument_means_nothing_with_hub_identity(http_client, ba
     except HTTPClientError as e:
         r = e.response
     assert r.code == 401
+
+
+@pytest.mark.gen_test
+async def test_tokens_are_looked_up_by_the_fast_client_and_by_hubauth_when_it_is_off(
+    http_client, base_url, fake_hub, hub_server
+):
+    app, _ = fake_hub
+    assert (await get(http_client, base_url, "courses", "tok-kevin"))[0] == 200
+    assert app.settings["agents"] == ["ngshare-hub-lookup"]
+    hub_server.identity.fast_token_lookups = False
+    assert (await get(http_client, base_url, "courses", "tok-boss"))[0] == 200
+    assert await get(http_client, base_url, "courses", "bogus") == (
+        401,
+        {"success": False, "message": "Login required"},
+    )
+    assert len(app.settings["agents"]) == 3
+    assert "ngshare-hub-lookup" not in app.settings["agents"][1:]  # HubAuth's own client
+
+
+@pytest.mark.gen_test
+async def test_a_hub_error_is_asked_again_through_hubauth_before_the_503(
+    http_client, base_url, fake_hub
+):
+    app, _ = fake_hub
+    app.settings["hub_down"] = True
+    assert (await get(http_client, base_url, "courses", "tok-kevin"))[0] == 503
+    agents = app.settings["agents"]
+    assert len(agents) == 2 and agents[0] == "ngshare-hub-lookup" != agents[1]
+
+
+@pytest.mark.gen_test
+async def test_an_unusual_token_goes_to_the_hub_through_hubauth_only(
+    http_client, base_url, fake_hub
+):
+    app, _ = fake_hub
+    code, _ = await get(http_client, base_url, "courses", "tok%kevin")
+    assert code == 401
+    assert len(app.settings["agents"]) == 1
+    assert app.settings["agents"][0] != "ngshare-hub-lookup"

@@ -129,3 +129,32 @@ def test_the_cookie_secret_is_kept_on_disk_with_mode_0600(hub):
     secret = hub.work / "ngshare" / "cookie_secret"
     assert secret.exists()
     assert secret.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_fast_token_lookup_reads_the_real_hubs_answers_as_hubauth_does(hub, hub_users):
+    import asyncio
+
+    from jupyterhub.services.auth import HubAuth
+
+    from ngshare.hub_lookup import HubTokenLookup
+
+    api_url = hub.url + "/hub/api"
+
+    async def both(token):
+        fast = HubTokenLookup(api_url)
+        auth = HubAuth(api_url=api_url, api_token=hub.driver_token, cache_max_age=0)
+        try:
+            return (
+                await fast.user_for_token(token),
+                await auth.user_for_token(token, use_cache=False, sync=False),
+            )
+        finally:
+            fast.close()
+
+    fast, reference = asyncio.run(both(hub_users["s1"]))
+    assert fast["name"] == "s1" and fast["kind"] == "user"
+    # the same model, but for what differs between two asks (last activity)
+    assert {k: v for k, v in fast.items() if k != "last_activity"} == {
+        k: v for k, v in reference.items() if k != "last_activity"
+    }
+    assert asyncio.run(both("not-a-real-token")) == (None, None)
