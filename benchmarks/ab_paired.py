@@ -77,6 +77,10 @@ class Side:
                 (len(students) / wall, cpu / len(students) * 1e3)
             )
 
+    def forget(self) -> None:
+        """Drop what was measured so far (the warm-up)."""
+        self.blocks.clear()
+
     async def _collect(self, student: str):
         d = self.deadline
         return await d.api.get(
@@ -108,17 +112,15 @@ async def set_up(name: str, server: servers.Server, cfg: DeadlineConfig) -> Side
     return Side(name, d, ProcWatch(server.pid), feedback)
 
 
-async def measure(sides: list[Side], students: list[str], block: int) -> None:
-    """Every block on each side, alternating which side goes first.
-
-    The first block runs once more before, unrecorded, so both servers start
-    warm (its feedback is then uploaded twice: the second replaces the first).
+async def measure(sides: list, warm_up: list[str], chunks: list[list[str]]) -> None:
+    """``warm_up`` on each side, unrecorded; then every chunk on each side, alternating
+    which side goes first. (Shared with ``auth_paired.py``: a side has
+    ``run_block(students)`` and ``forget()``.)
     """
     for side in sides:
-        await side.run_block(students[:block])
-        side.blocks.clear()
-    for k, start in enumerate(range(0, len(students), block)):
-        chunk = students[start : start + block]
+        await side.run_block(warm_up)
+        side.forget()
+    for k, chunk in enumerate(chunks):
         for side in sides if k % 2 == 0 else reversed(sides):
             await side.run_block(chunk)
 
@@ -166,7 +168,11 @@ def run_pass(sources: dict[str, Path | None], order: tuple[str, str], cfg: Deadl
 
         async def run() -> dict[str, Side]:
             sides = {n: await set_up(n, running[n], cfg) for n in order}
-            await measure([sides["base"], sides["head"]], cfg.student_names, block)
+            students = cfg.student_names
+            # the first block once more first, so both servers start warm (its
+            # feedback is then uploaded twice: the second replaces the first)
+            await measure([sides["base"], sides["head"]], students[:block],
+                          [students[i : i + block] for i in range(0, len(students), block)])
             return sides
 
         return asyncio.run(run())

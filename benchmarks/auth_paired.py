@@ -42,6 +42,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import auth, client_heap, driver, hub_standin, servers  # noqa: E402
+from benchmarks.ab_paired import measure  # noqa: E402
 from benchmarks.deadline import Deadline, DeadlineConfig  # noqa: E402
 from benchmarks.httpclient import ApiClient, DevUser, TokenAuth  # noqa: E402
 from benchmarks.metrics import PhaseResult, ProcWatch  # noqa: E402
@@ -79,6 +80,11 @@ class Side:
             self.hub.append((lookups, watch.cpu_seconds() - cpu0))
         self.blocks.append(result)
 
+    def forget(self) -> None:
+        """Drop what was measured so far (the warm-up)."""
+        self.blocks.clear()
+        self.hub.clear()
+
 
 async def set_up(name: str, server: servers.Server, cfg: DeadlineConfig, identity,
                  standin: hub_standin.Standin | None) -> Side:
@@ -91,18 +97,6 @@ async def set_up(name: str, server: servers.Server, cfg: DeadlineConfig, identit
     if failed:
         raise RuntimeError(f"{name}: setting up failed: {failed}")
     return Side(name, d, standin)
-
-
-async def measure(sides: list[Side], students: list[str], block: int) -> None:
-    """Every block on each side, alternating which goes first; the first block is a warm-up."""
-    chunks = [students[i : i + block] for i in range(0, len(students), block)]
-    for side in sides:
-        await side.run_block(chunks[0])
-        side.blocks.clear()
-        side.hub.clear()
-    for k, chunk in enumerate(chunks[1:]):
-        for side in sides if k % 2 == 0 else reversed(sides):
-            await side.run_block(chunk)
 
 
 def run_pass(order: tuple[str, str], cfg: DeadlineConfig, block: int,
@@ -124,7 +118,10 @@ def run_pass(order: tuple[str, str], cfg: DeadlineConfig, block: int,
                 identity = TokenAuth(tokens) if name == "token" else DevUser()
                 sides[name] = await set_up(name, running[name], cfg, identity,
                                            hub if name == "token" else None)
-            await measure([sides["token"], sides["dev"]], cfg.student_names, block)
+            students = cfg.student_names
+            chunks = [students[i : i + block] for i in range(0, len(students), block)]
+            # every student new to both servers: the warm-up block is not measured again
+            await measure([sides["token"], sides["dev"]], chunks[0], chunks[1:])
             return sides
 
         return asyncio.run(run())
