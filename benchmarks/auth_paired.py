@@ -25,7 +25,8 @@ so every one of them waits for a hub lookup; this tool measures only it, finely:
   paired ratio (ops/s token / ops/s dev of the same block, seconds apart).
 
 The table also gives the blocks the token side won, each side's median
-ops/s and server CPU per fetch, and the stand-in's CPU per block.
+ops/s and p50 latency, its server CPU per fetch, and the stand-in's CPU per
+block.
 """
 
 from __future__ import annotations
@@ -145,13 +146,16 @@ def paired_table(passes: list[dict[str, Side]]) -> str:
         f"{statistics.geometric_mean(per_pass):.3f}",
         " / ".join(f"{r:.3f}" for r in per_pass),
         f"{wins}/{len(token)}",
+        f"{statistics.median(b.p50 for b in token) * 1e3:.1f}",
+        f"{statistics.median(b.p50 for b in dev) * 1e3:.1f}",
         f"{statistics.fmean(b.server_cpu / b.ops for b in token) * 1e3:.2f}",
         f"{statistics.fmean(b.server_cpu / b.ops for b in dev) * 1e3:.2f}",
         f"{sum(h[0] for h in hub) / len(hub):.0f}",
         f"{statistics.median(h[1] for h in hub):.3f}",
     ]
     return table(["phase", "ops/s token", "ops/s dev", "token / dev", "per pass",
-                  "token wins", "server CPU ms/fetch token", "server CPU ms/fetch dev",
+                  "token wins", "p50 ms token", "p50 ms dev", "server CPU ms/fetch token",
+                  "server CPU ms/fetch dev",
                   "hub lookups/block", "stand-in CPU s/block"], [row])
 
 

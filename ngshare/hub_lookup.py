@@ -84,11 +84,21 @@ class _Connection(asyncio.Protocol):
 
     # -- use --------------------------------------------------------------------
 
-    async def ask(self, request: bytes) -> tuple[int, bytes, bool]:
-        """(status, body, may the connection be reused) of one request."""
-        self.answer = asyncio.get_running_loop().create_future()
+    async def ask(self, request: bytes, timeout: float) -> tuple[int, bytes, bool]:
+        """(status, body, may the connection be reused) of one request.
+
+        The timeout is a timer on the answer, not ``asyncio.wait_for``: that
+        wraps the wait in a task of its own (Python < 3.12), and each task
+        boundary is one more pass of a busy IOLoop before the caller resumes.
+        """
+        loop = asyncio.get_running_loop()
+        self.answer = loop.create_future()
+        timer = loop.call_later(timeout, self._fail, TimeoutError("the hub did not answer in time"))
         self.transport.write(request)
-        return await self.answer
+        try:
+            return await self.answer
+        finally:
+            timer.cancel()
 
     def _fail(self, exc: Exception) -> None:
         if self.answer is not None and not self.answer.done():
@@ -156,15 +166,15 @@ class HubTokenLookup:
             if conn is None:
                 conn, reused = await self._connect(), False
             try:
-                status, body, keep = await asyncio.wait_for(conn.ask(request), self._timeout)
+                status, body, keep = await conn.ask(request, self._timeout)
             except LookupUnavailable:
                 conn.close()
                 if reused:
                     continue
                 raise
-            except asyncio.TimeoutError:
+            except TimeoutError as e:
                 conn.close()
-                raise LookupUnavailable("the hub did not answer in time") from None
+                raise LookupUnavailable(str(e)) from None
             if keep and not conn.closed:
                 self._idle.append(conn)
             else:

@@ -277,7 +277,7 @@ def test_auth_paired_measures_fetch_blocks_on_both_identities_in_two_passes(caps
     assert float(cells[1]) > 0 and float(cells[2]) > 0 and float(cells[3]) > 0
     assert len(cells[4].split(" / ")) == 2  # one paired median per pass
     assert cells[5].endswith("/4")  # 2 measured blocks per pass (the first is a warm-up)
-    assert cells[8] == "2"  # every token-side student cost one hub lookup
+    assert cells[10] == "2"  # every token-side student cost one hub lookup
 
 
 @pytest.mark.parametrize("client", ["fast", "hubauth"])
