@@ -126,7 +126,8 @@ class HubIdentity(IdentityProvider):
         (:mod:`ngshare.hub_lookup`: kept-alive connections, answers parsed by
         httptools) rather than HubAuth's: the same request and the same
         outcomes for about half the CPU per lookup. Only for an http:// hub
-        API; whatever it cannot handle goes through HubAuth.""",
+        API that no http_proxy setting covers; whatever it cannot handle
+        goes through HubAuth.""",
     ).tag(config=True)
 
     @default("service_name")
@@ -141,6 +142,7 @@ class HubIdentity(IdentityProvider):
         self._lookups: SingleFlight[dict | None] = SingleFlight()
         self._fast: HubTokenLookup | None = None
         self._fast_loop: asyncio.AbstractEventLoop | None = None
+        self._serves_hub: bool | None = None
 
     # -- tokens -------------------------------------------------------------
 
@@ -193,8 +195,10 @@ class HubIdentity(IdentityProvider):
             raise ApiError(503, ERR_HUB_UNAVAILABLE) from None
 
     def _fast_lookup(self) -> HubTokenLookup | None:
-        """The fast client for this event loop, if enabled and the hub is plain http."""
-        if not self.fast_token_lookups or not HubTokenLookup.serves(self.hub_auth.api_url):
+        """The fast client for this event loop, if enabled and it serves this hub."""
+        if self._serves_hub is None:  # the environment's proxies are read once
+            self._serves_hub = HubTokenLookup.serves(self.hub_auth.api_url)
+        if not (self.fast_token_lookups and self._serves_hub):
             return None
         loop = asyncio.get_running_loop()
         if self._fast is None or self._fast_loop is not loop:  # connections belong to one loop

@@ -8,7 +8,8 @@ spends about twice the CPU per lookup that this client does: it writes the
 request as one buffer and has httptools (llhttp, in C) parse the answer
 (figures and the command in docs/benchmarks.md).
 
-It sends only that one request, and only to an ``http://`` hub. Whatever it
+It sends only that one request, and only to an ``http://`` hub that no
+``http_proxy`` setting covers. Whatever it
 cannot handle exactly as ``HubAuth`` would (another scheme, a token with
 unusual characters, a refused or dropped connection, a malformed answer, a
 status other than 200 or 403) raises :class:`LookupUnavailable`, and the
@@ -22,6 +23,7 @@ import asyncio
 import json
 import re
 from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import httptools
 
@@ -135,9 +137,15 @@ class HubTokenLookup:
 
     @staticmethod
     def serves(api_url: str) -> bool:
-        """Can this client ask the hub at ``api_url``? (plain http only)"""
+        """Can this client ask the hub at ``api_url``? Plain http, and no proxy set for it.
+
+        (Where ``http_proxy`` covers the hub's host, HubAuth's client decides
+        whether to use it: curl does, aiohttp and Tornado's own do not.)
+        """
         parts = urlsplit(api_url)
-        return parts.scheme == "http" and bool(parts.hostname)
+        if parts.scheme != "http" or not parts.hostname:
+            return False
+        return "http" not in getproxies() or bool(proxy_bypass(parts.hostname))
 
     async def user_for_token(self, token: str) -> dict | None:
         """The token owner's model; None if the hub does not know the token (403)."""

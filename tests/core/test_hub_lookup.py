@@ -260,11 +260,22 @@ def test_unusual_tokens_are_left_to_hubauth_without_asking(token):
         ("/hub/api", False),
     ],
 )
-def test_only_plain_http_hubs_are_served(url, served):
+def test_only_plain_http_hubs_are_served(url, served, monkeypatch):
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     assert HubTokenLookup.serves(url) is served
     if not served:
         with pytest.raises(ValueError):
             HubTokenLookup(url)
+
+
+def test_a_hub_behind_an_http_proxy_is_left_to_hubauth(monkeypatch):
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+    assert not HubTokenLookup.serves("http://hub.internal:8081/hub/api")
+    monkeypatch.setenv("no_proxy", "hub.internal")
+    assert HubTokenLookup.serves("http://hub.internal:8081/hub/api")
 
 
 def test_at_most_max_connections_are_opened():
