@@ -50,7 +50,10 @@ def use_pycurl_if_installed() -> bool:
     of the benchmark's fetch phase fell from 0.06 s to 0.00-0.01 s on one
     machine (docs/benchmarks.md, session 8). JupyterHub 6 asks through an
     aiohttp session of its own (kept alive too), and this plays no part
-    there: the server makes no other HTTP requests. It is process-wide, so the
+    there: the server makes no other HTTP requests. Token lookups at an
+    http:// hub go through :mod:`ngshare.hub_lookup` in any case
+    (``HubIdentity.fast_token_lookups``); this serves what is left to
+    ``HubAuth`` with JupyterHub 4 and 5. It is process-wide, so the
     server's entry point calls it, not the identity provider. Like every
     curl client, it honours ``http_proxy``/``no_proxy``.
     """
