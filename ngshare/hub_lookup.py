@@ -183,6 +183,9 @@ class HubTokenLookup:
             except TimeoutError as e:
                 conn.close()
                 raise LookupUnavailable(str(e)) from None
+            except BaseException:  # cancelled mid-answer: the connection's state is unknown
+                conn.close()
+                raise
             if keep and not conn.closed:
                 self._idle.append(conn)
             else:

@@ -25,7 +25,8 @@ class ScriptedHub:
     """A loopback server: each request gets the next scripted answer.
 
     An answer is bytes to send, ``"close"`` (close without answering),
-    ``"hang"`` (never answer) or a callable of the connection's writer.
+    ``"hang"`` (never answer), ``"await_close"`` (never answer, count the
+    client's close in ``closed_by_client``) or a callable of the connection's writer.
     ``requests`` holds every request head; ``connections`` counts accepts.
     """
 
@@ -33,6 +34,7 @@ class ScriptedHub:
         self.answers = list(answers)
         self.requests: list[str] = []
         self.connections = 0
+        self.closed_by_client = 0
 
     async def __aenter__(self):
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -54,6 +56,10 @@ class ScriptedHub:
                     break
                 if answer == "hang":
                     await asyncio.sleep(3600)
+                if answer == "await_close":  # no answer; note when the client closes
+                    await reader.read()
+                    self.closed_by_client += 1
+                    break
                 if callable(answer):
                     await answer(writer)
                     continue
@@ -227,6 +233,25 @@ def test_a_hub_that_does_not_answer_in_time():
                 await lookup.user_for_token("t")
 
     run(go())
+
+
+def test_a_lookup_cancelled_mid_answer_leaves_no_connection_behind():
+    async def go():
+        async with ScriptedHub(["await_close"]) as hub:
+            lookup = HubTokenLookup(hub.api_url)
+            task = asyncio.ensure_future(lookup.user_for_token("t"))
+            while not hub.requests:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            for _ in range(100):
+                if hub.closed_by_client:
+                    break
+                await asyncio.sleep(0.01)
+            return hub.closed_by_client, lookup._idle, lookup._slots.locked()
+
+    assert run(go()) == (1, [], False)
 
 
 def test_a_hub_that_is_not_there():
