@@ -347,11 +347,13 @@ async def test_a_dated_job_survives_a_restart_and_runs_once(servers):
 @pytest.mark.gen_test(timeout=30)
 async def test_a_dated_job_due_while_the_server_was_down_runs_once_on_start(servers):
     first = await servers.start()
+    due = time.monotonic() + 1.5  # far enough for the stop to finish first on a busy machine
     await first.scheduler.schedule_at(
-        "testjobs.note_call:2", utc_in(0.2), f"{HERE}:note_call", {"n": 2}, misfire_grace_time=60
+        "testjobs.note_call:2", utc_in(1.5), f"{HERE}:note_call", {"n": 2}, misfire_grace_time=60
     )
     await servers.stop(first)
-    await asyncio.sleep(0.6)  # due while no server runs
+    assert time.monotonic() < due, "the stop took longer than the wait: the premise failed"
+    await asyncio.sleep(due - time.monotonic() + 0.3)  # due while no server runs
     assert DATED_CALLS == []
     await servers.start()
     await eventually(lambda: DATED_CALLS, timeout=2, what="the overdue job")
