@@ -125,6 +125,19 @@ async def measure(sides: list, warm_up: list[str], chunks: list[list[str]]) -> N
             await side.run_block(chunk)
 
 
+def blocks_of(students: list[str], block: int) -> list[list[str]]:
+    """``students`` in consecutive blocks of ``block`` (the last may be shorter)."""
+    return [students[i : i + block] for i in range(0, len(students), block)]
+
+
+def paired_ratio(passes: list[list[tuple[float, float]]]) -> tuple[float, list[float], int]:
+    """(geometric mean of the per-pass medians, those medians, pairs won) of
+    (head, base) ops/s pairs grouped by pass. (Shared with ``auth_paired.py``.)"""
+    per_pass = [statistics.median(h / b for h, b in pairs) for pairs in passes]
+    wins = sum(h > b for pairs in passes for h, b in pairs)
+    return statistics.geometric_mean(per_pass), per_pass, wins
+
+
 def paired_table(passes: list[dict[str, Side]]) -> str:
     """Per phase: medians per side, and head / base: the paired ratios' median per pass.
 
@@ -136,22 +149,18 @@ def paired_table(passes: list[dict[str, Side]]) -> str:
     for phase in PHASES:
         b = [x for sides in passes for x in sides["base"].blocks[phase]]
         h = [x for sides in passes for x in sides["head"].blocks[phase]]
-        ratios = [hh[0] / bb[0] for bb, hh in zip(b, h, strict=True)]
-        per_pass = [
-            statistics.median(
-                hh[0] / bb[0]
-                for bb, hh in zip(sides["base"].blocks[phase], sides["head"].blocks[phase],
-                                  strict=True)
-            )
+        ratio, per_pass, wins = paired_ratio([
+            [(hh[0], bb[0]) for bb, hh in zip(sides["base"].blocks[phase],
+                                              sides["head"].blocks[phase], strict=True)]
             for sides in passes
-        ]
+        ])
         rows.append([
             phase,
             f"{statistics.median(x[0] for x in b):.1f}",
             f"{statistics.median(x[0] for x in h):.1f}",
-            f"{statistics.geometric_mean(per_pass):.3f}",
+            f"{ratio:.3f}",
             " / ".join(f"{r:.3f}" for r in per_pass),
-            f"{sum(r > 1 for r in ratios)}/{len(ratios)}",
+            f"{wins}/{len(b)}",
             f"{statistics.fmean(x[1] for x in b):.2f}",
             f"{statistics.fmean(x[1] for x in h):.2f}",
         ])
@@ -172,7 +181,7 @@ def run_pass(sources: dict[str, Path | None], order: tuple[str, str], cfg: Deadl
             # the first block once more first, so both servers start warm (its
             # feedback is then uploaded twice: the second replaces the first)
             await measure([sides["base"], sides["head"]], students[:block],
-                          [students[i : i + block] for i in range(0, len(students), block)])
+                          blocks_of(students, block))
             return sides
 
         return asyncio.run(run())

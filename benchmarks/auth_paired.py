@@ -43,7 +43,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import auth, client_heap, driver, hub_standin, servers  # noqa: E402
-from benchmarks.ab_paired import measure  # noqa: E402
+from benchmarks.ab_paired import blocks_of, measure, paired_ratio  # noqa: E402
 from benchmarks.deadline import Deadline, DeadlineConfig  # noqa: E402
 from benchmarks.httpclient import ApiClient, DevUser, TokenAuth  # noqa: E402
 from benchmarks.metrics import PhaseResult, ProcWatch  # noqa: E402
@@ -119,8 +119,7 @@ def run_pass(order: tuple[str, str], cfg: DeadlineConfig, block: int,
                 identity = TokenAuth(tokens) if name == "token" else DevUser()
                 sides[name] = await set_up(name, running[name], cfg, identity,
                                            hub if name == "token" else None)
-            students = cfg.student_names
-            chunks = [students[i : i + block] for i in range(0, len(students), block)]
+            chunks = blocks_of(cfg.student_names, block)
             # every student new to both servers: the warm-up block is not measured again
             await measure([sides["token"], sides["dev"]], chunks[0], chunks[1:])
             return sides
@@ -130,20 +129,19 @@ def run_pass(order: tuple[str, str], cfg: DeadlineConfig, block: int,
 
 def paired_table(passes: list[dict[str, Side]]) -> str:
     """token / dev: the paired ratios' median per pass, and their geometric mean."""
-    per_pass = [
-        statistics.median(t.ops_per_s / d.ops_per_s
-                          for t, d in zip(p["token"].blocks, p["dev"].blocks, strict=True))
+    ratio, per_pass, wins = paired_ratio([
+        [(t.ops_per_s, d.ops_per_s)
+         for t, d in zip(p["token"].blocks, p["dev"].blocks, strict=True)]
         for p in passes
-    ]
+    ])
     token = [b for p in passes for b in p["token"].blocks]
     dev = [b for p in passes for b in p["dev"].blocks]
     hub = [h for p in passes for h in p["token"].hub]
-    wins = sum(t.ops_per_s > d.ops_per_s for t, d in zip(token, dev, strict=True))
     row = [
         "fetch",
         f"{statistics.median(b.ops_per_s for b in token):.1f}",
         f"{statistics.median(b.ops_per_s for b in dev):.1f}",
-        f"{statistics.geometric_mean(per_pass):.3f}",
+        f"{ratio:.3f}",
         " / ".join(f"{r:.3f}" for r in per_pass),
         f"{wins}/{len(token)}",
         f"{statistics.median(b.p50 for b in token) * 1e3:.1f}",
