@@ -4,6 +4,7 @@
 
     python benchmarks/ab_paired.py --base 3b825d0                 # base vs the work tree
     python benchmarks/ab_paired.py --base HEAD~1 --head HEAD --students 960 --block 30
+    python benchmarks/ab_paired.py --against-ngshare06 --students 300   # ours / ngshare 0.6.0
 
 :mod:`benchmarks.ab` runs each side's whole workload on a fresh server in
 turn; on a shared virtual machine one run moves by +-10-15 %, so it sees
@@ -23,6 +24,11 @@ head / base figure is the geometric mean of each pass's median paired ratio.
 The table also gives each side's median ops/s, server CPU per request, and
 how many paired blocks the head won. Figures from runs of a revision against
 itself are in docs/benchmarks.md.
+
+``--against-ngshare06`` puts ngshare 0.6.0 on the base side: the compare
+targets for collect and release_feedback (ours / ngshare >= 4x) measured in
+paired blocks, so a slow stretch of the machine, which in ``run.py
+--compare`` falls on one server's round and not the other's, hits both.
 """
 
 from __future__ import annotations
@@ -169,10 +175,10 @@ def paired_table(passes: list[dict[str, Side]]) -> str:
 
 
 def run_pass(sources: dict[str, Path | None], order: tuple[str, str], cfg: DeadlineConfig,
-             block: int) -> dict[str, Side]:
-    """Fresh servers for both sides, set up in ``order``, then measured."""
+             block: int, kinds: dict[str, str]) -> dict[str, Side]:
+    """Fresh servers for both sides (of ``kinds``), set up in ``order``, then measured."""
     with ExitStack() as stack:
-        running = {n: stack.enter_context(servers.running("ours", source=sources[n]))
+        running = {n: stack.enter_context(servers.running(kinds[n], source=sources[n]))
                    for n in order}
 
         async def run() -> dict[str, Side]:
@@ -187,9 +193,17 @@ def run_pass(sources: dict[str, Path | None], order: tuple[str, str], cfg: Deadl
         return asyncio.run(run())
 
 
+def side_kinds(against_ngshare06: bool) -> dict[str, str]:
+    """The server kind of each side: the base is ngshare 0.6.0 with ``--against-ngshare06``."""
+    return {"base": "ngshare06" if against_ngshare06 else "ours", "head": "ours"}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--base", required=True, help="the revision to compare against")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--base", help="the revision to compare against")
+    which.add_argument("--against-ngshare06", action="store_true",
+                       help="compare against ngshare 0.6.0 (installed in its own venv)")
     p.add_argument("--head", help="the revision to test (default: the work tree)")
     p.add_argument("--block", type=int, default=30, help="students per block")
     driver.add_workload_options(p)
@@ -197,17 +211,23 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     cfg = driver.deadline_config(args)
     client_heap.keep_freed_buffers()
+    kinds = side_kinds(args.against_ngshare06)
+    if args.against_ngshare06:
+        servers.ensure_ngshare06(log=lambda m: print(m, file=sys.stderr))
     with ExitStack() as stack:
-        sources = {"base": stack.enter_context(servers.snapshot(args.base))[0], "head": None}
+        sources: dict[str, Path | None] = {"base": None, "head": None}
+        if args.base:
+            sources["base"] = stack.enter_context(servers.snapshot(args.base))[0]
         if args.head:
             sources["head"] = stack.enter_context(servers.snapshot(args.head))[0]
         passes = []
         for order in (("base", "head"), ("head", "base")):
             print(f"== pass {len(passes) + 1}/2: set up {order[0]}, then {order[1]}",
                   file=sys.stderr, flush=True)
-            passes.append(run_pass(sources, order, cfg, args.block))
+            passes.append(run_pass(sources, order, cfg, args.block, kinds))
     blocks = sum(len(sides["base"].blocks[PHASES[0]]) for sides in passes)
-    print(f"base {args.base}, head {args.head or 'work tree'}: {cfg.students} students, "
+    base = "ngshare 0.6.0" if args.against_ngshare06 else args.base
+    print(f"base {base}, head {args.head or 'work tree'}: {cfg.students} students, "
           f"2 passes, {blocks} pairs of blocks of {args.block}\n")
     print(paired_table(passes))
     return 0

@@ -264,6 +264,18 @@ def test_ab_paired_measures_both_sequential_phases_in_two_passes(capsys):
         assert cells[5].endswith("/4")  # 2 blocks per pass, 2 passes
 
 
+def test_ab_paired_puts_ngshare06_on_the_base_side_only_when_asked(capsys):
+    """The ngshare 0.6.0 side itself needs its venv from PyPI, so CI checks the wiring."""
+    from benchmarks import ab_paired
+
+    assert ab_paired.side_kinds(False) == {"base": "ours", "head": "ours"}
+    assert ab_paired.side_kinds(True) == {"base": "ngshare06", "head": "ours"}
+    for argv in ([], ["--base", "HEAD", "--against-ngshare06"]):
+        with pytest.raises(SystemExit):  # exactly one of the two is required
+            ab_paired.main(argv)
+    assert "--against-ngshare06" in capsys.readouterr().err
+
+
 def test_auth_paired_measures_fetch_blocks_on_both_identities_in_two_passes(capsys):
     from benchmarks import auth_paired
 
