@@ -160,3 +160,22 @@ def test_new_sqlite_databases_get_wal_and_larger_pages_old_ones_keep_theirs(tmp_
     conn.close()
     assert pragmas(f"sqlite:///{old}") == (4096, "wal")
     assert pragmas(f"sqlite:///{old}") == (4096, "wal")  # and again, already in WAL mode
+
+
+def test_every_sqlite_connection_gets_the_larger_page_cache(tmp_path):
+    """SQLITE_CACHE_KIB on the pool's connections and the database thread's alike."""
+    from ngshare.db import SQLITE_CACHE_KIB
+
+    db = Database(fresh_sqlite(tmp_path))
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
+
+        def cache_size(session):
+            return session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+
+        assert db.run_sync(cache_size) == -SQLITE_CACHE_KIB
+        assert db.committer is not None
+        assert db.committer.submit(cache_size).result(timeout=10) == -SQLITE_CACHE_KIB
+    finally:
+        db.dispose()
