@@ -70,7 +70,7 @@ SQLITE_PAGE_BYTES = 16384
 #: more CPU, and submit throughput was 1.064x, 1.231x (32 MiB) and 1.134x
 #: (8 MiB) with the larger cache (benchmarks/ab.py, 5 rounds each; 14 of 15
 #: rounds won); sequential collect and feedback uploads were unchanged
-#: (ab_paired.py: 0.995, 1.007). A ceiling, filled only as pages are read.
+#: (ab_paired.py with 32 MiB: 0.995, 1.007). A ceiling, filled as pages are read.
 SQLITE_CACHE_KIB = 8192
 
 
