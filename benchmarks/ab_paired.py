@@ -1,4 +1,6 @@
-"""Two revisions of our server up at once, the sequential phases measured in alternating blocks.
+"""Two servers up at once, the sequential phases measured in alternating blocks.
+
+The two are revisions of ours, or ours and ngshare 0.6.0 (``--against-ngshare06``).
 
 ::
 
