@@ -91,7 +91,13 @@ AUTH_MIN_RATIO = 0.95
 
 
 def auth_targets(ours: dict) -> list[Target]:
-    """Token identity throughput within 5 % of dev identity, one row per phase."""
+    """Token identity throughput within 5 % of dev identity: per phase, then the whole workload.
+
+    The per-phase rows are the strict reading: fetch, where every request is
+    a student's first and waits for a lookup, bears all of them. The last row
+    is the issue's own wording, the deadline workload's throughput: every
+    phase's requests over the phases' summed wall time.
+    """
     out = []
     goal = f">= {AUTH_MIN_RATIO:g}x dev"
     for phase in AUTH_PHASES:
@@ -107,7 +113,28 @@ def auth_targets(ours: dict) -> list[Target]:
             + ("" if clean else f" ({t.errors}+{d.errors} errors)")
         )
         out.append(Target(label, value, goal, x is not None and x >= AUTH_MIN_RATIO and clean))
+    out.append(_whole_workload_target(ours, goal))
     return out
+
+
+def _whole_workload_target(ours: dict, goal: str) -> Target:
+    label = "token identity: whole deadline workload, ops/s vs dev"
+    token = {r.name: r for r in ours.get("auth", [])}
+    dev = {r.name: r for r in ours.get("auth_dev", [])}
+    names = [n for n in token if n in dev]
+    if not names or set(names) != set(token) | set(dev):
+        return Target(label, "not run", goal, False)
+
+    def rate(runs: dict) -> float | None:
+        return div(sum(runs[n].ops for n in names), sum(runs[n].wall for n in names))
+
+    t, d = rate(token), rate(dev)
+    x = None if t is None or d is None else div(t, d)
+    errors = sum(token[n].errors + dev[n].errors for n in names)
+    value = "-" if x is None else f"{x:.3f}x ({t:.1f} vs {d:.1f})" + (
+        f" ({errors} errors)" if errors else ""
+    )
+    return Target(label, value, goal, x is not None and x >= AUTH_MIN_RATIO and not errors)
 
 
 def targets_table(targets: list[Target]) -> str:
