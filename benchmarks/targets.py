@@ -121,16 +121,15 @@ def _whole_workload_target(ours: dict, goal: str) -> Target:
     label = "token identity: whole deadline workload, ops/s vs dev"
     token = {r.name: r for r in ours.get("auth", [])}
     dev = {r.name: r for r in ours.get("auth_dev", [])}
-    names = [n for n in token if n in dev]
-    if not names or set(names) != set(token) | set(dev):
+    if not token or token.keys() != dev.keys():
         return Target(label, "not run", goal, False)
 
     def rate(runs: dict) -> float | None:
-        return div(sum(runs[n].ops for n in names), sum(runs[n].wall for n in names))
+        return div(sum(r.ops for r in runs.values()), sum(r.wall for r in runs.values()))
 
     t, d = rate(token), rate(dev)
-    x = None if t is None or d is None else div(t, d)
-    errors = sum(token[n].errors + dev[n].errors for n in names)
+    x = div(t, d)
+    errors = sum(r.errors for r in (*token.values(), *dev.values()))
     value = "-" if x is None else f"{x:.3f}x ({t:.1f} vs {d:.1f})" + (
         f" ({errors} errors)" if errors else ""
     )
