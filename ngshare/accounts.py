@@ -86,6 +86,7 @@ from traitlets.config import LoggingConfigurable
 from ngshare.accounts_models import AccountSecret, LocalAccount
 from ngshare.auth import LOCAL_ACCOUNT_PREFIX, MAX_USERNAME_LENGTH
 from ngshare.models import User, get_or_create_user, utcnow
+from ngshare.plugin import Plugin
 from ngshare.tokens import (
     IssuedToken,
     consume_token,
@@ -581,6 +582,11 @@ async def stop(ctx: ServerContext) -> None:
         await asyncio.get_running_loop().run_in_executor(None, ctx.accounts.close)
 
 
-def routes(ctx: ServerContext) -> list[tuple]:
-    """None: each plugin exposes its own sign-up and login endpoints, in its own wire format."""
-    return []
+#: No routes: each plugin exposes its own sign-up and login endpoints, in its own wire format.
+service = Plugin(
+    name="accounts",
+    mount="",
+    description="Local accounts (username and password) for clients outside the hub.",
+    startup=start,
+    shutdown=stop,
+)

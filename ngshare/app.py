@@ -7,7 +7,6 @@ command line uses :func:`serve` and :func:`run_command`.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import secrets
 import signal
@@ -18,15 +17,23 @@ from alembic import command as alembic_command
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from ngshare import admin, migrations, openapi
+from ngshare import accounts, admin, events, migrations, openapi, scheduler, tokens
 from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity, TokenFirstIdentity
 from ngshare.config import NgShare
 from ngshare.context import ServerContext
 from ngshare.db import Database, is_sqlite
 from ngshare.gc_freeze import freeze_startup_objects
+from ngshare.lifecycle import StartupError, run_hooks
 from ngshare.malloc import keep_freed_buffers
 from ngshare.pages import HomeHandler
-from ngshare.plugin import Plugin, PluginError, check_handler_access, discover, load_plugins
+from ngshare.plugin import (
+    Plugin,
+    PluginError,
+    check_handler_access,
+    check_no_overlaps,
+    discover,
+    load_plugins,
+)
 from ngshare.storage import BlobStore
 from ngshare.web import HealthHandler, NotFoundHandler
 
@@ -37,27 +44,11 @@ from ngshare.web import HealthHandler, NotFoundHandler
 #: 512 MiB uploads take as long either way.
 READ_CHUNK_BYTES = 64 * 1024
 
-#: Core service modules. Each exposes ``async def start(ctx)`` (set its
-#: ``ctx.<service>``; runs before the plugins' startup hooks), optionally
-#: ``async def ready(ctx)`` (after them), ``async def stop(ctx)``, and
-#: ``def routes(ctx) -> list`` (Tornado URL specs, absolute, built from
-#: ``ctx.config.prefix``). Order matters: later ones may use earlier.
-CORE_SERVICES: list[str] = [
-    "ngshare.scheduler",
-    "ngshare.events",
-    "ngshare.tokens",
-    "ngshare.accounts",
-]
-
-
-def core_service_modules() -> list:
-    import importlib
-
-    return [importlib.import_module(name) for name in CORE_SERVICES]
-
-
-class StartupError(Exception):
-    """The server cannot start; the message says why and what to do."""
+#: The core services, in start order: later ones may use earlier ones. Each
+#: is a :class:`~ngshare.plugin.Plugin` mounted at the bare prefix, so it
+#: contributes routes, OpenAPI paths, jobs, hooks and commands the way a
+#: feature set does; it is always loaded and sets its ``ctx.<service>``.
+CORE_SERVICES: list[Plugin] = [scheduler.service, events.service, tokens.service, accounts.service]
 
 
 def make_identity(config: NgShare) -> IdentityProvider:
@@ -101,6 +92,7 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
     available = discover()  # one scan of the installed distributions (~15 ms)
     try:
         plugins = load_plugins(config.plugin_names, available)
+        check_no_overlaps([*CORE_SERVICES, *plugins])
     except PluginError as e:
         raise StartupError(str(e)) from e
     db = Database(config.db_url, workers=config.db_workers)
@@ -119,12 +111,19 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
     except (StartupError, ValueError) as e:
         db.dispose()
         raise StartupError(str(e)) from e
-    ctx = ServerContext(config=config, db=db, storage=storage, identity=identity, log=config.log)
-    ctx.plugins = plugins
+    ctx = ServerContext(
+        config=config,
+        db=db,
+        storage=storage,
+        identity=identity,
+        log=config.log,
+        services=list(CORE_SERVICES),
+        plugins=plugins,
+    )
     for plugin in plugins:
         if plugin.config is not None:
             try:
-                ctx.state[f"{plugin.name}.config"] = plugin.config(parent=config)
+                ctx.set_state(plugin.config(parent=config))
             except Exception as e:  # traitlets validation errors and the like
                 ctx.close()
                 raise StartupError(f"plugin {plugin.name!r}: invalid configuration: {e}") from e
@@ -138,14 +137,13 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
     ``@authenticated`` nor ``@public``.
     """
     prefix = ctx.config.prefix
-    services = core_service_modules()
     routes: list[tuple] = [
         (r"/healthz/?", HealthHandler, {"ctx": ctx}),
         (prefix + r"healthz/?", HealthHandler, {"ctx": ctx}),
         *admin.routes(ctx),
     ]
-    for service in services:
-        routes.extend(service.routes(ctx))
+    for service in ctx.services:
+        routes.extend(service.routes(prefix, ctx))
     try:
         check_handler_access(routes, "core")
         for plugin in plugins:
@@ -154,7 +152,7 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
             routes.extend(plugin_routes)
     except PluginError as e:
         raise StartupError(str(e)) from e
-    routes.extend(openapi.routes(ctx, openapi.build_spec(ctx, plugins, services)))
+    routes.extend(openapi.routes(ctx, openapi.build_spec(ctx, plugins)))
     settings: dict = {}
     hub_auth = getattr(ctx.identity, "hub_auth", None)
     if hub_auth is not None:
@@ -192,34 +190,6 @@ def _log_request(handler: web.RequestHandler) -> None:
         handler.request.path,
         1000.0 * handler.request.request_time(),
     )
-
-
-async def run_hooks(ctx: ServerContext, plugins: list[Plugin], hook: str) -> None:
-    """Start (or stop) the core services and the plugins' hooks, in order."""
-    services = core_service_modules()
-    if hook == "startup":
-        for service in services:
-            await service.start(ctx)
-    for plugin in plugins:
-        fn = getattr(plugin, hook)
-        if fn is None:
-            continue
-        try:
-            result = fn(ctx)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as e:
-            if hook == "startup":
-                raise StartupError(f"plugin {plugin.name!r}: startup failed: {e!r}") from e
-            ctx.log.exception("plugin %r: %s hook failed", plugin.name, hook)
-    if hook == "startup":
-        for service in services:
-            ready = getattr(service, "ready", None)
-            if ready is not None:
-                await ready(ctx)
-    if hook == "shutdown":
-        for service in reversed(services):
-            await service.stop(ctx)
 
 
 def serve(config: NgShare) -> None:
@@ -283,14 +253,10 @@ def _redacted(url: str) -> str:
 
 
 def run_command(config: NgShare, argv: list[str]) -> int:
-    """``ngshare db ...`` and the plugins' sub-commands."""
+    """``ngshare db ...``, ``ngshare storage ...`` and the feature sets' sub-commands."""
     name, rest = argv[0], argv[1:]
     if name == "db":
         return _db_command(config, rest)
-    if name == "jobs":
-        from ngshare.scheduler import jobs_command
-
-        return jobs_command(config, rest)
     if name == "storage":
         from ngshare.garbage import storage_command
 
@@ -300,14 +266,18 @@ def run_command(config: NgShare, argv: list[str]) -> int:
         finally:
             ctx.close()
     plugins = load_plugins(config.plugin_names)
-    for plugin in plugins:
-        if name in plugin.commands:
-            ctx, _ = build(config)
+    for feature_set in [*CORE_SERVICES, *plugins]:
+        if name in feature_set.commands:
             try:
-                return plugin.commands[name](ctx, rest)
+                ctx, _ = build(config)
+            except StartupError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 1
+            try:
+                return feature_set.commands[name](ctx, rest)
             finally:
                 ctx.close()
-    known = ["db", "jobs", "storage"] + [c for p in plugins for c in p.commands]
+    known = ["db", "storage"] + [c for p in [*CORE_SERVICES, *plugins] for c in p.commands]
     print(f"unknown command {name!r}; commands: {', '.join(known)}", file=sys.stderr)
     return 2
 
@@ -380,4 +350,12 @@ def _db_command(config: NgShare, argv: list[str]) -> int:
     return 0
 
 
-__all__ = ["StartupError", "build", "make_application", "run_command", "serve"]
+__all__ = [
+    "CORE_SERVICES",
+    "StartupError",
+    "build",
+    "make_application",
+    "run_command",
+    "run_hooks",
+    "serve",
+]

@@ -10,10 +10,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from ngshare.accounts import AccountService
     from ngshare.auth import IdentityProvider
     from ngshare.config import NgShare
     from ngshare.db import Database
+    from ngshare.events import EventBus
+    from ngshare.plugin import Plugin
+    from ngshare.scheduler import Scheduler
     from ngshare.storage import BlobStore
+    from ngshare.tokens import TokenService
 
 T = TypeVar("T")
 
@@ -26,6 +31,11 @@ class ServerContext:
     :arg db: database; use ``await db.run(fn, ...)``.
     :arg storage: the blob store; its methods block, call them via :meth:`run_blocking`.
     :arg identity: the identity provider.
+
+    The core services (``events``, ``scheduler``, ``tokens``, ``accounts``) are
+    set by their own startup hooks, before any plugin's; until then they are
+    ``None``. A plugin keeps its run-time objects with :meth:`set_state` and
+    finds them with :meth:`state`, keyed by their class.
     """
 
     config: NgShare
@@ -33,18 +43,44 @@ class ServerContext:
     storage: BlobStore
     identity: IdentityProvider
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("ngshare"))
-    #: Core services, set up by :mod:`ngshare.app` from CORE_SERVICES (None until then).
-    events: Any = None  # ngshare.events.EventBus
-    scheduler: Any = None  # ngshare.scheduler.Scheduler
-    tokens: Any = None  # ngshare.tokens.TokenService
-    accounts: Any = None  # ngshare.accounts.AccountService
-    #: The loaded plugins, in load order.
-    plugins: list[Any] = field(default_factory=list)
-    #: Per-plugin runtime objects, keyed ``"<plugin>.<name>"`` (e.g. ``"exchange.clock"``).
-    state: dict[str, Any] = field(default_factory=dict)
+    events: EventBus = None  # type: ignore[assignment]
+    scheduler: Scheduler = None  # type: ignore[assignment]
+    tokens: TokenService = None  # type: ignore[assignment]
+    accounts: AccountService = None  # type: ignore[assignment]
+    #: The core services (scheduler, events, tokens, accounts), in start order.
+    services: list[Plugin] = field(default_factory=list)
+    #: The loaded plugins (feature sets), in load order.
+    plugins: list[Plugin] = field(default_factory=list)
+    _states: dict[type, Any] = field(default_factory=dict, repr=False)
     workers: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="ngshare-io")
     )
+
+    def state(self, kind: type[T]) -> T:
+        """The object of class ``kind`` a feature set registered with :meth:`set_state`.
+
+        A plugin's settings (its ``config`` class) are registered by the core at
+        start-up, so ``ctx.state(Exchange)`` is the exchange's validated settings.
+
+        :raises LookupError: nothing of that class is registered.
+        """
+        try:
+            return self._states[kind]
+        except KeyError:
+            raise LookupError(f"no {kind.__qualname__} registered on the server context") from None
+
+    def has_state(self, kind: type) -> bool:
+        """Is an object of class ``kind`` registered?"""
+        return kind in self._states
+
+    def set_state(self, obj: T, kind: type | None = None) -> T:
+        """Register ``obj`` under ``kind`` (default: its own class), replacing any earlier one.
+
+        Returns ``obj``. Tests pass ``kind`` to put a stand-in (a fake clock) in
+        the place of the real class.
+        """
+        self._states[kind or type(obj)] = obj
+        return obj
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run file or CPU work (blob I/O, base64, hashing) off the IOLoop."""

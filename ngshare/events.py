@@ -62,7 +62,7 @@ from tornado.iostream import StreamClosedError
 from traitlets import Float, Integer, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ngshare.plugin import PluginError
+from ngshare.plugin import Plugin, PluginError
 from ngshare.web import ApiError, APIHandler, authenticated
 
 if TYPE_CHECKING:
@@ -744,7 +744,7 @@ async def start(ctx: ServerContext) -> None:
     register channels whose names are only known at run time.
     """
     bus = EventBus(ctx=ctx, parent=ctx.config)
-    for plugin in ctx.plugins:
+    for plugin in [*ctx.services, *ctx.plugins]:
         for channel in getattr(plugin, "channels", None) or ():
             bus.register(plugin.name, channel)
     ctx.events = bus
@@ -756,18 +756,9 @@ async def stop(ctx: ServerContext) -> None:
         await ctx.events.close()
 
 
-def routes(ctx: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
-    """The subscription endpoints, under the server's prefix."""
-    prefix = ctx.config.prefix
-    return [
-        (prefix + "events/ws", EventSocketHandler, {"ctx": ctx}),
-        (prefix + "events/sse", EventStreamHandler, {"ctx": ctx}),
-    ]
-
-
-def openapi_paths(ctx: ServerContext) -> dict[str, dict]:
+def openapi_paths() -> dict[str, dict]:
     """The subscription endpoints, for the server's OpenAPI document."""
-    prefix = ctx.config.prefix
+    prefix = "/"
     params = [
         {
             "name": "channel",
@@ -819,6 +810,16 @@ def openapi_paths(ctx: ServerContext) -> dict[str, dict]:
     }
 
 
+service = Plugin(
+    name="events",
+    mount="",
+    description="Live channels: publish after commit, subscribe over WebSocket or SSE.",
+    handlers=[("events/ws", EventSocketHandler), ("events/sse", EventStreamHandler)],
+    startup=start,
+    shutdown=stop,
+    openapi=openapi_paths(),
+)
+
 __all__ = [
     "Channel",
     "Event",
@@ -826,8 +827,5 @@ __all__ = [
     "EventSocketHandler",
     "EventStreamHandler",
     "Subscription",
-    "openapi_paths",
-    "routes",
-    "start",
-    "stop",
+    "service",
 ]

@@ -1,16 +1,16 @@
 """One OpenAPI 3.1 document for the whole server, merged from every feature set.
 
-Each plugin gives its path items relative to its mount (:attr:`Plugin.openapi`);
-core service modules may define ``openapi_paths(ctx) -> dict`` with absolute
-paths. The document is served at ``{prefix}openapi.json`` and browsed with
-Swagger UI (from the ``swagger-ui-bundle`` package) at ``{prefix}docs``.
+Each feature set gives its path items relative to its mount
+(:attr:`Plugin.openapi`); the core services' paths are tagged ``core``. The
+document is served at ``{prefix}openapi.json`` and browsed with Swagger UI
+(from the ``swagger-ui-bundle`` package) at ``{prefix}docs``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tornado import web
 
@@ -26,6 +26,17 @@ ENVELOPE_ERROR = {
     "type": "object",
     "properties": {"success": {"const": False}, "message": {"type": "string"}},
 }
+
+
+def _mounted_paths(prefix: str, feature_set: Plugin, tag: str) -> dict[str, dict]:
+    """A feature set's path items under its mount, operations tagged ``tag`` unless they say."""
+    paths = {}
+    for path, item in feature_set.openapi.items():
+        paths[prefix + feature_set.mount + path.lstrip("/")] = {
+            method: {"tags": [tag], **op} if isinstance(op, dict) else op
+            for method, op in item.items()
+        }
+    return paths
 
 
 def core_paths(prefix: str) -> dict[str, dict]:
@@ -48,23 +59,15 @@ def core_paths(prefix: str) -> dict[str, dict]:
     }
 
 
-def build_spec(ctx: ServerContext, plugins: list[Plugin], services: list[Any]) -> dict:
+def build_spec(ctx: ServerContext, plugins: list[Plugin]) -> dict:
     prefix = ctx.config.prefix
     paths = core_paths(prefix)
-    for service in services:
-        extra = getattr(service, "openapi_paths", None)
-        if extra is not None:
-            paths.update(extra(ctx))
     tags = [{"name": "core", "description": "The server itself."}]
+    for service in ctx.services:
+        paths.update(_mounted_paths(prefix, service, "core"))
     for plugin in plugins:
         tags.append({"name": plugin.name, "description": plugin.description})
-        for path, item in plugin.openapi.items():
-            full = prefix + plugin.mount + path.lstrip("/")
-            tagged = {
-                method: {"tags": [plugin.name], **op} if isinstance(op, dict) else op
-                for method, op in item.items()
-            }
-            paths[full] = tagged
+        paths.update(_mounted_paths(prefix, plugin, plugin.name))
     return {
         "openapi": "3.1.0",
         "info": {"title": "ngshare", "version": __version__},

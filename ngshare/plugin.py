@@ -53,9 +53,11 @@ class Plugin:
     :arg migrations: folder of this plugin's alembic versions (branch ``name``).
     :arg mount: URL segment under the prefix; ``None`` means ``"{name}/"``.
     :arg startup: called with the context once the database is ready.
+    :arg ready: called with the context once every feature set has started
+        (the core's scheduler starts its timer here).
     :arg shutdown: called with the context when the server stops.
     :arg config: the plugin's traitlets Configurable class (``c.<ClassName>.<trait>``);
-        instantiated and validated at start-up, found at ``ctx.state["<name>.config"]``.
+        instantiated and validated at start-up, found at ``ctx.state(<ClassName>)``.
     :arg commands: ``ngshare <command> ...`` sub-commands, given the context and argv.
     :arg jobs: :class:`ngshare.scheduler.Job` declarations (interval, cron, dated).
     :arg channels: :class:`ngshare.events.Channel` declarations (live updates).
@@ -73,6 +75,7 @@ class Plugin:
     mount: str | None = None
     version: str = ""
     startup: Hook | None = None
+    ready: Hook | None = None
     shutdown: Hook | None = None
     config: type | None = None
     commands: dict[str, Command] = field(default_factory=dict)

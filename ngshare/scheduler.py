@@ -80,12 +80,13 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ngshare.lifecycle import StartupError, run_hooks
 from ngshare.models import utcnow
+from ngshare.plugin import Plugin
 from ngshare.scheduler_models import JOB_ID_LENGTH, JobRun, ScheduledJob
 from ngshare.web import ApiError, APIHandler, authenticated
 
 if TYPE_CHECKING:
-    from ngshare.config import NgShare
     from ngshare.context import ServerContext
 
 log = logging.getLogger(__name__)
@@ -215,14 +216,14 @@ CORE_JOBS: list[Job] = [
 
 
 def declared_jobs(ctx: ServerContext) -> list[Job]:
-    """The core's jobs and every loaded plugin's ``jobs``, checked.
+    """Every core service's and loaded plugin's ``jobs``, checked.
 
     Raises:
         SchedulerError: a job that is not a :class:`Job`, an id outside its
             plugin's name, or two jobs with one id.
     """
-    jobs = list(CORE_JOBS)
-    for plugin in ctx.plugins:
+    jobs: list[Job] = []
+    for plugin in [*ctx.services, *ctx.plugins]:
         for job in getattr(plugin, "jobs", None) or []:
             if not isinstance(job, Job):
                 raise SchedulerError(f"plugin {plugin.name!r}: jobs must be Job objects: {job!r}")
@@ -657,13 +658,7 @@ async def start(ctx: ServerContext) -> None:
     written and picked up when the timer starts.
     """
     if ctx.scheduler is None:
-        try:
-            jobs = declared_jobs(ctx)
-        except SchedulerError as e:
-            from ngshare.app import StartupError
-
-            raise StartupError(str(e)) from e
-        ctx.scheduler = Scheduler(ctx, jobs)
+        ctx.scheduler = Scheduler(ctx, declared_jobs(ctx))
 
 
 async def ready(ctx: ServerContext) -> None:
@@ -677,17 +672,9 @@ async def stop(ctx: ServerContext) -> None:
         await ctx.scheduler.stop()
 
 
-def routes(ctx: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
-    prefix = ctx.config.prefix
-    return [
-        (prefix + r"jobs/?", JobListHandler, {"ctx": ctx}),
-        (prefix + r"jobs/(?P<job_id>[^/]+)/run/?", JobRunHandler, {"ctx": ctx}),
-    ]
-
-
-def openapi_paths(ctx: ServerContext) -> dict[str, dict]:
-    """The routes above, for the server's OpenAPI document."""
-    prefix = ctx.config.prefix
+def openapi_paths() -> dict[str, dict]:
+    """The scheduler's routes, for the server's OpenAPI document."""
+    prefix = "/"
     time_or_null = {"type": ["string", "null"], "format": "date-time"}
     job = {
         "type": "object",
@@ -796,7 +783,7 @@ class JobRunHandler(_JobsHandler):
 JOBS_USAGE = "usage: ngshare jobs list [json] | ngshare jobs run JOB_ID [json]"
 
 
-def jobs_command(config: NgShare, argv: list[str]) -> int:
+def jobs_command(ctx: ServerContext, argv: list[str]) -> int:
     """``ngshare jobs list`` and ``ngshare jobs run JOB_ID``, against the configured database.
 
     ``run`` starts the core services and the plugins' startup hooks first, so
@@ -804,8 +791,6 @@ def jobs_command(config: NgShare, argv: list[str]) -> int:
     records the run where the server's admins see it. Exit status: 0 if the
     job succeeded, 1 if it failed or is unknown, 2 for a usage error.
     """
-    from ngshare.app import StartupError, build
-
     # a word, not "--json": the traitlets command line would take that for an option
     args = [a for a in argv if a not in ("json", "--json")]
     as_json = len(args) != len(argv)
@@ -814,29 +799,20 @@ def jobs_command(config: NgShare, argv: list[str]) -> int:
         print(JOBS_USAGE, file=sys.stderr)
         return 2
     try:
-        ctx, plugins = build(config)
-    except StartupError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    try:
-        return asyncio.run(_jobs_command(ctx, plugins, args, as_json))
+        return asyncio.run(_jobs_command(ctx, [action, *args[1:]], as_json))
     except (StartupError, SchedulerError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    finally:
-        ctx.close()
 
 
-async def _jobs_command(ctx: ServerContext, plugins: list, args: list[str], as_json: bool) -> int:
-    from ngshare.app import run_hooks
-
+async def _jobs_command(ctx: ServerContext, args: list[str], as_json: bool) -> int:
     ctx.scheduler = Scheduler(ctx, declared_jobs(ctx), timer=False)
     if args[0] == "list":
         jobs = await ctx.scheduler.jobs()
         print(json.dumps(jobs, indent=2) if as_json else format_jobs(jobs))
         return 0
     job_id = args[1]
-    await run_hooks(ctx, plugins, "startup")
+    await run_hooks(ctx, ctx.plugins, "startup")
     try:
         job = await ctx.scheduler.run_now(job_id)
     except JobNotFoundError:
@@ -847,7 +823,7 @@ async def _jobs_command(ctx: ServerContext, plugins: list, args: list[str], as_j
         print(f"error: {ERR_JOB_RUNNING}", file=sys.stderr)
         return 1
     finally:
-        await run_hooks(ctx, plugins, "shutdown")
+        await run_hooks(ctx, ctx.plugins, "shutdown")
     print(json.dumps(job, indent=2) if as_json else format_jobs([job]))
     return 0 if job["last_success"] else 1
 
@@ -1100,3 +1076,20 @@ __all__ = [
     "jobs_command",
     "resolve_job_function",
 ]
+
+
+service = Plugin(
+    name="scheduler",
+    mount="",
+    description="Periodic and dated jobs of every feature set, with run records.",
+    handlers=[
+        (r"jobs/?", JobListHandler),
+        (r"jobs/(?P<job_id>[^/]+)/run/?", JobRunHandler),
+    ],
+    jobs=CORE_JOBS,
+    startup=start,
+    ready=ready,
+    shutdown=stop,
+    openapi=openapi_paths(),
+    commands={"jobs": jobs_command},
+)

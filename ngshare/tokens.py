@@ -66,6 +66,7 @@ from traitlets.config import LoggingConfigurable
 from ngshare.accounts_models import ApiToken, LocalAccount
 from ngshare.auth import is_local_name
 from ngshare.models import User, get_or_create_user, utcnow
+from ngshare.plugin import Plugin
 from ngshare.web import ApiError, APIHandler, authenticated
 
 if TYPE_CHECKING:
@@ -581,17 +582,9 @@ async def stop(ctx: ServerContext) -> None:
     """Nothing to release: the service holds no connections of its own."""
 
 
-def routes(ctx: ServerContext) -> list[tuple]:
-    prefix = ctx.config.prefix
-    return [
-        (prefix + r"tokens/?", TokenListHandler, {"ctx": ctx}),
-        (prefix + r"tokens/(?P<token_id>[0-9]{1,18})/?", TokenHandler, {"ctx": ctx}),
-    ]
-
-
-def openapi_paths(ctx: ServerContext) -> dict[str, dict]:
-    """The routes above, for the server's OpenAPI document."""
-    prefix = ctx.config.prefix
+def openapi_paths() -> dict[str, dict]:
+    """The token routes, for the server's OpenAPI document."""
+    prefix = "/"
     token = {
         "type": "object",
         "properties": {
@@ -654,3 +647,17 @@ def openapi_paths(ctx: ServerContext) -> dict[str, dict]:
             }
         },
     }
+
+
+service = Plugin(
+    name="tokens",
+    mount="",
+    description="Core API tokens: issued by feature sets' logins, listed and revoked here.",
+    handlers=[
+        (r"tokens/?", TokenListHandler),
+        (r"tokens/(?P<token_id>[0-9]{1,18})/?", TokenHandler),
+    ],
+    startup=start,
+    shutdown=stop,
+    openapi=openapi_paths(),
+)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ERR_TOO_LARGE = "Request body too large"
+ERR_BAD_JSON = "The request body must be JSON"
 
 #: Bodies up to this size are parsed on the IOLoop (by Tornado).
 SMALL_BODY_BYTES = 64 * 1024
@@ -109,6 +110,8 @@ class APIHandler(web.RequestHandler):
     """
 
     unauthenticated_message = "Authentication required"
+    #: The message of :meth:`json_body`'s 400; feature sets set their own wire text.
+    bad_json_message = ERR_BAD_JSON
     identity: Identity | None = None
 
     def initialize(self, ctx: ServerContext, **kwargs: Any) -> None:
@@ -117,6 +120,8 @@ class APIHandler(web.RequestHandler):
         self._spool: Any = None  # temp file of a large body while it arrives
         self._body_size = 0
         self._form: forms.SpooledForm | None = None
+        self._raw: bytes | None = None  # the body as sent, unless it was spooled
+        self._json: Any = _UNPARSED
 
     # -- envelope -----------------------------------------------------------
 
@@ -170,6 +175,15 @@ class APIHandler(web.RequestHandler):
     def max_body_bytes(self) -> int:
         return self.ctx.config.max_body_bytes
 
+    @property
+    def memory_body_bytes(self) -> int:
+        """Bodies up to this size stay in memory (and in :meth:`raw_body`); larger are spooled.
+
+        A handler that needs the raw bytes of larger bodies (an image upload)
+        raises it to its own limit.
+        """
+        return MEMORY_BODY_BYTES
+
     async def prepare(self) -> None:
         length = self.request.headers.get("Content-Length")
         if length is not None:
@@ -199,7 +213,7 @@ class APIHandler(web.RequestHandler):
             self._spool.write(chunk)
             return
         self._chunks.append(chunk)
-        if self._body_size > MEMORY_BODY_BYTES:
+        if self._body_size > self.memory_body_bytes:
             self._spool = tempfile.TemporaryFile(prefix="ngshare-body-", dir=self.spool_dir)
             for c in self._chunks:
                 self._spool.write(c)
@@ -219,6 +233,7 @@ class APIHandler(web.RequestHandler):
             self._form = await self.ctx.run_blocking(forms.parse_spooled, content_type, spool)
         elif self._body_size > SMALL_BODY_BYTES:
             data, self._chunks = b"".join(self._chunks), []
+            self._raw = data
             body = io.BytesIO(data)  # shares data's buffer, no copy
             if forms.is_urlencoded(content_type) and forms.has_few_fields(data):
                 # a handful of fields (an upload): indexing them costs less than a
@@ -228,6 +243,7 @@ class APIHandler(web.RequestHandler):
                 self._form = await self.ctx.run_blocking(forms.parse_spooled, content_type, body)
         else:
             body, self._chunks = b"".join(self._chunks), []
+            self._raw = body
             self._form = forms.parse_small(content_type, body)
         if "_xsrf" in self._form.values:  # where Tornado's and JupyterHub's xsrf checks look
             self.request.body_arguments["_xsrf"] = self._form.values["_xsrf"]
@@ -237,6 +253,37 @@ class APIHandler(web.RequestHandler):
             self._form.close()
         if self._spool is not None:
             self._spool.close()
+
+    def raw_body(self) -> bytes:
+        """The request body exactly as sent (for signature checks such as Twilio's).
+
+        Bodies up to :attr:`memory_body_bytes` are kept; a larger one was
+        spooled to disk for the form reader, and asking for it is a 413.
+        """
+        assert self._form is not None, "load_body() first"
+        if self._raw is None:
+            if self._body_size:
+                raise ApiError(413, ERR_TOO_LARGE)
+            return b""
+        return self._raw
+
+    def json_body(self) -> Any:
+        """The request body parsed as JSON (once); ``None`` for an empty body.
+
+        A body that is not valid UTF-8 JSON, or nests too deeply to parse, is a
+        400 with :attr:`bad_json_message`; one over :attr:`memory_body_bytes`
+        is a 413. The caller checks the shape (object, list) it expects.
+        """
+        if self._json is _UNPARSED:
+            raw = self.raw_body()
+            if not raw.strip():
+                self._json = None
+            else:
+                try:
+                    self._json = json.loads(raw)
+                except (ValueError, UnicodeDecodeError, RecursionError):
+                    raise ApiError(400, self.bad_json_message) from None
+        return self._json
 
     def argument(self, name: str, default: str | None = None) -> str | None:
         """A form field from the body, else from the query string, else ``default``.
@@ -306,6 +353,7 @@ class HealthHandler(APIHandler):
         self.write_json({"success": True})
 
 
+_UNPARSED = object()
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 

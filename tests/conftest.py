@@ -149,7 +149,6 @@ def server(make_config, io_loop):
     ctx, plugins = build(make_config())
     empty_all_tables(ctx.db.engine)
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
-    ctx.state["test.plugins"] = plugins
     yield ctx
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
     ctx.close()
@@ -157,7 +156,7 @@ def server(make_config, io_loop):
 
 @pytest.fixture
 def app(server):
-    return make_application(server, server.state["test.plugins"])
+    return make_application(server, server.plugins)
 
 
 @pytest.fixture

@@ -8,62 +8,31 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from traitlets import Float, Integer
-from traitlets.config import Configurable
 
-from ngshare import __version__
-from ngshare.context import ServerContext
 from ngshare.exchange import retention
+from ngshare.exchange.config import Exchange
 from ngshare.exchange.handlers import assignments, courses, feedback, roster, submissions
 from ngshare.exchange.models import ExchangeBase, StoredFile, Submission
 from ngshare.exchange.openapi import PATHS
 from ngshare.exchange.response_cache import ResponseCache
 from ngshare.exchange.wire import SubmissionClock
-from ngshare.garbage import collect_garbage
-from ngshare.plugin import Plugin
-from ngshare.scheduler import Job
-
-
-class Exchange(Configurable):
-    """Settings of the notebook exchange (``c.Exchange.<name>`` in ngshare_config.py)."""
-
-    retention_days = Float(
-        30.0,
-        help="""How long deleted courses and assignments (with their submissions)
-        stay restorable with `ngshare trash restore` before they are purged.""",
-    ).tag(config=True)
-
-    response_cache_bytes = Integer(
-        256 * 1024 * 1024,
-        help="""Memory for ready-to-send fetch responses of released assignments
-        (shared by every student fetching the same release). 0 disables it.""",
-    ).tag(config=True)
-
-    @property
-    def retention(self) -> timedelta:
-        return timedelta(days=self.retention_days)
-
-
-def _settings(ctx: ServerContext) -> Exchange:
-    """The validated settings, made by the core at start-up from ``config=Exchange``."""
-    return ctx.state["exchange.config"]
+from ngshare.plugin_api import Job, Plugin, ServerContext, __version__, collect_garbage
 
 
 async def startup(ctx: ServerContext) -> None:
     """Make the fetch cache; seed the submission clock past the newest stored timestamp."""
-    ctx.state["exchange.response_cache"] = ResponseCache(_settings(ctx).response_cache_bytes)
+    ctx.set_state(ResponseCache(ctx.state(Exchange).response_cache_bytes))
     clock = SubmissionClock()
     clock.advance_past(await ctx.db.run(lambda s: s.scalar(select(func.max(Submission.timestamp)))))
-    ctx.state["exchange.clock"] = clock
+    ctx.set_state(clock)
 
 
 async def purge_deleted(ctx: ServerContext) -> None:
     """Remove what was deleted longer than the retention period ago, then its orphaned blobs."""
-    n = await ctx.db.run(retention.purge_expired, _settings(ctx).retention)
+    n = await ctx.db.run(retention.purge_expired, ctx.state(Exchange).retention)
     if n:
         ctx.log.info("exchange.purge_deleted: purged %d item(s) past retention", n)
         removed = await collect_garbage(ctx)

@@ -15,7 +15,6 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from ngshare.auth import Identity
 from ngshare.driver_sql import DriverStatement
 from ngshare.exchange import errors
 from ngshare.exchange.models import (
@@ -29,8 +28,7 @@ from ngshare.exchange.models import (
     Submission,
 )
 from ngshare.exchange.wire import parse_timestamp
-from ngshare.models import User
-from ngshare.web import ApiError
+from ngshare.plugin_api import ApiError, Identity, User
 
 
 @dataclass

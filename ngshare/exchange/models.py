@@ -24,9 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from ngshare.db import intpk, make_metadata
 from ngshare.driver_sql import DriverStatement
-from ngshare.models import User, utcnow
+from ngshare.plugin_api import User, intpk, make_metadata, utcnow
 
 if TYPE_CHECKING:
     from ngshare.exchange.wire import UploadedFile

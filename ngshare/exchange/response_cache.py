@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ngshare.exchange import codec
-from ngshare.singleflight import SingleFlight
+from ngshare.plugin_api import SingleFlight
 
 if TYPE_CHECKING:
     from ngshare.exchange.models import FileEntry
-    from ngshare.storage import BlobStore
+    from ngshare.plugin_api import BlobStore
 
 Key = tuple[tuple[str, str], ...]
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ngshare.exchange.models import Assignment, Course, Submission
-from ngshare.models import utcnow
+from ngshare.plugin_api import utcnow
 
 
 class RestoreError(Exception):

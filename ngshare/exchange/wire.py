@@ -17,9 +17,7 @@ from datetime import datetime, timedelta
 
 from ngshare.exchange import codec, errors
 from ngshare.exchange.tree import LongString, _NeedsWholeDecode, split_long_strings
-from ngshare.models import utcnow
-from ngshare.storage import BlobStore, StagedBlob
-from ngshare.web import ApiError
+from ngshare.plugin_api import ApiError, BlobStore, StagedBlob, utcnow
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 TIMESTAMP_SUFFIX = " UTC"

@@ -21,9 +21,7 @@ from ngshare_vivere.models import Location, VivereBase
 from ngshare_vivere.openapi import PATHS
 from sqlalchemy import select
 
-from ngshare.context import ServerContext
-from ngshare.plugin import Plugin
-from ngshare.scheduler import Job
+from ngshare.plugin_api import Job, Plugin, ServerContext
 
 __version__ = "1.0.0"
 
@@ -34,7 +32,8 @@ TOKEN_HEADER = "X-MenloHacks-Authorization"
 async def startup(ctx: ServerContext) -> None:
     """Accept tokens in the seed's header; install the clock every rule reads."""
     ctx.tokens.accept_header(TOKEN_HEADER)
-    ctx.state.setdefault("vivere.clock", Clock())
+    if not ctx.has_state(Clock):
+        ctx.set_state(Clock())
 
 
 plugin = Plugin(

@@ -22,10 +22,10 @@ from ngshare_vivere.wire import announcement_json
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ngshare.web import ApiError
+from ngshare.plugin_api import ApiError
 
 if TYPE_CHECKING:
-    from ngshare.events import EventBus
+    from ngshare.plugin_api import EventBus
 
 #: Most announcements one sweep publishes (the rest go out at the next).
 PUBLISH_BATCH = 200

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ngshare.events import Channel
+from ngshare.plugin_api import Channel
 
 if TYPE_CHECKING:
-    from ngshare.auth import Identity
-    from ngshare.context import ServerContext
+    from ngshare.plugin_api import Identity, ServerContext
 
 MENTOR = "com.vivere.mentorchannel"
 ANNOUNCEMENTS = "com.vivere.announcement"

@@ -1,7 +1,7 @@
 """Vivere's notion of time: one replaceable clock, and ISO 8601 in and out.
 
 Every rule that depends on the time (ticket expiry, announcements becoming
-due) asks ``ctx.state["vivere.clock"].now()``, computed on the IOLoop and
+due) asks ``ctx.state(Clock).now()``, computed on the IOLoop and
 handed to the database functions as an argument. Tests put a clock of their
 own there and move it, instead of sleeping.
 

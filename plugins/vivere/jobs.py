@@ -7,7 +7,7 @@
 * ``vivere.publish_announcement:<id>`` (dated, scheduled by the organiser API
   for a future announcement): publishes that one at its time.
 
-Each reads ``now`` from ``ctx.state["vivere.clock"]``, like the handlers.
+Each reads ``now`` from ``ctx.state(Clock)``, like the handlers.
 """
 
 from __future__ import annotations
@@ -16,17 +16,19 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ngshare_vivere import announcements, tickets
+from ngshare_vivere.clock import Clock
+from ngshare_vivere.config import Vivere
 
 if TYPE_CHECKING:
-    from ngshare.context import ServerContext
+    from ngshare.plugin_api import ServerContext
 
 #: How often the interval jobs run (seconds).
 SWEEP_SECONDS = 30
 
 
 def _moment(ctx: ServerContext) -> tickets.Moment:
-    settings = ctx.state["vivere.config"]
-    now = ctx.state["vivere.clock"].now()
+    settings = ctx.state(Vivere)
+    now = ctx.state(Clock).now()
     return tickets.Moment(now, timedelta(seconds=settings.ticket_expiry_seconds))
 
 
@@ -37,7 +39,7 @@ async def announce_expired_tickets(ctx: ServerContext) -> None:
 
 
 async def publish_due_announcements(ctx: ServerContext) -> None:
-    now = ctx.state["vivere.clock"].now()
+    now = ctx.state(Clock).now()
     n = await ctx.db.run(announcements.publish_due, ctx.events, now)
     if n:
         ctx.log.info("vivere.publish_due_announcements: published %d announcement(s)", n)
@@ -45,7 +47,7 @@ async def publish_due_announcements(ctx: ServerContext) -> None:
 
 async def publish_announcement(ctx: ServerContext, announcement_id: int) -> None:
     """The dated job of one future announcement (nothing if it went out already)."""
-    now = ctx.state["vivere.clock"].now()
+    now = ctx.state(Clock).now()
     n = await ctx.db.run(announcements.publish_due, ctx.events, now, announcement_id)
     if n:
         ctx.log.info("vivere.publish_announcement: published announcement %d", announcement_id)

@@ -18,8 +18,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ngshare.db import intpk, make_metadata
-from ngshare.models import User, utcnow
+from ngshare.plugin_api import User, intpk, make_metadata, utcnow
 
 MAX_NAME = 255
 MAX_DESCRIPTION = 4000

@@ -29,11 +29,10 @@ from ngshare_vivere.wire import CATEGORIES, ticket_json, ticket_state
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from ngshare.models import User, get_or_create_user
-from ngshare.web import ApiError
+from ngshare.plugin_api import ApiError, User, get_or_create_user
 
 if TYPE_CHECKING:
-    from ngshare.events import EventBus
+    from ngshare.plugin_api import EventBus
 
 #: Most expiries announced by one run of the job (the rest wait for the next run).
 EXPIRY_BATCH = 500

@@ -18,11 +18,10 @@ from ngshare_vivere.wire import event_json, location_json, times_json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ngshare.models import utcnow
-from ngshare.web import ApiError
+from ngshare.plugin_api import ApiError, utcnow
 
 if TYPE_CHECKING:
-    from ngshare.events import EventBus
+    from ngshare.plugin_api import EventBus
 
 # -- times ---------------------------------------------------------------------------
 

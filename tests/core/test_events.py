@@ -73,7 +73,6 @@ def server(make_config, io_loop):
     plugins = [*plugins, event_test_plugin()]
     ctx.plugins = plugins
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
-    ctx.state["test.plugins"] = plugins
     yield ctx
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
     ctx.close()

@@ -94,14 +94,13 @@ def hub_server(make_config, fake_hub, io_loop, monkeypatch):
     ctx, plugins = build(config)
     empty_all_tables(ctx.db.engine)  # what earlier tests left in the session's database
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
-    ctx.state["test.plugins"] = plugins
     yield ctx
     ctx.close()
 
 
 @pytest.fixture
 def app(hub_server):
-    return make_application(hub_server, hub_server.state["test.plugins"])
+    return make_application(hub_server, hub_server.plugins)
 
 
 async def get(http_client, base_url, path, token=None, scheme="token"):

@@ -90,7 +90,7 @@ def app(server):
 
     plugin = test_plugins.greeter
     server.plugins = [*server.plugins, plugin]
-    server.state["greeter.config"] = test_plugins.GreeterConfig()
+    server.set_state(test_plugins.GreeterConfig())
     return make_application(server, server.plugins)
 
 

@@ -89,7 +89,6 @@ def server(mode, make_config, io_loop, monkeypatch, hub_log):
     ctx, plugins = build(config)
     empty_all_tables(ctx.db.engine)
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
-    ctx.state["test.plugins"] = plugins
     yield ctx
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
     empty_all_tables(ctx.db.engine)  # fixtures that do not empty tables come after us

@@ -8,6 +8,7 @@ import json
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from ngshare.exchange.response_cache import ResponseCache
 from ngshare.forms import FEW_FIELDS, has_few_fields
 from ngshare.storage import BlobStore
 from tests.conftest import encode_files
@@ -162,7 +163,7 @@ async def test_server_errors_are_json_without_a_trace(
 ):
     await exchange.course()
     await exchange.release()
-    cache = server.state["exchange.response_cache"]
+    cache = server.state(ResponseCache)
     for _ in range(500):  # the release warms the fetch cache in the background
         if cache._entries:
             break

@@ -4,6 +4,7 @@ import base64
 
 import pytest
 
+from ngshare.exchange.response_cache import ResponseCache
 from tests.conftest import encode_files
 
 
@@ -13,7 +14,7 @@ async def test_cached_and_streamed_fetches_give_the_same_answer(exchange, api, s
     await exchange.students()
     files = {"a.ipynb": b'{"cells": []}', "data/b.bin": bytes(range(256)) * 300}
     await exchange.release(files=files)
-    cache = server.state["exchange.response_cache"]
+    cache = server.state(ResponseCache)
 
     first = await api("GET", "assignment/c1/a1", user="s1")
     second = await api("GET", "assignment/c1/a1", user="s2")
@@ -50,7 +51,7 @@ async def test_simultaneous_first_fetches_build_the_body_once(exchange, api, ser
     await exchange.course()
     await exchange.students()
     await exchange.release(files={"a.ipynb": b'{"cells": []}' * 1000})
-    cache = server.state["exchange.response_cache"]
+    cache = server.state(ResponseCache)
     await _until(lambda: cache._entries)  # the release warmed it: start cold again
     cache.clear()
     builds = []
@@ -73,7 +74,7 @@ async def test_simultaneous_first_fetches_build_the_body_once(exchange, api, ser
 async def test_a_failed_build_fails_its_waiters_and_is_not_cached(server):
     import asyncio
 
-    cache = server.state["exchange.response_cache"]
+    cache = server.state(ResponseCache)
     release = asyncio.Event()
 
     async def failing_build():
@@ -109,7 +110,7 @@ async def _until(condition, timeout: float = 5.0) -> None:
 async def test_a_release_prepares_its_fetch_answer_before_anyone_fetches(exchange, api, server):
     await exchange.course()
     await exchange.students()
-    cache = server.state["exchange.response_cache"]
+    cache = server.state(ResponseCache)
     await exchange.release(files={"a.ipynb": b'{"cells": []}', "b.txt": b"hello"})
     await _until(lambda: len(cache._entries) == 1)
     (key,) = cache._entries

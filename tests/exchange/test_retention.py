@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from ngshare.exchange import retention
+from ngshare.exchange.response_cache import ResponseCache
 from ngshare.models import utcnow
 
 
@@ -137,7 +138,7 @@ async def test_garbage_collection_keeps_referenced_and_young_blobs(exchange, ser
     assert await collect_garbage(server) == 1
     assert len(server.storage.all_digests()) == 2
     # the live release still downloads, read from the store (not the fetch cache)
-    server.state["exchange.response_cache"].clear()
+    server.state(ResponseCache).clear()
     body = await exchange.ok("GET", "assignment/c1/a1", "s1")
     assert sorted(f["path"] for f in body["files"]) == ["data/x.csv", "p1.ipynb"]
 
@@ -189,6 +190,6 @@ async def test_small_files_are_kept_in_the_database_and_collected_there(exchange
     assert await collect_garbage(server) == 2  # a2's small (database) and big (file) blobs
     assert inline_count() == 2
     assert list(server.storage.root.glob("??/*")) == []
-    server.state["exchange.response_cache"].clear()
+    server.state(ResponseCache).clear()
     body = await exchange.ok("GET", "assignment/c1/a1", "s1")
     assert sorted(f["path"] for f in body["files"]) == ["data/x.csv", "p1.ipynb"]

@@ -18,6 +18,7 @@ from tornado.websocket import websocket_connect
 from ngshare.app import build, make_application, run_hooks
 
 pytest.importorskip("ngshare_example", reason="run scripts/test: it installs the example plugin")
+from ngshare_example import Example, NoteCount  # noqa: E402
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ async def test_handler_model_and_channel_work_together(http_client, base_url):
 
 @pytest.mark.gen_test
 async def test_errors_use_the_plugin_envelope_and_its_config(http_client, base_url, server):
-    server.state["example.config"].max_note_length = 3
+    server.state(Example).max_note_length = 3
     code, body = await call(
         http_client, base_url + "/api/example/notes", method="POST", body="user=kim&text=toolong"
     )
@@ -83,10 +84,10 @@ async def test_errors_use_the_plugin_envelope_and_its_config(http_client, base_u
 async def test_the_plugin_job_runs_on_the_shared_scheduler(http_client, base_url, server):
     await call(http_client, base_url + "/api/example/notes", method="POST", body="user=a&text=x")
     for _ in range(100):  # bounded: the job runs every second
-        if server.state.get("example.note_count") == 1:
+        if server.has_state(NoteCount) and server.state(NoteCount).value == 1:
             break
         await asyncio.sleep(0.1)
-    assert server.state.get("example.note_count") == 1
+    assert server.has_state(NoteCount) and server.state(NoteCount).value == 1
     code, body = await call(http_client, base_url + "/api/jobs?user=root")
     jobs = {j["id"]: j for j in body["jobs"]}
     assert jobs["example.count_notes"]["last_success"] is True

@@ -7,14 +7,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tornado.ioloop import IOLoop
 
-from ngshare.auth import Identity
 from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_RELEASE, Assignment, FileEntry, FileRow, insert_files
 from ngshare.exchange.response_cache import ResponseCache, build_body
 from ngshare.exchange.wire import UploadedFile
-from ngshare.models import get_or_create_user, utcnow
-from ngshare.web import ApiError, authenticated
+from ngshare.plugin_api import ApiError, Identity, authenticated, get_or_create_user, utcnow
 
 
 def list_assignments(session: Session, course_id: str, identity: Identity) -> list[str]:
@@ -122,7 +120,7 @@ class AssignmentHandler(ExchangeHandler):
 
     @property
     def _cache(self) -> ResponseCache:
-        return self.ctx.state["exchange.response_cache"]
+        return self.ctx.state(ResponseCache)
 
     async def _cached_body(self, files: list[FileEntry]) -> bytes:
         """The fetch answer for ``files``: cached, else built once (off the loop)."""

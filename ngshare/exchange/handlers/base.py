@@ -10,8 +10,7 @@ from ngshare.exchange import codec, errors
 from ngshare.exchange.models import FileEntry
 from ngshare.exchange.response_cache import build_body, entry_json
 from ngshare.exchange.wire import UploadedFile, stage_files
-from ngshare.storage import BlobStore
-from ngshare.web import ApiError, APIHandler
+from ngshare.plugin_api import ApiError, APIHandler, BlobStore
 
 #: Bytes of a blob encoded per step of a streamed download (a multiple of 3,
 #: so the base64 pieces join into one valid string).

@@ -7,12 +7,10 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ngshare.auth import Identity
 from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import ROLE_INSTRUCTOR, Course, Membership
-from ngshare.models import User, get_or_create_users, utcnow
-from ngshare.web import ApiError, authenticated
+from ngshare.plugin_api import ApiError, Identity, User, authenticated, get_or_create_users, utcnow
 
 
 def list_courses(session: Session, identity: Identity) -> list[str]:

@@ -9,12 +9,17 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ngshare.auth import Identity
 from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Membership
-from ngshare.models import User, get_or_create_user, get_or_create_users
-from ngshare.web import ApiError, authenticated
+from ngshare.plugin_api import (
+    ApiError,
+    Identity,
+    User,
+    authenticated,
+    get_or_create_user,
+    get_or_create_users,
+)
 
 PERSON_FIELDS = ("username", "first_name", "last_name", "email")
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ngshare.auth import Identity
 from ngshare.driver_sql import DriverStatement
 from ngshare.exchange import access
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_SUBMISSION, FileEntry, Submission, insert_files
 from ngshare.exchange.wire import SubmissionClock, UploadedFile, format_timestamp
-from ngshare.models import User, get_or_create_user
-from ngshare.web import authenticated
+from ngshare.plugin_api import Identity, User, authenticated, get_or_create_user
 
 
 def _entries(rows) -> list[dict]:
@@ -139,7 +137,7 @@ class SubmitHandler(ExchangeHandler):
             course_id,
             self.identity,
             assignment_id,
-            clock=self.ctx.state["exchange.clock"],
+            clock=self.ctx.state(SubmissionClock),
         )
         self.success(timestamp=timestamp)
 

@@ -35,7 +35,7 @@ from ngshare_vivere.handlers.base import MISSING, VivereHandler, parse_id
 from ngshare_vivere.images import sniff_image_type
 from ngshare_vivere.models import MAX_LONG_DESCRIPTION, MAX_MESSAGE, MAX_NAME, SOURCE_ORGANISER
 
-from ngshare.web import ApiError, authenticated
+from ngshare.plugin_api import ApiError, authenticated
 
 PUBLISH_JOB = "ngshare_vivere.jobs:publish_announcement"
 
@@ -204,6 +204,10 @@ class AdminLocationMapHandler(_OrganiserHandler):
     @property
     def max_body_bytes(self) -> int:
         return min(self.ctx.config.max_body_bytes, self.vivere.max_map_image_bytes)
+
+    @property
+    def memory_body_bytes(self) -> int:
+        return self.max_body_bytes  # the image is read whole (raw_body)
 
     def error_envelope(self, status: int, message: str, extra: dict[str, Any]) -> dict:
         if status == 413:

@@ -12,22 +12,19 @@ type) or, failing that, from a form body or the query string.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ngshare_vivere import errors
-from ngshare_vivere.clock import parse_iso
+from ngshare_vivere.clock import Clock, parse_iso
+from ngshare_vivere.config import Vivere
 from ngshare_vivere.tickets import Moment
 
-from ngshare.web import ApiError, APIHandler, public
+from ngshare.plugin_api import ApiError, APIHandler, public
 
 if TYPE_CHECKING:
-    from ngshare_vivere.clock import Clock
-    from ngshare_vivere.config import Vivere
-
-    from ngshare.auth import Identity
+    from ngshare.plugin_api import Identity
 
 #: Where the plugin is mounted under the server's prefix.
 MOUNT = "vivere/"
@@ -50,25 +47,19 @@ class VivereHandler(APIHandler):
     """Envelope, parameters and roles shared by Vivere's handlers."""
 
     unauthenticated_message = errors.ERR_LOGIN_REQUIRED
+    bad_json_message = errors.ERR_BAD_JSON
     #: The largest body this route accepts (bytes); subclasses may raise it.
     body_limit = PARAMS_BODY_BYTES
-
-    def initialize(self, ctx: Any, **kwargs: Any) -> None:
-        super().initialize(ctx, **kwargs)
-        self._raw_chunks: list[bytes] = []
-        self._raw_size = 0
-        self._json: dict[str, Any] | None = None
-        self._json_parsed = False
 
     # -- services --------------------------------------------------------------
 
     @property
     def vivere(self) -> Vivere:
-        return self.ctx.state["vivere.config"]
+        return self.ctx.state(Vivere)
 
     @property
     def clock(self) -> Clock:
-        return self.ctx.state["vivere.clock"]
+        return self.ctx.state(Clock)
 
     def moment(self) -> Moment:
         """``now`` and the ticket expiry, read once per request."""
@@ -98,31 +89,17 @@ class VivereHandler(APIHandler):
     def max_body_bytes(self) -> int:
         return min(self.ctx.config.max_body_bytes, self.body_limit)
 
-    def data_received(self, chunk: bytes) -> None:
-        # The core parses form bodies; JSON, raw images and signed webhooks need
-        # the bytes themselves. Bounded: larger bodies are refused with a 413.
-        self._raw_size += len(chunk)
-        if self._raw_size <= self.max_body_bytes:
-            self._raw_chunks.append(chunk)
-        super().data_received(chunk)
-
-    def raw_body(self) -> bytes:
-        return b"".join(self._raw_chunks)
-
     def json_params(self) -> dict[str, Any] | None:
         """The JSON object body, or ``None`` for a body that is not JSON (400 if malformed)."""
-        if not self._json_parsed:
-            self._json_parsed = True
-            raw = self.raw_body()
-            if _is_json(self.request.headers.get("Content-Type", "")) or raw.lstrip()[:1] == b"{":
-                try:
-                    value = json.loads(raw) if raw.strip() else {}
-                except (ValueError, UnicodeDecodeError):
-                    raise ApiError(400, errors.ERR_BAD_JSON) from None
-                if not isinstance(value, dict):
-                    raise ApiError(400, errors.ERR_BAD_JSON)
-                self._json = value
-        return self._json
+        raw = self.raw_body()
+        if not (_is_json(self.request.headers.get("Content-Type", "")) or raw.lstrip()[:1] == b"{"):
+            return None
+        value = self.json_body()
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ApiError(400, errors.ERR_BAD_JSON)
+        return value
 
     def param(self, name: str, *, strip: bool = True) -> Any:
         """A parameter from the JSON body, else the form body or query string; ``MISSING``.

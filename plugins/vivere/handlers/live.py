@@ -12,7 +12,7 @@ from ngshare_vivere import announcements, errors, venue
 from ngshare_vivere.clock import parse_iso
 from ngshare_vivere.handlers.base import VivereHandler, parse_id
 
-from ngshare.web import ApiError, public
+from ngshare.plugin_api import ApiError, public
 
 EPOCH = datetime(1970, 1, 1)
 

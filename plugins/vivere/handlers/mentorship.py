@@ -10,7 +10,7 @@ from ngshare_vivere import tickets
 from ngshare_vivere.handlers.base import VivereHandler
 from ngshare_vivere.models import MAX_DESCRIPTION, MAX_NAME
 
-from ngshare.web import authenticated, public
+from ngshare.plugin_api import authenticated, public
 
 
 class TicketCreateHandler(VivereHandler):

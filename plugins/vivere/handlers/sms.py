@@ -22,7 +22,7 @@ from ngshare_vivere.models import MAX_MESSAGE, SOURCE_SMS
 from ngshare_vivere.twilio import is_valid_signature
 from sqlalchemy.exc import IntegrityError
 
-from ngshare.web import ApiError, public
+from ngshare.plugin_api import ApiError, public
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 FORM = "application/x-www-form-urlencoded"

@@ -17,10 +17,15 @@ from ngshare_vivere.handlers.base import VivereHandler
 from ngshare_vivere.models import MAX_NAME, Profile
 from sqlalchemy.orm import Session
 
-from ngshare.accounts import AccountError, AccountExists
-from ngshare.models import get_or_create_user, utcnow
-from ngshare.tokens import issue_token
-from ngshare.web import ApiError, public
+from ngshare.plugin_api import (
+    AccountError,
+    AccountExists,
+    ApiError,
+    get_or_create_user,
+    issue_token,
+    public,
+    utcnow,
+)
 
 #: Passwords longer than this are refused before any hashing.
 MAX_PASSWORD = 1024

@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
-from ngshare_vivere.clock import to_ms
+from ngshare_vivere.clock import Clock, to_ms
+from ngshare_vivere.config import Vivere
 from ngshare_vivere.models import VivereBase
 from tornado.httpclient import HTTPClientError, HTTPRequest
 
@@ -67,11 +68,10 @@ def server(make_config, io_loop, clock):
     ctx, plugins = build(make_config(plugins=["vivere"]))
     empty_plugin_tables(ctx.db.engine)
     empty_all_tables(ctx.db.engine)
-    ctx.state["vivere.config"].organisers = [ORGANISER]
+    ctx.state(Vivere).organisers = [ORGANISER]
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
     ctx.accounts.scrypt_n = 2**10  # fast hashes: the tests are about Vivere, not scrypt
-    ctx.state["vivere.clock"] = clock
-    ctx.state["test.plugins"] = plugins
+    ctx.set_state(clock, Clock)
     yield ctx
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
     ctx.close()
@@ -79,12 +79,12 @@ def server(make_config, io_loop, clock):
 
 @pytest.fixture
 def app(server):
-    return make_application(server, server.state["test.plugins"])
+    return make_application(server, server.plugins)
 
 
 @pytest.fixture
 def settings(server):
-    return server.state["vivere.config"]
+    return server.state(Vivere)
 
 
 @dataclass

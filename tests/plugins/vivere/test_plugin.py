@@ -56,7 +56,7 @@ def test_configuration_reads_c_vivere(make_config):
     )
     ctx, _ = build(config)
     try:
-        settings = ctx.state["vivere.config"]
+        settings = ctx.state(Vivere)
         assert settings.ticket_expiry_seconds == 3600
         assert settings.organiser_phone_numbers == ["+16505550100"]
         assert settings.organisers == ["ada", "bob"]

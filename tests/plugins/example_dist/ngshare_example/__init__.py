@@ -9,6 +9,7 @@ transaction commits; a job counts the notes every second.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,11 +18,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from traitlets import Integer
 from traitlets.config import Configurable
 
-from ngshare.db import make_metadata
-from ngshare.events import Channel
-from ngshare.plugin import Plugin
-from ngshare.scheduler import Job
-from ngshare.web import ApiError, APIHandler, authenticated, public
+from ngshare.plugin_api import (
+    ApiError,
+    APIHandler,
+    Channel,
+    Job,
+    Plugin,
+    ServerContext,
+    authenticated,
+    make_metadata,
+    public,
+)
 
 __version__ = "0.1.0"
 
@@ -67,7 +74,7 @@ class NoteListHandler(APIHandler):
     @authenticated
     async def post(self) -> None:
         text = self.argument("text") or ""
-        limit = self.ctx.state["example.config"].max_note_length
+        limit = self.ctx.state(Example).max_note_length
         if not text or len(text) > limit:
             raise ApiError(400, f"text must be 1 to {limit} characters")
 
@@ -83,10 +90,16 @@ class NoteListHandler(APIHandler):
         self.write_json({"ok": True, "note": await self.ctx.db.run(add)}, status=201)
 
 
-async def count_notes(ctx) -> None:
-    ctx.state["example.note_count"] = await ctx.db.run(
-        lambda s: s.scalar(select(func.count()).select_from(Note))
-    )
+@dataclass
+class NoteCount:
+    """How many notes there were when the ``example.count_notes`` job last ran."""
+
+    value: int
+
+
+async def count_notes(ctx: ServerContext) -> None:
+    count = await ctx.db.run(lambda s: s.scalar(select(func.count()).select_from(Note)))
+    ctx.set_state(NoteCount(count))
 
 
 plugin = Plugin(

@@ -1,0 +1,28 @@
+"""Settings of the notebook exchange (``c.Exchange.<name>`` in ngshare_config.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from traitlets import Float, Integer
+from traitlets.config import Configurable
+
+
+class Exchange(Configurable):
+    """Settings of the notebook exchange (``c.Exchange.<name>`` in ngshare_config.py)."""
+
+    retention_days = Float(
+        30.0,
+        help="""How long deleted courses and assignments (with their submissions)
+        stay restorable with `ngshare trash restore` before they are purged.""",
+    ).tag(config=True)
+
+    response_cache_bytes = Integer(
+        256 * 1024 * 1024,
+        help="""Memory for ready-to-send fetch responses of released assignments
+        (shared by every student fetching the same release). 0 disables it.""",
+    ).tag(config=True)
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)

@@ -1,0 +1,75 @@
+"""The published Plugin API: everything a feature set may import from ngshare.
+
+A plugin — bundled or third-party, and the notebook exchange itself — imports
+from this module only::
+
+    from ngshare.plugin_api import APIHandler, Plugin, ServerContext, authenticated
+
+    class GreetingHandler(APIHandler):
+        @authenticated
+        async def post(self) -> None:
+            body = self.json_body()
+            self.write_json({"success": True, "hello": body.get("name", self.identity.name)})
+
+    plugin = Plugin(name="hello", handlers=[(r"greeting", GreetingHandler)])
+
+Every name here is documented, with its signature, in docs/plugins.md
+("The Plugin API, name by name"); ``tests/test_docs.py`` fails when one is
+missing there, and ``tests/test_plugin_imports.py`` fails when a bundled
+feature set imports any other ngshare module. Names not listed here are the
+core's internals and may change without notice.
+"""
+
+from __future__ import annotations
+
+from ngshare import __version__
+from ngshare.accounts import AccountError, AccountExists, AccountService
+from ngshare.auth import Identity
+from ngshare.context import ServerContext
+from ngshare.db import Database, intpk, make_metadata
+from ngshare.events import Channel, EventBus
+from ngshare.garbage import collect_garbage
+from ngshare.models import User, get_or_create_user, get_or_create_users, utcnow
+from ngshare.plugin import Plugin, PluginError
+from ngshare.scheduler import Job, Scheduler
+from ngshare.singleflight import SingleFlight
+from ngshare.storage import BlobStore, StagedBlob
+from ngshare.tokens import TokenService, issue_token
+from ngshare.web import ApiError, APIHandler, authenticated, public
+
+#: The names a plugin may import, in the order docs/plugins.md presents them.
+__all__ = [
+    # declaring a feature set
+    "Plugin",
+    "PluginError",
+    "Job",
+    "Channel",
+    # handling requests
+    "APIHandler",
+    "ApiError",
+    "authenticated",
+    "public",
+    "Identity",
+    # the server's services
+    "ServerContext",
+    "Database",
+    "BlobStore",
+    "StagedBlob",
+    "EventBus",
+    "Scheduler",
+    "TokenService",
+    "AccountService",
+    "AccountError",
+    "AccountExists",
+    "issue_token",
+    "collect_garbage",
+    "SingleFlight",
+    # models and tables
+    "make_metadata",
+    "intpk",
+    "User",
+    "get_or_create_user",
+    "get_or_create_users",
+    "utcnow",
+    "__version__",
+]
