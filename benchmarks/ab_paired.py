@@ -25,7 +25,7 @@ are two passes with fresh servers, set up in opposite orders, and the
 head / base figure is the geometric mean of each pass's median paired ratio.
 The table also gives each side's median ops/s, server CPU per request, and
 how many paired blocks the head won. Figures from runs of a revision against
-itself are in docs/benchmarks.md.
+itself are in benchmarks/results/runs.md (runs AB-AF).
 
 ``--against-ngshare06`` puts ngshare 0.6.0 on the base side: the compare
 targets for collect and release_feedback (ours / ngshare >= 4x) measured in

@@ -28,7 +28,7 @@ It shares the machine's 2 cores with the server it serves, so it is an
 ``asyncio.Protocol`` over httptools' parser rather than a Tornado
 application: 300 lookups (one deadline fetch phase) cost it 0.02-0.03 s of
 CPU instead of Tornado's 0.08-0.10 s (``benchmarks/standin_cost.py``, 5
-rounds each; docs/benchmarks.md, session 10). A real
+rounds each; benchmarks/results/harness.md). A real
 hub spends more per lookup (it hashes the token and reads its database); the
 ``auth`` workload measures what the *server's* lookups cost, and reports the
 stand-in's CPU beside it.

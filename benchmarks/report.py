@@ -1,7 +1,7 @@
 """Tables for results: one run, or ours against ngshare 0.6 with ratios.
 
-Tables are Markdown pipe tables so they can be pasted into docs/benchmarks.md
-unchanged.
+Tables are Markdown pipe tables so they can be pasted into
+benchmarks/results/runs.md unchanged.
 """
 
 from __future__ import annotations
