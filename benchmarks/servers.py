@@ -76,10 +76,17 @@ def ensure_ngshare06(venv: Path = NGSHARE06_VENV, log=print) -> Path:
     return python
 
 
+#: Starts our server; revisions older than ngshare.cli kept the commands in ngshare.config.
+_LAUNCH = (
+    "try:\n    from ngshare.cli import {entry}\n"
+    "except ImportError:\n    from ngshare.config import {entry}\n{entry}()"
+)
+
+
 def our_command(port: int, data_dir: Path, extra: list[str], hub: bool = False) -> list[str]:
     entry, identity = ("main", ["--NgShare.identity=hub"]) if hub else ("main_dev", [])
     return [
-        sys.executable, "-c", f"from ngshare.config import {entry}; {entry}()",
+        sys.executable, "-c", _LAUNCH.format(entry=entry),
         f"--port={port}", f"--data-dir={data_dir}", "--admins=root", *identity, *extra,
     ]
 

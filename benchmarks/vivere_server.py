@@ -62,7 +62,7 @@ def vivere_server(
     command = [
         sys.executable,
         "-c",
-        "from ngshare.config import main_dev; main_dev()",
+        "from ngshare.cli import main_dev; main_dev()",
         "--plugins=vivere",
         "--admins=root",
         "--host=127.0.0.1",

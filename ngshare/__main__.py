@@ -1,5 +1,5 @@
 """`python -m ngshare` runs the `ngshare` command."""
 
-from ngshare.config import main
+from ngshare.cli import main
 
 main()

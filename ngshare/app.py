@@ -1,7 +1,7 @@
 """Build and run the server: config -> database -> storage -> identity -> plugins -> routes.
 
 Tests and embedding code use :func:`build` and :func:`make_application`; the
-command line uses :func:`serve` and :func:`run_command`.
+command line (:mod:`ngshare.cli`) uses :func:`serve` and :func:`db_command`.
 """
 
 from __future__ import annotations
@@ -252,36 +252,6 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def run_command(config: NgShare, argv: list[str]) -> int:
-    """``ngshare db ...``, ``ngshare storage ...`` and the feature sets' sub-commands."""
-    name, rest = argv[0], argv[1:]
-    if name == "db":
-        return _db_command(config, rest)
-    if name == "storage":
-        from ngshare.garbage import storage_command
-
-        ctx, _ = build(config)
-        try:
-            return storage_command(ctx, rest)
-        finally:
-            ctx.close()
-    plugins = load_plugins(config.plugin_names)
-    for feature_set in [*CORE_SERVICES, *plugins]:
-        if name in feature_set.commands:
-            try:
-                ctx, _ = build(config)
-            except StartupError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 1
-            try:
-                return feature_set.commands[name](ctx, rest)
-            finally:
-                ctx.close()
-    known = ["db", "storage"] + [c for p in [*CORE_SERVICES, *plugins] for c in p.commands]
-    print(f"unknown command {name!r}; commands: {', '.join(known)}", file=sys.stderr)
-    return 2
-
-
 def _new_revision(db: Database, cfg, plugins: list[Plugin], plugin_name: str, message: str) -> int:
     """Autogenerate a migration for one plugin's tables only, on its own branch.
 
@@ -318,7 +288,8 @@ def _new_revision(db: Database, cfg, plugins: list[Plugin], plugin_name: str, me
     return 0
 
 
-def _db_command(config: NgShare, argv: list[str]) -> int:
+def db_command(config: NgShare, argv: list[str]) -> int:
+    """``ngshare db upgrade|current|history|revision PLUGIN MESSAGE``."""
     action = argv[0] if argv else "current"
     if is_sqlite(config.db_url) and config.db_url.startswith("sqlite:///"):
         Path(config.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
@@ -355,7 +326,7 @@ __all__ = [
     "StartupError",
     "build",
     "make_application",
-    "run_command",
+    "db_command",
     "run_hooks",
     "serve",
 ]

@@ -1,19 +1,15 @@
-"""Command-line applications: ``ngshare`` (the server proper) and ``vngshare`` (development).
+"""The server's settings: :class:`NgShare` (``ngshare``) and :class:`VNgShare` (``vngshare``).
 
 Configuration comes from traits, settable in ``ngshare_config.py``
 (``c.NgShare.admins = ["root"]``) or on the command line with ngshare 0.6's
 flags (``--prefix --database --storage --admins --host --port --debug
---no-upgrade-db``). Sub-commands::
-
-    ngshare                      run the server
-    ngshare db upgrade|current|history
-    ngshare trash list|restore KIND ID|purge
+--no-upgrade-db``). The commands themselves, and their sub-commands, are in
+:mod:`ngshare.cli`.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -215,14 +211,6 @@ class NgShare(Application):
     def plugin_names(self) -> list[str]:
         return ["exchange"] + [p for p in self.plugins if p != "exchange"]
 
-    def start(self) -> None:
-        from ngshare.app import run_command, serve
-
-        if self.extra_args:
-            sys.exit(run_command(self, self.extra_args))
-        if self.dev_mode:
-            print(DEV_BANNER, file=sys.stderr)
-        serve(self)
 
 
 class VNgShare(NgShare):
@@ -230,11 +218,3 @@ class VNgShare(NgShare):
 
     name = "vngshare"
     dev_mode = True
-
-
-def main(argv: list[str] | None = None) -> None:
-    NgShare.launch_instance(argv)
-
-
-def main_dev(argv: list[str] | None = None) -> None:
-    VNgShare.launch_instance(argv)

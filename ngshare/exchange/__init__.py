@@ -41,7 +41,7 @@ async def purge_deleted(ctx: ServerContext) -> None:
 
 def trash_command(ctx: ServerContext, argv: list[str]) -> int:
     """``ngshare trash list | restore (course|assignment) ID | purge``."""
-    settings = Exchange(parent=ctx.config)
+    settings = ctx.state(Exchange)  # the server's settings (config file and command line)
     action = argv[0] if argv else "list"
     try:
         if action == "list":

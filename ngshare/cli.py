@@ -1,0 +1,194 @@
+"""The ``ngshare`` and ``vngshare`` commands: the server, and its sub-commands.
+
+``ngshare`` with no sub-command runs the server. Sub-commands are traitlets
+``subcommands`` of :class:`~ngshare.config.NgShare`, so ``ngshare --help``
+lists them and ``ngshare db --help`` describes one::
+
+    ngshare db upgrade|current|history|revision PLUGIN MESSAGE
+    ngshare storage gc [GRACE_SECONDS]
+    ngshare jobs list|run JOB_ID [json]        (the scheduler's command)
+    ngshare trash list|restore KIND ID|purge   (the exchange's command)
+
+A sub-command takes the server's own options (``--database``, ``--plugins``,
+``--config`` ...), after its arguments or before them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from traitlets.config import Application
+
+from ngshare.app import CORE_SERVICES, build, db_command, serve
+from ngshare.config import DEV_BANNER, NgShare, VNgShare
+from ngshare.context import ServerContext
+from ngshare.garbage import storage_command
+from ngshare.lifecycle import StartupError
+from ngshare.plugin import Plugin, discover
+
+
+class SubCommand(Application):
+    """A sub-command: the server's options apply, its arguments are ``extra_args``."""
+
+    aliases = NgShare.aliases
+    flags = NgShare.flags
+    classes = [NgShare]
+
+    @property
+    def settings(self) -> NgShare:
+        """The server's settings: config file, then this command line (which wins)."""
+        parent = self.parent
+        assert isinstance(parent, NgShare)
+        parent.update_config(self.cli_config)
+        return parent
+
+    def start(self) -> None:
+        sys.exit(self.run(self.extra_args))
+
+    def run(self, argv: list[str]) -> int:
+        raise NotImplementedError
+
+
+class DbCommand(SubCommand):
+    name = "ngshare db"
+    description = """Manage the database schema of the core and every enabled plugin.
+
+    ngshare db upgrade                    upgrade to the newest schema
+    ngshare db current                    show the current and newest revisions
+    ngshare db history                    list every revision
+    ngshare db revision PLUGIN MESSAGE    autogenerate a plugin's next migration
+    """
+
+    def run(self, argv: list[str]) -> int:
+        return db_command(self.settings, argv)
+
+
+class _ContextCommand(SubCommand):
+    """A sub-command that works on an opened server context (database, storage, plugins)."""
+
+    def run(self, argv: list[str]) -> int:
+        try:
+            ctx, _ = build(self.settings)
+        except StartupError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        try:
+            return self.run_with(ctx, argv)
+        finally:
+            ctx.close()
+
+    def run_with(self, ctx: ServerContext, argv: list[str]) -> int:
+        raise NotImplementedError
+
+
+class StorageCommand(_ContextCommand):
+    name = "ngshare storage"
+    description = """Blob storage upkeep.
+
+    ngshare storage gc [GRACE_SECONDS]    remove blobs no feature set references
+                                          (and older than GRACE_SECONDS, default a day)
+    """
+
+    def run_with(self, ctx: ServerContext, argv: list[str]) -> int:
+        return storage_command(ctx, argv)
+
+
+def feature_set_command(
+    owner: Plugin, name: str, fn: Callable[[ServerContext, list[str]], int]
+) -> type[_ContextCommand]:
+    """A sub-command class for a feature set's ``commands`` entry (help: ``fn``'s docstring)."""
+
+    def run_with(self: _ContextCommand, ctx: ServerContext, argv: list[str]) -> int:
+        if owner not in ctx.services and owner.name not in (p.name for p in ctx.plugins):
+            print(f"error: enable the plugin first: --plugins {owner.name}", file=sys.stderr)
+            return 2
+        return fn(ctx, argv)
+
+    return type(
+        f"{name.capitalize()}Command",
+        (_ContextCommand,),
+        {"name": f"ngshare {name}", "description": fn.__doc__ or "", "run_with": run_with},
+    )
+
+
+BUILTIN_COMMANDS: dict[str, tuple[type[SubCommand], str]] = {
+    "db": (DbCommand, "Upgrade or inspect the database schema."),
+    "storage": (StorageCommand, "Blob storage upkeep (garbage collection)."),
+}
+
+
+def subcommands_for(argv: list[str]) -> dict[str, tuple[type[SubCommand], str]]:
+    """The sub-commands ``argv`` may name: built-ins, the core services', the plugins'.
+
+    Installed plugins are imported only when ``argv`` may name one of their
+    commands (or asks for help), so that starting the server never imports a
+    plugin it does not enable; one that fails to import is left out here (the
+    server reports it by name when it is enabled).
+    """
+    commands = dict(BUILTIN_COMMANDS)
+    feature_sets: list[Plugin] = list(CORE_SERVICES)
+    first = argv[0] if argv else ""
+    if first in ("-h", "--help", "--help-all") or (first and not first.startswith("-")):
+        for name, entry_point in sorted(discover().items()):
+            try:
+                plugin = entry_point.load()
+            except Exception:  # noqa: BLE001 - reported when the plugin is enabled
+                continue
+            if isinstance(plugin, Plugin) and plugin.name == name:
+                feature_sets.append(plugin)
+    for owner in feature_sets:
+        for name, fn in owner.commands.items():
+            summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+            commands.setdefault(name, (feature_set_command(owner, name, fn), summary))
+    return commands
+
+
+def configurable_classes() -> list[type]:
+    """Every class with settings, for ``--help-all`` and ``--generate-config``.
+
+    The core's own, and each installed feature set's ``config`` class (loaded
+    only when asked: the hub's identity provider imports JupyterHub).
+    """
+    from ngshare.accounts import AccountService
+    from ngshare.events import EventBus
+    from ngshare.hub import HubIdentity
+    from ngshare.tokens import TokenService
+
+    classes: list[type] = [NgShare, HubIdentity, EventBus, TokenService, AccountService]
+    for name, entry_point in sorted(discover().items()):
+        try:
+            plugin = entry_point.load()
+        except Exception:  # noqa: BLE001 - reported when the plugin is enabled
+            continue
+        if isinstance(plugin, Plugin) and plugin.name == name and plugin.config is not None:
+            if plugin.config not in classes:
+                classes.append(plugin.config)
+    return classes
+
+
+def main(argv: list[str] | None = None, app_class: type[NgShare] = NgShare) -> None:
+    """Run ``ngshare`` (or ``vngshare``): a sub-command if one is named, else the server."""
+    argv = sys.argv[1:] if argv is None else argv
+    app = app_class.instance()
+    app.subcommands = subcommands_for(argv)
+    if "--help-all" in argv:
+        app.classes = configurable_classes()
+    app.initialize(argv)
+    if app.subapp is not None:
+        app.subapp.start()
+        return
+    if app.extra_args:
+        print(
+            f"unknown command {app.extra_args[0]!r}; commands: {', '.join(app.subcommands)}",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    if app.dev_mode:
+        print(DEV_BANNER, file=sys.stderr)
+    serve(app)
+
+
+def main_dev(argv: list[str] | None = None) -> None:
+    """``vngshare``: the development server."""
+    main(argv, VNgShare)
