@@ -14,7 +14,11 @@ than in it. Both servers are driven by the same process, so both gain alike.
 
 from __future__ import annotations
 
-from ngshare.malloc import set_thresholds
+import ctypes
+
+#: ``mallopt`` parameters (``<malloc.h>``).
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 
 #: glibc's largest mmap threshold on 64-bit: buffers up to this come from the heap.
 MMAP_THRESHOLD_BYTES = 32 << 20
@@ -22,6 +26,18 @@ MMAP_THRESHOLD_BYTES = 32 << 20
 TRIM_THRESHOLD_BYTES = 1 << 30
 #: Pieces :func:`prefault` allocates (below the mmap threshold, so from the heap).
 PREFAULT_PIECE_BYTES = 8 << 20
+
+
+def set_thresholds(mmap_bytes: int, trim_bytes: int) -> bool | None:
+    """``mallopt`` both thresholds for this process; None where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL(None)  # the C library this process runs on
+    except OSError:
+        return None
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
+        return None
+    ok = libc.mallopt(M_MMAP_THRESHOLD, mmap_bytes) == 1
+    return libc.mallopt(M_TRIM_THRESHOLD, trim_bytes) == 1 and ok
 
 
 def keep_freed_buffers() -> bool:

@@ -24,7 +24,6 @@ from ngshare.context import ServerContext
 from ngshare.db import Database, is_sqlite
 from ngshare.gc_freeze import freeze_startup_objects
 from ngshare.lifecycle import StartupError, run_hooks
-from ngshare.malloc import keep_freed_buffers
 from ngshare.pages import HomeHandler
 from ngshare.plugin import (
     Plugin,
@@ -194,8 +193,6 @@ def _log_request(handler: web.RequestHandler) -> None:
 
 def serve(config: NgShare) -> None:
     """Run the server until SIGINT/SIGTERM."""
-    if config.tune_malloc:
-        keep_freed_buffers()
     if config.identity_kind == "hub":
         from ngshare.hub import use_pycurl_if_installed
 

@@ -161,13 +161,6 @@ class NgShare(Application):
         config=True
     )
 
-    tune_malloc = Bool(
-        True,
-        help="""Keep freed request buffers in the heap for the next request (fixed
-        glibc malloc thresholds: 4 MiB mmap, 32 MiB trim; see ngshare.malloc).
-        Ignored on other C libraries and when MALLOC_*_ or GLIBC_TUNABLES is set.""",
-    ).tag(config=True)
-
     freeze_startup_objects = Bool(
         True,
         help="""Once started, leave the objects of startup out of the garbage
