@@ -4,7 +4,10 @@ They live on the core MetaData (:class:`ngshare.models.CoreBase`) because every
 plugin relies on them and no plugin owns them; their alembic branch is
 ``accounts`` (``ngshare/alembic/versions/acc000000001_accounts_tokens.py``).
 :mod:`ngshare.tokens` and :mod:`ngshare.accounts` are the only code that should
-write them; plugins go through ``ctx.tokens`` and ``ctx.accounts``.
+write them; plugins go through ``ctx.tokens`` and ``ctx.accounts``. This module
+stays outside both packages because both import it: inside ``ngshare.accounts``
+it would run that package's ``__init__`` (and so ``ngshare.tokens.store``) while
+``ngshare.tokens.store`` is still being imported.
 
 Nothing here holds a usable secret: tokens are kept as sha256 digests and
 passwords as scrypt hashes.
