@@ -87,5 +87,7 @@ class ServerContext:
         return await asyncio.get_running_loop().run_in_executor(self.workers, fn, *args)
 
     def close(self) -> None:
+        """Release the server's threads and connections (after the shutdown hooks)."""
         self.workers.shutdown(wait=True)
+        self.storage.close()
         self.db.dispose()

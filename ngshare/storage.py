@@ -31,13 +31,13 @@ import itertools
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import lz4.block
 import lz4.frame
@@ -48,9 +48,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ngshare.driver_sql import DriverStatement
 from ngshare.models import InlineBlob, utcnow
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 #: Threads that only wait in ``fsync``: the folders touched by one commit are
 #: synced at the same time (the journal commits once for several of them).
-_FSYNC_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ngshare-fsync")
+FSYNC_THREADS = 4
+#: Threads computing the md5 of small blobs, and packing them, while the
+#: request goes on (see ``BlobStore._hold``).
+ASIDE_THREADS = 2
+#: Threads staging the files of an upload side by side (see ``BlobStore.map_side_by_side``).
+STAGE_THREADS = 3
 #: An inline blob stored again gets a fresh ``touched_at`` (for garbage
 #: collection) only when its mark is older than this: the row is not
 #: rewritten on every duplicate upload.
@@ -60,9 +68,6 @@ _INLINE_DIALECTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 _BLOBS = InlineBlob.__table__
 
 
-#: Computes the md5 of small blobs, and packs them, while the request goes on
-#: (see ``BlobStore._hold``).
-_ASIDE_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ngshare-aside")
 #: Blobs kept in the database are packed only from this size on...
 PACK_MIN_BYTES = 4096
 #: ...and stored packed only when that saves at least this fraction of them
@@ -127,6 +132,27 @@ class BlobStore:
         self._shards: set[str] = set()  # shard folders known to exist (saves a mkdir each)
         self._writers = 0  # uploads being staged or committed (see :meth:`alone`)
         self._writers_lock = threading.Lock()
+        # the store's own threads (separate from its callers' pools, which they would deadlock)
+        self._fsync_pool = ThreadPoolExecutor(FSYNC_THREADS, thread_name_prefix="ngshare-fsync")
+        self._aside_pool = ThreadPoolExecutor(ASIDE_THREADS, thread_name_prefix="ngshare-aside")
+        self._stage_pool = ThreadPoolExecutor(STAGE_THREADS, thread_name_prefix="ngshare-stage")
+
+    def close(self) -> None:
+        """Let work in progress finish, then end the store's threads."""
+        for pool in (self._stage_pool, self._aside_pool, self._fsync_pool):
+            pool.shutdown(wait=True)
+
+    def map_side_by_side(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
+        """``[fn(item) for item in items]``, side by side on the store's threads when it pays.
+
+        That is when the caller's upload is the only one in progress
+        (:meth:`alone`): hashing, writing and fsync release the GIL, so one
+        file's wait overlaps another's work. Otherwise the items are done in
+        order, on the caller's thread.
+        """
+        if len(items) <= 1 or not self.alone():
+            return [fn(item) for item in items]
+        return list(self._stage_pool.map(fn, items))
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -178,10 +204,10 @@ class BlobStore:
         return StagedBlob(
             temp_path=None,
             sha256=hashlib.sha256(data).hexdigest(),
-            md5_digest=_ASIDE_POOL.submit(_md5_hex, data) if aside else _md5_hex(data),
+            md5_digest=self._aside_pool.submit(_md5_hex, data) if aside else _md5_hex(data),
             size=len(data),
             data=data,
-            packing=_ASIDE_POOL.submit(_pack, data) if aside else _pack(data),
+            packing=self._aside_pool.submit(_pack, data) if aside else _pack(data),
         )
 
     def _stage_file(self, data: bytes | memoryview) -> StagedBlob:
@@ -289,7 +315,7 @@ class BlobStore:
                 os.replace(blob.temp_path, final)
             touched_dirs.add(final.parent)
         if len(touched_dirs) > 1 and self.alone():
-            for done in [_FSYNC_POOL.submit(_fsync_dir, d) for d in touched_dirs]:
+            for done in [self._fsync_pool.submit(_fsync_dir, d) for d in touched_dirs]:
                 done.result()
         else:
             for d in touched_dirs:

@@ -11,7 +11,6 @@ import json
 import re
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -87,15 +86,6 @@ def _stage_tree(chunks: Iterable[bytes], store: BlobStore) -> list[UploadedFile]
     return [UploadedFile(path=p, blob=b) for p, b in zip(paths, staged, strict=True)]
 
 
-#: The files of an upload that is alone in progress are decoded, hashed,
-#: written and fsynced side by side: hashing, writing and fsync release the GIL,
-#: so one file's wait overlaps another's work (see ``BlobStore.alone``). Files
-#: small enough to be held in memory are not: their md5 is computed aside
-#: already, and a sha256 costs less than a hand-off.
-#: (Separate from the caller's pool, which it would deadlock.)
-_STAGE_POOL = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ngshare-stage")
-
-
 def _stage_all(contents: list[object], store: BlobStore) -> list[StagedBlob | BaseException]:
     """Stage every content; each result is the blob or the error of that file, in order."""
 
@@ -105,9 +95,11 @@ def _stage_all(contents: list[object], store: BlobStore) -> list[StagedBlob | Ba
         except Exception as e:  # noqa: BLE001 - returned, raised in file order by the caller
             return e
 
-    if len(contents) <= 1 or not store.alone() or all(_held_in_memory(c, store) for c in contents):
+    # Files small enough to be held in memory are staged in order: their md5 is
+    # computed aside already, and a sha256 costs less than a hand-off.
+    if all(_held_in_memory(c, store) for c in contents):
         return [one(c) for c in contents]
-    return list(_STAGE_POOL.map(one, contents))
+    return store.map_side_by_side(one, contents)
 
 
 def _held_in_memory(content: object, store: BlobStore) -> bool:

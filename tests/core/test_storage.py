@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import threading
 
 import lz4.frame
 import pytest
@@ -307,3 +308,11 @@ def test_an_in_memory_sqlite_database_keeps_no_blobs(tmp_path):
     store = BlobStore(tmp_path, create_engine("sqlite://"), inline_bytes=1024)
     assert store.inline_bytes == 0
     assert store.stage(b"x").temp_path is not None
+
+
+def test_staging_runs_side_by_side_and_close_ends_the_stores_threads(tmp_path):
+    store = BlobStore(tmp_path / "threads")
+    workers = store.map_side_by_side(lambda _: threading.current_thread(), [1, 2, 3])
+    assert all(t.name.startswith("ngshare-stage") for t in workers)
+    store.close()
+    assert not any(t.is_alive() for t in workers)
