@@ -50,7 +50,7 @@ READ_CHUNK_BYTES = 64 * 1024
 CORE_SERVICES: list[Plugin] = [scheduler.service, events.service, tokens.service, accounts.service]
 
 
-def make_identity(config: NgShare) -> IdentityProvider:
+def make_identity(config: NgShare) -> TokenFirstIdentity:
     kind = config.identity_kind
     if kind == "hub":
         from ngshare.hub import HubIdentity
@@ -63,7 +63,7 @@ def make_identity(config: NgShare) -> IdentityProvider:
     else:
         raise StartupError(f"unknown identity {kind!r}: use hub, dev or none")
     provider.admin_users = set(config.admins)
-    return TokenFirstIdentity(provider, origin=kind)  # type: ignore[return-value]
+    return TokenFirstIdentity(provider, origin=kind)
 
 
 def load_cookie_secret(config: NgShare) -> bytes:
@@ -153,7 +153,7 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
         raise StartupError(str(e)) from e
     routes.extend(openapi.routes(ctx, openapi.build_spec(ctx, plugins)))
     settings: dict = {}
-    hub_auth = getattr(ctx.identity, "hub_auth", None)
+    hub_auth = ctx.identity.hub_auth
     if hub_auth is not None:
         from ngshare.hub import OAuthCallbackHandler
 

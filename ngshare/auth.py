@@ -10,10 +10,11 @@
 
 The server's ``ctx.identity`` is always a :class:`TokenFirstIdentity`: a
 core-issued token identifies its user first, whatever the mode, and the
-configured provider (dev, hub or none) handles every other request. The
-wrapper forwards every other attribute to that provider, so
-``ctx.identity.hub_auth``, ``check_xsrf`` and ``login_url`` (and trait
-settings such as ``require_access_scope``) reach it as before.
+configured provider (dev, hub or none) handles every other request.
+Providers that serve browsers (the hub's) override the base class's
+:meth:`~IdentityProvider.check_xsrf`, :meth:`~IdentityProvider.login_url` and
+:attr:`~IdentityProvider.hub_auth`; the wrapper passes those three on, by
+name, and the provider's own settings stay on ``ctx.identity.fallback``.
 
 A provider returns an :class:`Identity` or ``None``; it never raises for an
 unknown caller. Admin status comes from the configured admin list.
@@ -29,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Set, Unicode
 from traitlets.config import LoggingConfigurable
@@ -84,11 +85,21 @@ class IdentityProvider(LoggingConfigurable):
         help="Usernames with admin rights (create and delete courses, manage instructors).",
     ).tag(config=True)
 
+    #: JupyterHub's ``HubOAuth`` where the hub identifies callers (for the OAuth callback).
+    hub_auth: Any = None
+
     def make_identity(self, name: str) -> Identity:
         return Identity(name=name, is_admin=name in self.admin_users)
 
     async def identify(self, handler: APIHandler) -> Identity | None:
         raise NotImplementedError
+
+    def check_xsrf(self, handler: APIHandler) -> None:
+        """Refuse a cookie-authenticated write without an xsrf token (no cookies here: nothing)."""
+
+    def login_url(self, handler: RequestHandler) -> str | None:
+        """Where a browser that is not signed in goes to sign in (None: nowhere)."""
+        return None
 
 
 class NoIdentity(IdentityProvider):
@@ -164,12 +175,8 @@ class CoreTokenIdentity(IdentityProvider):
 
 
 class TokenFirstIdentity:
-    """Core tokens first, then the configured provider; everything else is the provider's.
+    """Core tokens first, then the configured provider (``fallback``).
 
-    Attribute reads and writes other than this wrapper's own go to the
-    configured provider (``fallback``), so code written against the bare
-    provider keeps working: ``getattr(ctx.identity, "hub_auth", None)``,
-    ``ctx.identity.check_xsrf(handler)``, ``ctx.identity.admin_users = {...}``.
     Admin status for token users is read from the provider's ``admin_users``
     at each request, so there is one admin list.
 
@@ -177,33 +184,32 @@ class TokenFirstIdentity:
     :arg origin: ``Identity.origin`` for the provider's users ("hub", "dev", ...).
     """
 
-    _OWN: ClassVar[frozenset[str]] = frozenset({"fallback", "core", "origin"})
-
-    fallback: IdentityProvider
-    core: CoreTokenIdentity
-    origin: str
-
     def __init__(self, fallback: IdentityProvider, origin: str = ORIGIN_EXTERNAL) -> None:
-        object.__setattr__(self, "fallback", fallback)
-        object.__setattr__(self, "core", CoreTokenIdentity(parent=fallback))
-        object.__setattr__(
-            self, "origin", origin if origin in (ORIGIN_HUB, ORIGIN_DEV) else ORIGIN_EXTERNAL
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        # only called for names this object does not have itself
-        if name in self._OWN:  # not set up yet (copy, unpickle): do not recurse
-            raise AttributeError(name)
-        return getattr(self.fallback, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in self._OWN:
-            object.__setattr__(self, name, value)
-        else:
-            setattr(self.fallback, name, value)
+        self.fallback = fallback
+        self.core = CoreTokenIdentity(parent=fallback)
+        self.origin = origin if origin in (ORIGIN_HUB, ORIGIN_DEV) else ORIGIN_EXTERNAL
 
     def __repr__(self) -> str:
         return f"TokenFirstIdentity({self.fallback!r})"
+
+    @property
+    def admin_users(self) -> set[str]:
+        """The configured provider's admin list (settable at run time)."""
+        return self.fallback.admin_users
+
+    @admin_users.setter
+    def admin_users(self, names: set[str]) -> None:
+        self.fallback.admin_users = names
+
+    @property
+    def hub_auth(self) -> Any:
+        return self.fallback.hub_auth
+
+    def check_xsrf(self, handler: APIHandler) -> None:
+        self.fallback.check_xsrf(handler)
+
+    def login_url(self, handler: RequestHandler) -> str | None:
+        return self.fallback.login_url(handler)
 
     async def identify(self, handler: APIHandler) -> Identity | None:
         found = await self.core.lookup(

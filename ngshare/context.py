@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ngshare.accounts import AccountService
-    from ngshare.auth import IdentityProvider
+    from ngshare.auth import TokenFirstIdentity
     from ngshare.config import NgShare
     from ngshare.db import Database
     from ngshare.events import EventBus
@@ -30,7 +30,7 @@ class ServerContext:
     :arg config: the running :class:`~ngshare.config.NgShare` application (its traits).
     :arg db: database; use ``await db.run(fn, ...)``.
     :arg storage: the blob store; its methods block, call them via :meth:`run_blocking`.
-    :arg identity: the identity provider.
+    :arg identity: the identity provider (core tokens first, then the configured one).
 
     The core services (``events``, ``scheduler``, ``tokens``, ``accounts``) are
     set by their own startup hooks, before any plugin's; until then they are
@@ -41,7 +41,7 @@ class ServerContext:
     config: NgShare
     db: Database
     storage: BlobStore
-    identity: IdentityProvider
+    identity: TokenFirstIdentity
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("ngshare"))
     events: EventBus = None  # type: ignore[assignment]
     scheduler: Scheduler = None  # type: ignore[assignment]

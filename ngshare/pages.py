@@ -21,9 +21,9 @@ class BrowserHandler(APIHandler):
         self.identity = await self.ctx.identity.identify(self)
         if self.identity is not None:
             return True
-        login_url = getattr(self.ctx.identity, "login_url", None)
+        login_url = self.ctx.identity.login_url(self)
         if login_url is not None:
-            self.redirect(login_url(self))
+            self.redirect(login_url)
         else:
             self.set_status(401)
             self.set_header("Content-Type", "text/html; charset=UTF-8")

@@ -330,9 +330,7 @@ class APIHandler(web.RequestHandler):
 
         Token-authenticated calls (every API client) are exempt.
         """
-        check = getattr(self.ctx.identity, "check_xsrf", None)
-        if check is not None:
-            check(self)
+        self.ctx.identity.check_xsrf(self)
 
 
 class NotFoundHandler(APIHandler):

@@ -150,9 +150,9 @@ async def test_an_unknown_token_is_refused_and_the_refusal_cached_briefly(
             {"success": False, "message": "Login required"},
         )
     assert len(hub_log) == 1
-    hub_server.identity._cache.purge()
-    hub_server.identity.failed_cache_seconds = 0  # expire it: the hub is asked again
-    hub_server.identity._cache._data.clear()
+    hub_server.identity.fallback._cache.purge()
+    hub_server.identity.fallback.failed_cache_seconds = 0  # expire it: the hub is asked again
+    hub_server.identity.fallback._cache._data.clear()
     await get(http_client, base_url, "courses", "bogus")
     assert len(hub_log) == 2
 
@@ -179,7 +179,7 @@ async def test_an_unreachable_hub_gives_a_json_503_and_is_not_cached(
 
 @pytest.mark.gen_test
 async def test_the_access_scope_can_be_required(http_client, base_url, hub_server):
-    hub_server.identity.require_access_scope = True
+    hub_server.identity.fallback.require_access_scope = True
     code, body = await get(http_client, base_url, "courses", "tok-kevin")
     assert (code, body["message"]) == (
         403,
@@ -203,11 +203,11 @@ async def test_hub_admins_and_groups_can_be_ngshare_admins(http_client, base_url
         return r.code
 
     assert await create("tok-boss", "c1") == 403
-    hub_server.identity.allow_hub_admins = True
-    hub_server.identity._cache._data.clear()
+    hub_server.identity.fallback.allow_hub_admins = True
+    hub_server.identity.fallback._cache._data.clear()
     assert await create("tok-boss", "c1") == 200
     assert await create("tok-kevin", "c2") == 403
-    hub_server.identity.admin_groups = {"teachers"}
+    hub_server.identity.fallback.admin_groups = {"teachers"}
     assert await create("tok-kevin", "c2") == 200
 
 
@@ -227,7 +227,7 @@ async def test_tokens_are_looked_up_by_the_fast_client_and_by_hubauth_when_it_is
     app, _ = fake_hub
     assert (await get(http_client, base_url, "courses", "tok-kevin"))[0] == 200
     assert app.settings["agents"] == ["ngshare-hub-lookup"]
-    hub_server.identity.fast_token_lookups = False
+    hub_server.identity.fallback.fast_token_lookups = False
     assert (await get(http_client, base_url, "courses", "tok-boss"))[0] == 200
     assert await get(http_client, base_url, "courses", "bogus") == (
         401,
