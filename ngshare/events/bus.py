@@ -1,40 +1,21 @@
-"""Live events: an in-process pub/sub bus and its WebSocket and Server-Sent Events channels.
+"""The in-process pub/sub bus: channels, events, subscriptions and replay history.
 
-Plugins declare **channels** and publish **events** on them; browsers and apps
-subscribe over ``{prefix}events/ws`` or ``{prefix}events/sse``::
-
-    from ngshare.events import Channel
-
-    def mentors_only(identity, ctx):      # or ``async def``
-        return identity.name in ctx.state["vivere.mentors"]
-
-    plugin = Plugin(name="vivere", channels=[Channel("com.vivere.mentorchannel", mentors_only)])
-    # (registered by the bus at start-up; names known only at run time can be
-    # registered from the plugin's startup hook: ctx.events.register("vivere", Channel(...)))
-
-    # in a handler: the event goes out only if (and once) the transaction commits
-    def assign(session, ...):
-        ...
-        ctx.events.publish_after_commit(session, "com.vivere.mentorchannel",
-                                        "mentor.assigned", {"mentor": name})
-
-    await ctx.db.run(assign, ...)   # when this returns, the event has been published
-
-Why it is built this way:
+Used by the WebSocket/SSE handlers (:mod:`ngshare.events.handlers`), by the
+``events`` core service that creates the bus at start-up, and by plugins
+through ``ctx.events``. Design notes:
 
 * Database work runs on worker threads and may roll back, so the normal way
   to publish is :meth:`EventBus.publish_after_commit`: SQLAlchemy session
-  events hold the event until the outermost transaction commits (savepoints
-  that roll back drop theirs) and hand it to the IOLoop thread with
-  ``call_soon_threadsafe``. Clients never hear of changes they cannot see.
+  events (:mod:`ngshare.events.commit_hooks`) hold the event until the
+  outermost transaction commits (savepoints that roll back drop theirs) and
+  hand it to the IOLoop thread with ``call_soon_threadsafe``. Clients never
+  hear of changes they cannot see.
 * Each event is serialised once (its JSON and its SSE frame are built when it
   is published) and shared by every subscriber; fan-out is a list append.
 * Every subscriber has a bounded queue. A connection that cannot keep up is
   dropped rather than allowed to grow the server's memory; it reconnects and
   resumes from ``Last-Event-ID`` (a small per-channel replay buffer), or is
   told of a ``ngshare.gap`` when what it missed is no longer held.
-* Identity is the same as for every request (``ctx.identity.identify``), and
-  each channel's ``can_read`` decides who may listen, once, at subscription.
 
 Everything here runs on the IOLoop thread except :meth:`EventBus.publish_after_commit`
 (and the SQLAlchemy listeners it relies on), which is safe on any thread.
@@ -45,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import logging
 import threading
 import time
 from collections import deque
@@ -53,35 +33,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session, SessionTransaction
-from tornado import websocket
-from tornado.iostream import StreamClosedError
 from traitlets import Float, Integer, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ngshare.plugin import Plugin, PluginError
-from ngshare.web import ApiError, APIHandler, authenticated
+from ngshare.events.commit_hooks import _PENDING_KEY
+from ngshare.plugin import PluginError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from ngshare.auth import Identity
     from ngshare.context import ServerContext
-
-log = logging.getLogger(__name__)
 
 #: Event names starting with this are the bus's own (e.g. ``ngshare.gap``).
 RESERVED_PREFIX = "ngshare."
 GAP_EVENT = "ngshare.gap"
 MAX_NAME_LENGTH = 200
-
-ERR_AUTH = "Authentication required"
-ERR_NO_CHANNEL = "Name at least one channel: ?channel=NAME"
-ERR_SHUTTING_DOWN = "The server is shutting down"
-ERR_LAST_ID = "Last-Event-ID must be an integer"
-ERR_NOT_UPGRADE = "This URL speaks WebSocket only (Upgrade: websocket)"
-ERR_CROSS_ORIGIN = "Cross-origin WebSocket refused: connect from this server's own pages"
 
 #: Why a subscription ended.
 CLOSED_BY_CLIENT = "closed"
@@ -500,332 +468,3 @@ class EventBus(LoggingConfigurable):
             if late:
                 self.log.warning("%d event connections did not close in time", len(late))
 
-
-# -- SQLAlchemy: publish after commit -------------------------------------------
-
-_PENDING_KEY = "ngshare.events.pending"
-_Entry = tuple[EventBus, "SessionTransaction | None", _Pending]
-
-
-def _within(txn: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while txn is not None:
-        if txn is ancestor:
-            return True
-        txn = txn.parent
-    return ancestor.parent is None  # no transaction at the time: belongs to the next root
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    # Fires for savepoint releases too; only the outermost commit publishes.
-    if session.get_nested_transaction() is not None:
-        return
-    entries: list[_Entry] = session.info.pop(_PENDING_KEY, [])
-    by_bus: dict[EventBus, list[_Pending]] = {}
-    for bus, _, pending in entries:
-        by_bus.setdefault(bus, []).append(pending)
-    for bus, pendings in by_bus.items():
-        bus._hand_over(pendings)
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
-    entries: list[_Entry] | None = session.info.get(_PENDING_KEY)
-    if entries:
-        session.info[_PENDING_KEY] = [e for e in entries if not _within(e[1], previous)]
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, txn: SessionTransaction) -> None:
-    if txn.parent is None:  # closed without commit (commit has taken its events already)
-        session.info.pop(_PENDING_KEY, None)
-
-
-# -- HTTP -----------------------------------------------------------------------
-
-
-def _requested_channels(handler: Any, bus: EventBus) -> list[str]:
-    names = list(dict.fromkeys(handler.get_query_arguments("channel")))
-    if not names or not all(names):
-        raise ApiError(400, ERR_NO_CHANNEL)
-    if len(names) > bus.max_channels_per_connection:
-        raise ApiError(400, f"At most {bus.max_channels_per_connection} channels per connection")
-    return names
-
-
-async def _authorize(bus: EventBus, identity: Identity, names: list[str]) -> None:
-    """404 for an unknown channel, 403 for one the caller may not read."""
-    for name in names:
-        if bus.get_channel(name) is None:
-            raise ApiError(404, f"Unknown channel: {name}")
-    for name in names:
-        if not await bus.can_read(identity, name):
-            raise ApiError(403, f"Permission denied: cannot read channel {name}")
-
-
-def _last_event_id(value: str | None) -> int | None:
-    if value is None or value.strip() == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ApiError(400, ERR_LAST_ID) from None
-
-
-def _bus(ctx: ServerContext) -> EventBus:
-    bus = ctx.events
-    if bus is None or bus.closed:
-        raise ApiError(503, ERR_SHUTTING_DOWN)
-    return bus
-
-
-class EventStreamHandler(APIHandler):
-    """``GET {prefix}events/sse?channel=A&channel=B``: Server-Sent Events.
-
-    Resumes after the ``Last-Event-ID`` header (sent by EventSource on
-    reconnect) or a ``last_event_id`` query argument. Cross-origin pages
-    cannot read it: no CORS headers are sent.
-    """
-
-    unauthenticated_message = ERR_AUTH
-    _subscription: Subscription | None = None
-
-    @authenticated
-    async def get(self) -> None:
-        bus = _bus(self.ctx)
-        names = _requested_channels(self, bus)
-        header = self.request.headers.get("Last-Event-ID")
-        last_id = _last_event_id(header or self.get_query_argument("last_event_id", None))
-        assert self.identity is not None
-        await _authorize(bus, self.identity, names)
-        sub = self._subscription = bus.subscribe(names, last_id, connection=True)
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache, no-store")
-        self.set_header("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
-        try:
-            await self._pump(sub, bus.sse_keepalive_seconds or None)
-        finally:
-            sub.detach()
-
-    async def _pump(self, sub: Subscription, keepalive: float | None) -> None:
-        try:
-            self.write(b": connected\n\n")
-            await self.flush()
-            while (batch := await sub.next_batch(keepalive)) is not None:
-                self.write(b"".join(e.sse for e in batch) if batch else b": keep-alive\n\n")
-                await self.flush()
-        except StreamClosedError:
-            sub.close()
-            return
-        if sub.closed_reason == TOO_SLOW:
-            self.request.connection.close()  # type: ignore[attr-defined]
-        elif sub.closed_reason == SHUTDOWN:
-            try:
-                await asyncio.wait_for(self.finish(), sub.bus.shutdown_grace_seconds)
-            except (StreamClosedError, asyncio.TimeoutError):
-                pass
-            self.request.connection.close()  # type: ignore[attr-defined]
-
-    def on_connection_close(self) -> None:
-        super().on_connection_close()
-        if self._subscription is not None:
-            self._subscription.close()
-
-
-class EventSocketHandler(websocket.WebSocketHandler):
-    """``{prefix}events/ws?channel=A&channel=B``: events as WebSocket text messages.
-
-    Refusals happen before the upgrade, as JSON (401, 403, 404, 400). The
-    server pings every ``ws_ping_seconds``; messages from the client are
-    ignored. ``last_event_id`` resumes like SSE's Last-Event-ID.
-    """
-
-    def initialize(self, ctx: ServerContext) -> None:
-        self.ctx = ctx
-        self._names: list[str] = []
-        self._last_id: int | None = None
-        self._subscription: Subscription | None = None
-        self._pump_task: asyncio.Task | None = None
-
-    @property
-    def ping_interval(self) -> float | None:
-        bus = self.ctx.events
-        return (bus.ws_ping_seconds or None) if bus is not None else None
-
-    @property
-    def max_message_size(self) -> int:
-        return 4096  # clients have nothing to say; do not buffer much of it
-
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        if self.request.headers.get("Upgrade", "").lower() != "websocket":
-            return self._refuse(400, ERR_NOT_UPGRADE)
-        try:
-            bus = _bus(self.ctx)
-            identity = await self.ctx.identity.identify(self)  # type: ignore[arg-type]
-            if identity is None:
-                raise ApiError(401, ERR_AUTH)
-            self._names = _requested_channels(self, bus)
-            self._last_id = _last_event_id(self.get_query_argument("last_event_id", None))
-            await _authorize(bus, identity, self._names)
-        except ApiError as e:
-            return self._refuse(e.status, e.message)
-        if self._cross_origin_refused():
-            return self._refuse(403, ERR_CROSS_ORIGIN)
-        await super().get(*args, **kwargs)
-
-    # It authenticates itself (above), before the upgrade: tell the route check so.
-    get.ngshare_access = "authenticated"  # type: ignore[attr-defined]
-
-    def check_origin(self, origin: str) -> bool:
-        """Cookies are sent by any page: only same-origin (or listed) pages may use them.
-
-        A token the client presents itself is proof enough, from any origin.
-        """
-        if getattr(self, "_token_authenticated", False):
-            return True
-        bus = self.ctx.events
-        if bus is not None and origin in bus.allowed_origins:
-            return True
-        if urlsplit(origin).netloc.lower() == self.request.headers.get("Host", "").lower():
-            return True
-        return super().check_origin(origin)
-
-    def _cross_origin_refused(self) -> bool:
-        # Tornado refuses the same requests, with a text body; this answers in JSON.
-        if self.request.headers.get("Sec-Fetch-Site") in ("same-origin", "none"):
-            return False
-        origin = self.request.headers.get("Origin")
-        return origin is not None and not self.check_origin(origin)
-
-    def _refuse(self, status: int, message: str) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"success": False, "message": message}))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"success": False, "message": "Internal Server Error"}))
-
-    def open(self, *args: Any, **kwargs: Any) -> None:
-        bus = self.ctx.events
-        self._subscription = bus.subscribe(self._names, self._last_id, connection=True)
-        self._pump_task = asyncio.ensure_future(self._pump(self._subscription))
-
-    async def _pump(self, sub: Subscription) -> None:
-        try:
-            while (batch := await sub.next_batch()) is not None:
-                await asyncio.gather(*(self.write_message(e.wire) for e in batch))
-        except (websocket.WebSocketClosedError, StreamClosedError):
-            sub.close()
-            return
-        if sub.closed_reason == TOO_SLOW:
-            # it is not reading: a close frame would wait behind the backlog
-            connection = self.ws_connection
-            if connection is not None and connection.stream is not None:
-                connection.stream.close()
-        elif sub.closed_reason == SHUTDOWN:
-            self.close(1001, "server shutting down")
-
-    def on_message(self, message: str | bytes) -> None:
-        pass
-
-    def on_close(self) -> None:
-        if self._subscription is not None:
-            self._subscription.detach()
-
-
-# -- core service hooks (see ngshare.app.CORE_SERVICES) ---------------------------
-
-
-async def start(ctx: ServerContext) -> None:
-    """Create the bus and register the plugins' declared ``channels``.
-
-    It runs before the plugins' startup hooks, so those may publish, or
-    register channels whose names are only known at run time.
-    """
-    bus = EventBus(ctx=ctx, parent=ctx.config)
-    for plugin in [*ctx.services, *ctx.plugins]:
-        for channel in getattr(plugin, "channels", None) or ():
-            bus.register(plugin.name, channel)
-    ctx.events = bus
-
-
-async def stop(ctx: ServerContext) -> None:
-    """Close every subscriber connection cleanly (WebSocket 1001, SSE stream end)."""
-    if ctx.events is not None:
-        await ctx.events.close()
-
-
-def openapi_paths() -> dict[str, dict]:
-    """The subscription endpoints, for the server's OpenAPI document."""
-    prefix = "/"
-    params = [
-        {
-            "name": "channel",
-            "in": "query",
-            "required": True,
-            "description": "A channel to listen to; repeat for several.",
-            "schema": {"type": "array", "items": {"type": "string"}},
-            "style": "form",
-            "explode": True,
-        },
-        {
-            "name": "last_event_id",
-            "in": "query",
-            "required": False,
-            "description": "Resume after this event id (SSE clients may send Last-Event-ID).",
-            "schema": {"type": "integer"},
-        },
-    ]
-    refusals = {
-        "400": {"description": "No channel named, or a malformed last_event_id."},
-        "401": {"description": "Not authenticated."},
-        "403": {"description": "A channel the caller may not read (or a foreign origin)."},
-        "404": {"description": "An unknown channel."},
-        "503": {"description": "The server is shutting down."},
-    }
-    envelope = (
-        "Each event is the JSON object {channel, event, data, id, time}; "
-        "event 'ngshare.gap' (id null) means events were missed: reload."
-    )
-    return {
-        prefix + "events/sse": {
-            "get": {
-                "summary": "Live events as Server-Sent Events (text/event-stream).",
-                "description": envelope,
-                "tags": ["core"],
-                "parameters": params,
-                "responses": {"200": {"description": "An event stream."}, **refusals},
-            }
-        },
-        prefix + "events/ws": {
-            "get": {
-                "summary": "Live events over a WebSocket (one text message per event).",
-                "description": envelope,
-                "tags": ["core"],
-                "parameters": params,
-                "responses": {"101": {"description": "Switching to WebSocket."}, **refusals},
-            }
-        },
-    }
-
-
-service = Plugin(
-    name="events",
-    mount="",
-    description="Live channels: publish after commit, subscribe over WebSocket or SSE.",
-    handlers=[("events/ws", EventSocketHandler), ("events/sse", EventStreamHandler)],
-    startup=start,
-    shutdown=stop,
-    openapi=openapi_paths(),
-)
-
-__all__ = [
-    "Channel",
-    "Event",
-    "EventBus",
-    "EventSocketHandler",
-    "EventStreamHandler",
-    "Subscription",
-    "service",
-]
