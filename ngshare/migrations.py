@@ -61,7 +61,7 @@ def alembic_config(
     cfg.set_main_option("version_path_separator", "os")
     cfg.set_main_option("version_locations", os.pathsep.join(locations))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    from ngshare.scheduler_models import SchedulerBase
+    from ngshare.scheduler.models import SchedulerBase
 
     cfg.attributes["metadatas"] = [CoreBase.metadata, SchedulerBase.metadata] + [
         p.metadata for p in plugins if p.metadata is not None

@@ -33,7 +33,7 @@ from ngshare.scheduler import (
     JobRunningError,
     SchedulerError,
 )
-from ngshare.scheduler_models import JobRun, ScheduledJob, SchedulerBase
+from ngshare.scheduler.models import JobRun, ScheduledJob, SchedulerBase
 from tests.conftest import ADMIN
 
 REPO = Path(__file__).resolve().parents[2]

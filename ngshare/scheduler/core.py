@@ -1,28 +1,7 @@
-"""The core job scheduler: periodic and dated jobs on the server's own asyncio/Tornado loop.
+"""The scheduler itself: :class:`Job`, :class:`Scheduler`, its errors and its service hooks.
 
-Plugins declare periodic jobs on their :class:`~ngshare.plugin.Plugin`; the
-scheduler starts them with the server and stops them with it::
-
-    async def expire_mentor_tickets(ctx: ServerContext) -> None:
-        await ctx.db.run(delete_expired_tickets)
-
-    expire = Job("vivere.expire_mentor_tickets", expire_mentor_tickets, "interval", {"minutes": 5})
-    plugin = Plugin(name="vivere", jobs=[expire])
-
-Work due at one moment, which must happen even if the server restarts in
-between, is a *dated job*, stored in the database::
-
-    await ctx.scheduler.schedule_at(
-        "vivere.close_poll:17", closes_at, "ngshare_vivere.jobs:close_poll", {"poll_id": 17}
-    )
-
-    # ngshare_vivere/jobs.py
-    async def close_poll(ctx: ServerContext, poll_id: int) -> None: ...
-
-Every run, declared or dated, is recorded in ``scheduler_job_runs`` (last run,
-duration, success, error message, next run). Admins see the records at
-``GET {prefix}jobs`` and run a job at once with ``POST {prefix}jobs/<id>/run``;
-``ngshare jobs list`` and ``ngshare jobs run ID`` do the same from a shell.
+:mod:`ngshare.scheduler` re-exports the public names; the HTTP handlers, the
+``ngshare jobs`` command and the ``service`` plugin object build on this module.
 
 Design notes (why it is built this way):
 
@@ -60,7 +39,6 @@ import json
 import logging
 import pkgutil
 import re
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -76,20 +54,26 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import iscoroutinefunction_partial
-from sqlalchemy import delete, exists, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from ngshare.lifecycle import StartupError, run_hooks
 from ngshare.models import utcnow
-from ngshare.plugin import Plugin
-from ngshare.scheduler_models import JOB_ID_LENGTH, JobRun, ScheduledJob
-from ngshare.web import ApiError, APIHandler, authenticated
+from ngshare.scheduler.models import JOB_ID_LENGTH, JobRun, ScheduledJob
+from ngshare.scheduler.store import (
+    _MISSING,
+    _claim_dated_job,
+    _delete_dated_job,
+    _get_dated_job,
+    _load_records,
+    _move_dated_job,
+    _pending_dated_jobs,
+    _prune_job_runs,
+    _record_missed,
+    _record_next_runs,
+    _record_run,
+    _save_dated_job,
+)
 
 if TYPE_CHECKING:
     from ngshare.context import ServerContext
-
-log = logging.getLogger(__name__)
 
 TriggerKind = Literal["interval", "cron", "date"]
 JobFunc = Callable[["ServerContext"], Awaitable[None]]
@@ -672,195 +656,6 @@ async def stop(ctx: ServerContext) -> None:
         await ctx.scheduler.stop()
 
 
-def openapi_paths() -> dict[str, dict]:
-    """The scheduler's routes, for the server's OpenAPI document."""
-    prefix = "/"
-    time_or_null = {"type": ["string", "null"], "format": "date-time"}
-    job = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string", "description": "<plugin>.<verb>_<object>[:<key>]"},
-            "declared": {"type": "boolean", "description": "Declared by a plugin (periodic)."},
-            "trigger": {"enum": ["interval", "cron", "date", None]},
-            "schedule": {"type": ["string", "null"]},
-            "func": {"type": ["string", "null"], "description": "module:function"},
-            "next_run_at": time_or_null,
-            "last_run_at": time_or_null,
-            "last_duration_seconds": {"type": ["number", "null"]},
-            "last_success": {"type": ["boolean", "null"]},
-            "last_error": {"type": ["string", "null"], "description": "Message, no traceback."},
-            "run_count": {"type": "integer"},
-            "running": {"type": "boolean"},
-        },
-    }
-
-    def ok(field_name: str, schema: dict) -> dict:
-        body = {"type": "object", "properties": {"success": {"const": True}, field_name: schema}}
-        return {"description": "OK", "content": {"application/json": {"schema": body}}}
-
-    denied = {
-        "401": {"description": "Not authenticated"},
-        "403": {"description": ERR_NOT_ADMIN},
-    }
-    return {
-        prefix + "jobs": {
-            "get": {
-                "summary": "Scheduled jobs with their last and next run (admins).",
-                "tags": ["core"],
-                "responses": {"200": ok("jobs", {"type": "array", "items": job}), **denied},
-            }
-        },
-        prefix + "jobs/{job_id}/run": {
-            "post": {
-                "summary": "Run a job now and wait for it; its outcome is in the record (admins).",
-                "tags": ["core"],
-                "parameters": [
-                    {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
-                "responses": {
-                    "200": ok("job", job),
-                    **denied,
-                    "404": {"description": ERR_JOB_NOT_FOUND},
-                    "409": {"description": ERR_JOB_RUNNING},
-                },
-            }
-        },
-    }
-
-
-# -- HTTP -----------------------------------------------------------------------
-
-
-class _JobsHandler(APIHandler):
-    """Admins only; core envelope."""
-
-    def scheduler_for_admin(self) -> Scheduler:
-        assert self.identity is not None
-        if not self.identity.is_admin:
-            raise ApiError(403, ERR_NOT_ADMIN)
-        if self.ctx.scheduler is None:
-            raise ApiError(503, "Scheduler not running")
-        return self.ctx.scheduler
-
-
-class JobListHandler(_JobsHandler):
-    """``/jobs``: GET (admins) -> ``{"success": true, "jobs": [job, ...]}``.
-
-    Each job: ``id``, ``declared``, ``trigger``, ``schedule``, ``func``,
-    ``next_run_at``, ``last_run_at`` (ISO 8601 UTC or null),
-    ``last_duration_seconds``, ``last_success``, ``last_error``, ``run_count``,
-    ``running``.
-    """
-
-    @authenticated
-    async def get(self) -> None:
-        scheduler = self.scheduler_for_admin()
-        self.write_json({"success": True, "jobs": await scheduler.jobs()})
-
-
-class JobRunHandler(_JobsHandler):
-    """``/jobs/<job_id>/run``: POST (admins) runs the job now and answers when it is done.
-
-    ``{"success": true, "job": job}``; the job's own outcome is in
-    ``job.last_success``/``job.last_error``. 404 for an unknown id, 409 when the
-    job is running and may not overlap itself.
-    """
-
-    @authenticated
-    async def post(self, job_id: str) -> None:
-        scheduler = self.scheduler_for_admin()
-        try:
-            job = await scheduler.run_now(job_id)
-        except JobNotFoundError:
-            raise ApiError(404, ERR_JOB_NOT_FOUND) from None
-        except JobRunningError:
-            raise ApiError(409, ERR_JOB_RUNNING) from None
-        self.write_json({"success": True, "job": job})
-
-
-# -- command line -----------------------------------------------------------------
-
-JOBS_USAGE = "usage: ngshare jobs list [json] | ngshare jobs run JOB_ID [json]"
-
-
-def jobs_command(ctx: ServerContext, argv: list[str]) -> int:
-    """``ngshare jobs list`` and ``ngshare jobs run JOB_ID``, against the configured database.
-
-    ``run`` starts the core services and the plugins' startup hooks first, so
-    the job gets the same context as in the server (without its timer), and
-    records the run where the server's admins see it. Exit status: 0 if the
-    job succeeded, 1 if it failed or is unknown, 2 for a usage error.
-    """
-    # a word, not "--json": the traitlets command line would take that for an option
-    args = [a for a in argv if a not in ("json", "--json")]
-    as_json = len(args) != len(argv)
-    action = args[0] if args else "list"
-    if not ((action == "list" and len(args) <= 1) or (action == "run" and len(args) == 2)):
-        print(JOBS_USAGE, file=sys.stderr)
-        return 2
-    try:
-        return asyncio.run(_jobs_command(ctx, [action, *args[1:]], as_json))
-    except (StartupError, SchedulerError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-
-
-async def _jobs_command(ctx: ServerContext, args: list[str], as_json: bool) -> int:
-    ctx.scheduler = Scheduler(ctx, declared_jobs(ctx), timer=False)
-    if args[0] == "list":
-        jobs = await ctx.scheduler.jobs()
-        print(json.dumps(jobs, indent=2) if as_json else format_jobs(jobs))
-        return 0
-    job_id = args[1]
-    await run_hooks(ctx, ctx.plugins, "startup")
-    try:
-        job = await ctx.scheduler.run_now(job_id)
-    except JobNotFoundError:
-        known = ", ".join(j["id"] for j in await ctx.scheduler.jobs() if j["trigger"])
-        print(f"error: no job {job_id!r}; jobs: {known}", file=sys.stderr)
-        return 1
-    except JobRunningError:
-        print(f"error: {ERR_JOB_RUNNING}", file=sys.stderr)
-        return 1
-    finally:
-        await run_hooks(ctx, ctx.plugins, "shutdown")
-    print(json.dumps(job, indent=2) if as_json else format_jobs([job]))
-    return 0 if job["last_success"] else 1
-
-
-def format_jobs(jobs: list[dict[str, Any]]) -> str:
-    """A plain-text table of :meth:`Scheduler.jobs` records, for the shell."""
-    header = ("ID", "SCHEDULE", "NEXT RUN (UTC)", "LAST RUN (UTC)", "SECONDS", "RESULT")
-    rows = [header]
-    for job in jobs:
-        if job["last_success"] is None:
-            result = "-"
-        elif job["last_success"]:
-            result = "ok"
-        else:
-            result = "failed: " + (job["last_error"] or "").splitlines()[0][:120]
-        duration = job["last_duration_seconds"]
-        rows.append(
-            (
-                job["id"],
-                job["schedule"] or "-",
-                _short_time(job["next_run_at"]),
-                _short_time(job["last_run_at"]),
-                "-" if duration is None else f"{duration:.3f}",
-                result,
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
-        for row in rows
-    )
-
-
-def _short_time(value: str | None) -> str:
-    return "-" if value is None else value.replace("T", " ").rstrip("Z")[:19]
-
-
 # -- small conversions --------------------------------------------------------------
 
 
@@ -902,194 +697,3 @@ def _func_ref_of(func: Any) -> str:
 def _error_message(error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return text[:MAX_ERROR_LENGTH]
-
-
-# -- database work (runs on the database's worker threads) ------------------------
-
-_MISSING: Any = object()
-
-
-def _job_run_row(session: Session, job_id: str) -> JobRun:
-    """The run record of ``job_id``, created on first sight (another process may race us)."""
-    run = session.get(JobRun, job_id)
-    if run is not None:
-        return run
-    try:
-        with session.begin_nested():
-            run = JobRun(job_id=job_id, run_count=0)
-            session.add(run)
-    except IntegrityError:
-        run = session.get(JobRun, job_id)
-        assert run is not None
-    return run
-
-
-def _pending_dated_jobs(session: Session) -> list[tuple[str, datetime, int | None]]:
-    rows = session.execute(
-        select(ScheduledJob.id, ScheduledJob.run_at, ScheduledJob.misfire_grace_time)
-    )
-    return [(job_id, run_at, grace) for job_id, run_at, grace in rows]
-
-
-def _get_dated_job(session: Session, job_id: str) -> datetime | None:
-    return session.scalar(select(ScheduledJob.run_at).where(ScheduledJob.id == job_id))
-
-
-def _save_dated_job(
-    session: Session,
-    job_id: str,
-    func_ref: str,
-    kwargs: dict[str, Any],
-    run_at: datetime,
-    grace: int | None,
-) -> None:
-    row = session.get(ScheduledJob, job_id)
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = ScheduledJob(id=job_id, func_ref=func_ref, kwargs=kwargs, run_at=run_at)
-                row.misfire_grace_time = grace
-                session.add(row)
-        except IntegrityError:
-            row = session.get(ScheduledJob, job_id)
-            assert row is not None
-    row.func_ref, row.kwargs, row.run_at, row.misfire_grace_time = func_ref, kwargs, run_at, grace
-    row.created_at = utcnow()
-    run = _job_run_row(session, job_id)
-    run.next_run_at, run.updated_at = run_at, utcnow()
-
-
-def _move_dated_job(session: Session, job_id: str, run_at: datetime) -> Any:
-    """Returns the job's misfire grace time, or ``_MISSING`` if there is no such job."""
-    row = session.get(ScheduledJob, job_id)
-    if row is None:
-        return _MISSING
-    row.run_at = run_at
-    run = _job_run_row(session, job_id)
-    run.next_run_at, run.updated_at = run_at, utcnow()
-    return row.misfire_grace_time
-
-
-def _delete_dated_job(session: Session, job_id: str) -> bool:
-    deleted = session.execute(delete(ScheduledJob).where(ScheduledJob.id == job_id)).rowcount
-    run = session.get(JobRun, job_id)
-    if run is not None:
-        run.next_run_at, run.updated_at = None, utcnow()
-    return deleted == 1
-
-
-def _claim_dated_job(
-    session: Session, job_id: str, run_at: datetime
-) -> tuple[str, dict[str, Any]] | None:
-    """Delete the job's row if it still holds ``run_at``; the deleter is the one that runs it."""
-    row = session.execute(
-        select(ScheduledJob.func_ref, ScheduledJob.kwargs).where(
-            ScheduledJob.id == job_id, ScheduledJob.run_at == run_at
-        )
-    ).first()
-    if row is None:
-        return None
-    deleted = session.execute(
-        delete(ScheduledJob).where(ScheduledJob.id == job_id, ScheduledJob.run_at == run_at)
-    ).rowcount
-    if deleted != 1:
-        return None  # another process claimed it between our two statements
-    return row.func_ref, dict(row.kwargs)
-
-
-def _record_run(
-    session: Session,
-    job_id: str,
-    started_at: datetime,
-    duration: float,
-    error: str | None,
-    next_run_at: datetime | None,
-    keep_next: bool = False,
-) -> None:
-    run = _job_run_row(session, job_id)
-    run.last_run_at, run.last_duration_seconds = started_at, duration
-    run.last_success, run.last_error = error is None, error
-    run.run_count += 1
-    # the job may have scheduled its own id again while it ran
-    pending = session.scalar(select(ScheduledJob.run_at).where(ScheduledJob.id == job_id))
-    if pending is not None:
-        run.next_run_at = pending
-    elif not keep_next:
-        run.next_run_at = next_run_at
-    run.updated_at = utcnow()
-
-
-def _record_missed(
-    session: Session,
-    job_id: str,
-    due: datetime,
-    message: str,
-    next_run_at: datetime | None,
-    dated_run_at: datetime | None,
-) -> None:
-    if dated_run_at is not None:
-        if _claim_dated_job(session, job_id, dated_run_at) is None:
-            return  # not ours: moved, cancelled, or run by another process
-    run = _job_run_row(session, job_id)
-    run.last_run_at, run.last_duration_seconds = due, None
-    run.last_success, run.last_error = False, message
-    run.next_run_at, run.updated_at = next_run_at, utcnow()
-
-
-def _record_next_runs(session: Session, next_runs: dict[str, datetime | None]) -> None:
-    for job_id, next_run_at in next_runs.items():
-        run = _job_run_row(session, job_id)
-        run.next_run_at, run.updated_at = next_run_at, utcnow()
-
-
-def _load_records(
-    session: Session, job_id: str | None
-) -> tuple[dict[str, JobRun], dict[str, ScheduledJob]]:
-    runs_q, pending_q = select(JobRun), select(ScheduledJob)
-    if job_id is not None:
-        runs_q = runs_q.where(JobRun.job_id == job_id)
-        pending_q = pending_q.where(ScheduledJob.id == job_id)
-    runs = {run.job_id: run for run in session.scalars(runs_q)}
-    pending = {row.id: row for row in session.scalars(pending_q)}
-    return runs, pending
-
-
-def _prune_job_runs(session: Session, declared: list[str], before: datetime) -> int:
-    is_pending = exists().where(ScheduledJob.id == JobRun.job_id)
-    return session.execute(
-        delete(JobRun).where(
-            JobRun.updated_at < before,
-            JobRun.job_id.not_in(declared),
-            ~is_pending,
-        )
-    ).rowcount
-
-
-__all__ = [
-    "CORE_JOBS",
-    "Job",
-    "JobNotFoundError",
-    "JobRunningError",
-    "Scheduler",
-    "SchedulerError",
-    "declared_jobs",
-    "jobs_command",
-    "resolve_job_function",
-]
-
-
-service = Plugin(
-    name="scheduler",
-    mount="",
-    description="Periodic and dated jobs of every feature set, with run records.",
-    handlers=[
-        (r"jobs/?", JobListHandler),
-        (r"jobs/(?P<job_id>[^/]+)/run/?", JobRunHandler),
-    ],
-    jobs=CORE_JOBS,
-    startup=start,
-    ready=ready,
-    shutdown=stop,
-    openapi=openapi_paths(),
-    commands={"jobs": jobs_command},
-)
