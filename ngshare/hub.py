@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
+import ssl
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+from jupyterhub.utils import make_ssl_context
 from tornado import web
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.httputil import url_concat
 from traitlets import Bool, Float, Set, Unicode, default
 
@@ -38,6 +43,8 @@ if TYPE_CHECKING:
 
 ERR_HUB_UNAVAILABLE = "Cannot reach JupyterHub to identify the caller"
 ERR_SCOPE_MISSING = "Permission denied (token lacks access to this service)"
+#: How long a question to the hub's REST API may take.
+HUB_REQUEST_TIMEOUT_SECONDS = 30.0
 
 
 def use_pycurl_if_installed() -> bool:
@@ -242,14 +249,27 @@ class HubIdentity(IdentityProvider):
         hit, model = self._cache.get(key)
         if hit:
             return model
+        request = HTTPRequest(
+            f"{self.hub_auth.api_url}/users/{quote(name, safe='')}",
+            headers={"Authorization": f"token {self.hub_auth.api_token}"},
+            request_timeout=HUB_REQUEST_TIMEOUT_SECONDS,
+            ssl_options=self._ssl_context(),
+        )
         try:
-            model = await self.hub_auth._api_request(
-                "GET", f"{self.hub_auth.api_url}/users/{name}", allow_403=True
-            )
-        except web.HTTPError:
+            model = json.loads((await AsyncHTTPClient().fetch(request)).body)
+        except (HTTPClientError, OSError, ValueError) as e:  # 403, 404, hub down, not JSON
+            self.log.warning("hub user %r not read: %s", name, e)
             model = None
         self._cache.put(key, model, self.cache_max_age_seconds)
         return model
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        """The client side of the hub's internal TLS, when it is configured."""
+        if not self.hub_auth.certfile:
+            return None
+        return make_ssl_context(
+            self.hub_auth.keyfile, self.hub_auth.certfile, cafile=self.hub_auth.client_ca
+        )
 
     # -- browsers -----------------------------------------------------------
 

@@ -59,6 +59,25 @@ class FakeHubUser(web.RequestHandler):
         self.write(json.dumps(USERS[token]))
 
 
+#: What ``/hub/api/users/<name>`` answers: every field, whatever a token's model leaves out.
+FULL_MODELS = {m["name"]: dict(m) for m in USERS.values() if m["kind"] == "user"}
+
+
+class FakeHubUserModel(web.RequestHandler):
+    """``/hub/api/users/<name>``: the full model, for the service's own token only."""
+
+    def initialize(self, log):
+        self.log_ = log
+
+    async def get(self, name):
+        self.log_.append(f"users/{name} " + self.request.headers.get("Authorization", ""))
+        if self.request.headers.get("Authorization") != f"token {SERVICE_TOKEN}":
+            raise web.HTTPError(403)
+        if name not in FULL_MODELS:
+            raise web.HTTPError(404)
+        self.write(json.dumps(FULL_MODELS[name]))
+
+
 @pytest.fixture
 def hub_log():
     return []
@@ -67,7 +86,12 @@ def hub_log():
 @pytest.fixture
 def fake_hub(io_loop, hub_log):
     sock, port = bind_unused_port()
-    app = web.Application([(r"/hub/api/user", FakeHubUser, {"log": hub_log})])
+    app = web.Application(
+        [
+            (r"/hub/api/user", FakeHubUser, {"log": hub_log}),
+            (r"/hub/api/users/([^/]+)", FakeHubUserModel, {"log": hub_log}),
+        ]
+    )
     server = HTTPServer(app)
     server.add_sockets([sock])
     yield app, f"http://127.0.0.1:{port}/hub/api"
@@ -209,6 +233,25 @@ async def test_hub_admins_and_groups_can_be_ngshare_admins(http_client, base_url
     assert await create("tok-kevin", "c2") == 403
     hub_server.identity.fallback.admin_groups = {"teachers"}
     assert await create("tok-kevin", "c2") == 200
+
+
+@pytest.mark.gen_test
+async def test_a_token_model_without_groups_is_completed_with_the_services_token(
+    http_client, base_url, hub_server, hub_log, monkeypatch
+):
+    """The hub leaves ``groups`` out of a token's model without the read:groups scope."""
+    without_groups = {k: v for k, v in USERS["tok-kevin"].items() if k != "groups"}
+    monkeypatch.setitem(USERS, "tok-kevin", without_groups)
+    hub_server.identity.fallback.admin_groups = {"teachers"}
+    r = await http_client.fetch(
+        base_url + "/api/course/c7",
+        method="POST",
+        body="",
+        headers={"Authorization": "token tok-kevin"},
+        raise_error=False,
+    )
+    assert r.code == 200, r.body
+    assert f"users/kevin token {SERVICE_TOKEN}" in hub_log
 
 
 @pytest.mark.gen_test
