@@ -34,7 +34,7 @@ from ngshare.plugin import (
     load_plugins,
 )
 from ngshare.storage import BlobStore
-from ngshare.web import HealthHandler, NotFoundHandler
+from ngshare.web import HealthHandler, NotFoundHandler, answer_field_limits_in_json
 
 #: Bytes read from a socket per step, and the size of the body pieces the
 #: handlers receive. Tornado allocates (and zeroes) a buffer this large for
@@ -70,12 +70,12 @@ def load_cookie_secret(config: NgShare) -> bytes:
     """The cookie-signing secret: from the environment, else a file created once."""
     env = os.environ.get("NGSHARE_COOKIE_SECRET")
     if env:
-        return bytes.fromhex(env)
+        return _secret_from_hex(env, "$NGSHARE_COOKIE_SECRET")
     path = Path(config.cookie_secret_file)
     if path.exists():
         if path.stat().st_mode & 0o077:
             raise StartupError(f"{path} must not be readable by others (chmod 600)")
-        return bytes.fromhex(path.read_text().strip())
+        return _secret_from_hex(path.read_text().strip(), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -84,17 +84,56 @@ def load_cookie_secret(config: NgShare) -> bytes:
     return secret
 
 
+def _secret_from_hex(text: str, source: str) -> bytes:
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        secret = b""
+    if len(secret) < 32:
+        raise StartupError(
+            f"{source} must hold a secret of at least 32 bytes, in hex "
+            "(remove the file to have a new one made)"
+        )
+    return secret
+
+
+def _create_private_sqlite_file(db_url: str) -> None:
+    """Make a new SQLite database file readable by its owner only (like the cookie secret)."""
+    if not (is_sqlite(db_url) and db_url.startswith("sqlite:///")):
+        return
+    path = Path(db_url[len("sqlite:///") :].partition("?")[0])
+    if not path.name or path.name == ":memory:":
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def open_database(config: NgShare) -> Database:
+    """The configured database; :class:`StartupError` (one clear line) if it cannot be opened."""
+    _create_private_sqlite_file(config.db_url)
+    try:
+        return Database(config.db_url, workers=config.db_workers)
+    except ImportError as e:
+        raise StartupError(
+            f"the database driver for {_redacted(config.db_url)} is not installed ({e.name}): "
+            "for PostgreSQL, pip install 'ngshare[postgresql]'"
+        ) from e
+    except Exception as e:  # noqa: BLE001 - a malformed URL and the like
+        raise StartupError(f"cannot open the database {_redacted(config.db_url)}: {e}") from e
+
+
 def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
     """Open the database (migrating it), the blob store and the plugins."""
-    if is_sqlite(config.db_url) and config.db_url.startswith("sqlite:///"):
-        Path(config.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     available = discover()  # one scan of the installed distributions (~15 ms)
     try:
         plugins = load_plugins(config.plugin_names, available)
         check_no_overlaps([*CORE_SERVICES, *plugins])
     except PluginError as e:
         raise StartupError(str(e)) from e
-    db = Database(config.db_url, workers=config.db_workers)
+    db = open_database(config)
     cfg = migrations.alembic_config(config.db_url, plugins, available)
     if config.upgrade_db:
         migrations.upgrade(db.engine, cfg)
@@ -136,6 +175,7 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
     ``@authenticated`` nor ``@public``.
     """
     prefix = ctx.config.prefix
+    answer_field_limits_in_json()
     routes: list[tuple] = [
         (r"/healthz/?", HealthHandler, {"ctx": ctx}),
         (prefix + r"healthz/?", HealthHandler, {"ctx": ctx}),
@@ -244,9 +284,13 @@ async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
 
 
 def _redacted(url: str) -> str:
+    """The URL without its password (for logs and messages)."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL at all
+        return "(a malformed database URL)"
 
 
 def _new_revision(db: Database, cfg, plugins: list[Plugin], plugin_name: str, message: str) -> int:
@@ -288,10 +332,12 @@ def _new_revision(db: Database, cfg, plugins: list[Plugin], plugin_name: str, me
 def db_command(config: NgShare, argv: list[str]) -> int:
     """``ngshare db upgrade|current|history|revision PLUGIN MESSAGE``."""
     action = argv[0] if argv else "current"
-    if is_sqlite(config.db_url) and config.db_url.startswith("sqlite:///"):
-        Path(config.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    plugins = load_plugins(config.plugin_names)
-    db = Database(config.db_url)
+    try:
+        plugins = load_plugins(config.plugin_names)
+        db = open_database(config)
+    except (PluginError, StartupError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     cfg = migrations.alembic_config(config.db_url, plugins)
     try:
         if action == "upgrade":

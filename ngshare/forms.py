@@ -46,12 +46,37 @@ class SpooledForm:
             self.spool = None
 
 
+#: The most fields a form body (or a query string) may have; more is a 400.
+MAX_FIELDS = 1000
+ERR_TOO_MANY_FIELDS = f"Too many form fields (at most {MAX_FIELDS})"
+ERR_MALFORMED = "Malformed form body"
+
+
+class FormError(ValueError):
+    """A form body that cannot be read; the message is for the client."""
+
+
+def check_field_count(encoded: bytes | str) -> None:
+    """Refuse a urlencoded body or query string of more than :data:`MAX_FIELDS` fields."""
+    separator = b"&" if isinstance(encoded, bytes) else "&"
+    if encoded.count(separator) >= MAX_FIELDS:  # type: ignore[arg-type]
+        raise FormError(ERR_TOO_MANY_FIELDS)
+
+
 def parse_small(content_type: str, body: bytes) -> SpooledForm:
-    """Any form type held in memory (urlencoded or multipart), parsed by Tornado."""
+    """Any form type held in memory (urlencoded or multipart), parsed by Tornado.
+
+    :raises FormError: too many fields, or a body Tornado cannot parse.
+    """
     form = SpooledForm()
     if body:
         files: dict[str, list[httputil.HTTPFile]] = {}
-        httputil.parse_body_arguments(content_type, body, form.values, files)
+        if is_urlencoded(content_type):
+            check_field_count(body)
+        try:
+            httputil.parse_body_arguments(content_type, body, form.values, files)
+        except httputil.HTTPInputError:
+            raise FormError(ERR_MALFORMED) from None
         for name, uploads in files.items():
             form.values.setdefault(name, []).extend(f.body for f in uploads)
     return form
@@ -83,7 +108,10 @@ def parse_spooled(content_type: str, spool: BinaryIO) -> SpooledForm:
             spool.seek(0)
             return parse_small(content_type, spool.read())
     form = SpooledForm(spool=spool)
-    for name, start, end in _field_ranges(spool):
+    for count, (name, start, end) in enumerate(_field_ranges(spool), 1):
+        if count > MAX_FIELDS:
+            form.close()  # the spool file goes now, not when the collector finds it
+            raise FormError(ERR_TOO_MANY_FIELDS)
         if end - start <= SMALL_VALUE_BYTES:
             spool.seek(start)
             form.values.setdefault(name, []).append(_unquote_plus(spool.read(end - start)))

@@ -301,3 +301,10 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
 
     def initialize(self, hub_auth: HubOAuth) -> None:
         self.hub_auth = hub_auth
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Refusals (a state that does not match, a bad code) in JSON, like every API answer."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        reason = getattr(exc, "log_message", None) if status_code < 500 else None
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"success": False, "message": reason or self._reason}))

@@ -31,6 +31,10 @@ class BrowserHandler(APIHandler):
         return False
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """HTML for a browser's GET; JSON (as every API answer) for anything else."""
+        if self.request.method not in ("GET", "HEAD"):
+            super().write_error(status_code, **kwargs)
+            return
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(f"<h1>{status_code}</h1>")
 

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tornado import web
+from tornado import httputil, web
 
 from ngshare import forms
 from ngshare.linger import refuse_unread_body
@@ -114,6 +114,19 @@ class APIHandler(web.RequestHandler):
     bad_json_message = ERR_BAD_JSON
     identity: Identity | None = None
 
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")  # the server's name and version are nobody's business
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        """Like Tornado's, but the request is named by method and path: query strings may
+        carry tokens (``?token=``) or user names, and are never logged."""
+        where = f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+        if isinstance(value, web.HTTPError):
+            if value.log_message:
+                log.warning("%d %s: %s", value.status_code, where, value.get_message())
+        else:
+            log.error("Uncaught exception %s", where, exc_info=(typ, value, tb))
+
     def initialize(self, ctx: ServerContext, **kwargs: Any) -> None:
         self.ctx = ctx
         self._chunks: list[bytes] = []
@@ -162,6 +175,8 @@ class APIHandler(web.RequestHandler):
                 message, extra = "Error", {}
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.clear_header("Content-Disposition")
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(allowed_methods(type(self))))
         self.finish(json.dumps(self.error_envelope(status_code, message, extra)))
 
     # -- body ---------------------------------------------------------------
@@ -185,6 +200,10 @@ class APIHandler(web.RequestHandler):
         return MEMORY_BODY_BYTES
 
     async def prepare(self) -> None:
+        try:
+            forms.check_field_count(self.request.query)
+        except forms.FormError as e:
+            raise ApiError(400, str(e)) from None
         length = self.request.headers.get("Content-Length")
         if length is not None:
             try:
@@ -227,6 +246,13 @@ class APIHandler(web.RequestHandler):
         """
         if self._form is not None:
             return
+        try:
+            await self._parse_body()
+        except forms.FormError as e:
+            self._form = forms.SpooledForm()  # nothing parsed: arguments come from the URL
+            raise ApiError(400, str(e)) from None
+
+    async def _parse_body(self) -> None:
         content_type = self.request.headers.get("Content-Type", "")
         if self._spool is not None:
             spool, self._spool = self._spool, None
@@ -331,6 +357,32 @@ class APIHandler(web.RequestHandler):
         Token-authenticated calls (every API client) are exempt.
         """
         self.ctx.identity.check_xsrf(self)
+
+
+def allowed_methods(handler_class: type[web.RequestHandler]) -> list[str]:
+    """The HTTP methods a handler class answers (for the ``Allow`` header of a 405)."""
+    return [
+        method.upper()
+        for method in ("get", "head", "post", "put", "patch", "delete", "options")
+        if getattr(handler_class, method) is not getattr(web.RequestHandler, method)
+    ]
+
+
+def answer_field_limits_in_json() -> None:
+    """Let :class:`APIHandler` refuse over-long query strings itself, in JSON.
+
+    Tornado (6.5.8 and newer) refuses a query string of more than 1000
+    fields with a bare, empty 400 before any handler runs. Its limit is
+    raised here (through its public, process-wide setting) so that
+    :meth:`APIHandler.prepare` answers at :data:`ngshare.forms.MAX_FIELDS`
+    instead, in the feature set's envelope; the header size limit still bounds
+    what is parsed.
+    """
+    config = getattr(httputil, "ParseUrlEncodedConfig", None)
+    if config is not None:
+        httputil.set_parse_body_config(
+            httputil.ParseBodyConfig(urlencoded=config(max_arguments=1 << 30))
+        )
 
 
 class NotFoundHandler(APIHandler):

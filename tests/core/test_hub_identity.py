@@ -300,3 +300,14 @@ async def test_an_unusual_token_goes_to_the_hub_through_hubauth_only(
     assert code == 401
     assert len(app.settings["agents"]) == 1
     assert app.settings["agents"][0] != "ngshare-hub-lookup"
+
+
+@pytest.mark.gen_test
+async def test_the_oauth_callback_refuses_in_json(http_client, base_url):
+    r = await http_client.fetch(base_url + "/api/oauth_callback?code=x", raise_error=False)
+    assert r.code == 400
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert json.loads(r.body) == {
+        "success": False,
+        "message": "OAuth state is missing. Try logging in again.",
+    }
