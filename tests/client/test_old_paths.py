@@ -102,3 +102,15 @@ def test_old_paths_imported_first_in_a_fresh_interpreter():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_python_m_old_coursectl_still_runs_the_command():
+    done = subprocess.run(
+        [sys.executable, "-m", "ngshare.coursectl", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: ngshare-course")
