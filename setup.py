@@ -1,8 +1,11 @@
 """Package layout (metadata is in pyproject.toml).
 
-The core is the ``ngshare`` package; each bundled plugin lives in
-``plugins/<name>/`` and installs as the package ``ngshare_<name>``, with its
-migrations, templates and static files.
+The server is the ``ngshare`` package (its API clients in ``ngshare.clients``).
+The top-level ``alembic/`` folder, the core's migration environment and
+revisions, installs as ``ngshare.alembic``: it has no ``__init__.py`` of its
+own, so a checkout on ``sys.path`` never shadows the ``alembic`` library. Each
+bundled plugin lives in ``plugins/<name>/`` and installs as the package
+``ngshare_<name>``, with its migrations, templates and static files.
 """
 
 from pathlib import Path
@@ -14,7 +17,8 @@ BUNDLED_PLUGINS = [
 ]
 
 packages = find_packages(include=["ngshare", "ngshare.*"])
-package_dir = {}
+package_dir = {"ngshare.alembic": "alembic"}
+packages += ["ngshare.alembic"] + [f"ngshare.alembic.{sub}" for sub in find_packages("alembic")]
 for name in BUNDLED_PLUGINS:
     top = f"ngshare_{name}"
     package_dir[top] = f"plugins/{name}"

@@ -144,7 +144,7 @@ def running(
 
 @contextmanager
 def snapshot(rev: str) -> Iterator[tuple[Path, str]]:
-    """Our ``ngshare`` package as committed at ``rev``, in a temp dir: (dir, full sha).
+    """Our ``ngshare`` package and ``alembic/`` as committed at ``rev``, in a temp dir: (dir, sha).
 
     Benchmarks then measure one fixed revision even while the working tree
     changes; PYTHONPATH puts it ahead of the (editable) installed package.
@@ -154,10 +154,16 @@ def snapshot(rev: str) -> Iterator[tuple[Path, str]]:
         ["git", "-C", str(repo), "rev-parse", "--verify", rev + "^{commit}"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()
+    # the core's migrations: top-level alembic/ (found by ngshare/migrations.py next to
+    # ngshare/), inside ngshare/ in revisions from before that folder moved
+    paths = ["ngshare"] + [
+        p for p in ["alembic"]
+        if subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{sha}:{p}"]).returncode == 0
+    ]
     out = Path(tempfile.mkdtemp(prefix="ngshare-bench-src-"))
     try:
         archive = subprocess.run(
-            ["git", "-C", str(repo), "archive", "--format=tar", sha, "ngshare"],
+            ["git", "-C", str(repo), "archive", "--format=tar", sha, *paths],
             capture_output=True, check=True,
         )
         subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)

@@ -1,7 +1,8 @@
 """Schema migrations for the core and every enabled plugin (alembic).
 
 Each feature set is one alembic branch: the core's versions live in
-``ngshare/alembic/versions`` (branch ``core``), a plugin's in the folder its
+``alembic/versions`` of the checkout, installed as ``ngshare/alembic/versions``
+(branch ``core``), a plugin's in the folder its
 :attr:`Plugin.migrations` names (branch = plugin name, ``depends_on`` core).
 ``upgrade`` brings all of them to their heads.
 """
@@ -21,7 +22,21 @@ from sqlalchemy.engine import Connection, Engine
 from ngshare.models import CoreBase
 from ngshare.plugin import Plugin
 
-ALEMBIC_DIR = Path(__file__).parent / "alembic"
+
+def _alembic_dir() -> Path:
+    """The core's alembic environment: package data ``ngshare/alembic`` once installed.
+
+    In a checkout it is the top-level ``alembic/`` folder (setup.py installs it
+    as ``ngshare.alembic``; it has no ``__init__.py``, so it never shadows the
+    ``alembic`` library).
+    """
+    installed = Path(__file__).parent / "alembic"
+    if (installed / "env.py").is_file():
+        return installed
+    return Path(__file__).parent.parent / "alembic"
+
+
+ALEMBIC_DIR = _alembic_dir()
 
 
 #: Branches of the core's own versions folder, always upgraded.

@@ -1,7 +1,7 @@
 """Fixtures for the client tests: one vngshare process per test module.
 
 - ``api_url``: the API root of a running vngshare (admin ``root``).
-- ``client_for(user)``: an :class:`~ngshare.client.ExchangeClient` acting as ``user``.
+- ``client_for(user)``: an :class:`~ngshare.clients.api.ExchangeClient` acting as ``user``.
 - ``course``: a fresh course id, taught by ``kevin``, with students ``alice`` and ``bob``.
 - ``recorder``: a local HTTP server that records requests and answers with a canned body.
 """
@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ngshare.client import ExchangeClient
+from ngshare.clients.api import ExchangeClient
 from tests.servers import running_server
 
 _course_ids = itertools.count(1)

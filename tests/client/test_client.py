@@ -1,4 +1,4 @@
-"""ngshare.client against a real vngshare, plus its wire details and file helpers."""
+"""ngshare.clients.api against a real vngshare, plus its wire details and file helpers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ngshare.client import (
+from ngshare.clients.api import (
     ExchangeApiError,
     ExchangeClient,
     UnsafePathError,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ngshare.coursectl import main, table
+from ngshare.clients.coursectl import main, table
 
 
 @pytest.fixture

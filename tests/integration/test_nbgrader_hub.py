@@ -1,7 +1,7 @@
 """A whole nbgrader course through a real JupyterHub, with both nbgrader clients.
 
 One hub (ngshare as its managed service, admin ``root``) serves two courses,
-one per client: ``hub_plugin`` through our plugin ``ngshare.nbgrader`` and
+one per client: ``hub_plugin`` through our plugin ``ngshare.clients.nbgrader`` and
 ``hub_stock`` through the stock ``ngshare_exchange`` 0.5.3 from PyPI (in a
 venv of its own, see :mod:`tests.integration.stock_client`). root creates
 the course and kevin its roster through the service, with real hub tokens;
@@ -31,7 +31,7 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import parse_utc
 
-from ngshare.client import ExchangeClient
+from ngshare.clients.api import ExchangeClient
 from tests.integration.hub import Hub
 from tests.nbgrader.conftest import BIN, Person, make_person, run_together
 from tests.nbgrader.test_course_workflow import (
@@ -48,6 +48,8 @@ pytestmark = pytest.mark.integration
 STUDENTS = ("s1", "s2", "s3")
 NOT_INSTRUCTOR = "Permission denied (not course instructor)"
 
+# the import path of configs written before the client moved to ngshare.clients,
+# kept working (tests/client/test_old_paths.py); the other nbgrader tests use the new one
 PLUGIN_CONFIG = """\
 from ngshare.nbgrader import configure
 

@@ -3,7 +3,7 @@
 - ``classroom``: a running vngshare with course ``course1`` taught by
   ``kevin`` (students ``alice``, ``bob``, ``carol``), and a :class:`Person`
   per user, each with their own HOME, Jupyter dirs and working folder holding
-  an ``nbgrader_config.py`` made with :func:`ngshare.nbgrader.configure`.
+  an ``nbgrader_config.py`` made with :func:`ngshare.clients.nbgrader.configure`.
   Module-scoped: the tests of a module are the steps of one course, in order.
 
 :func:`make_person` and :class:`Person` are also used by
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ngshare.client import ExchangeClient
+from ngshare.clients.api import ExchangeClient
 from tests.servers import running_server
 
 BIN = str(Path(sys.executable).parent)
@@ -34,7 +34,7 @@ STUDENTS = ("alice", "bob", "carol")
 SCRUBBED_PREFIXES = ("JUPYTER", "NGSHARE_URL", "IPYTHON", "PROXY_PUBLIC")
 
 CONFIG = """\
-from ngshare.nbgrader import configure
+from ngshare.clients.nbgrader import configure
 
 c = get_config()
 configure(c, url={url!r}, dev_user={user!r})

@@ -19,8 +19,8 @@ from nbgrader.coursedir import CourseDirectory  # noqa: E402
 from nbgrader.exchange import ExchangeError, ExchangeFactory  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
-import ngshare.nbgrader as plugin  # noqa: E402
-from ngshare.client import ExchangeClient, encode_bytes  # noqa: E402
+import ngshare.clients.nbgrader as plugin  # noqa: E402
+from ngshare.clients.api import ExchangeClient, encode_bytes  # noqa: E402
 from tests.servers import running_server  # noqa: E402
 
 
