@@ -2,7 +2,7 @@
 
 They live on the core MetaData (:class:`ngshare.models.CoreBase`) because every
 plugin relies on them and no plugin owns them; their alembic branch is
-``accounts`` (``ngshare/alembic/versions/acc000000001_accounts_tokens.py``).
+``accounts`` (``alembic/versions/acc000000001_accounts_tokens.py``).
 :mod:`ngshare.tokens` and :mod:`ngshare.accounts` are the only code that should
 write them; plugins go through ``ctx.tokens`` and ``ctx.accounts``. This module
 stays outside both packages because both import it: inside ``ngshare.accounts``
