@@ -144,7 +144,7 @@ def test_the_wheel_migrates_a_database_outside_the_source_tree(built, tmp_path):
         "import sys, ngshare.migrations as m\n"
         "print(m.ALEMBIC_DIR)\n"
         "sys.argv = ['ngshare', 'db', 'upgrade', '--database=sqlite:///' + sys.argv[1]]\n"
-        "from ngshare.config import main\n"
+        "from ngshare.cli import main\n"
         "main()\n"
     )
     done = subprocess.run(
