@@ -13,7 +13,12 @@ import json
 import time
 
 import pytest
+from tornado.httpclient import AsyncHTTPClient
+from tornado.httpserver import HTTPServer
+from tornado.testing import bind_unused_port
 
+from ngshare.app import build, make_application
+from ngshare.config import NgShare
 from tests.authz.fixtures import server  # noqa: F401 - this module's server: every plugin
 from tests.authz.routes import Operation, Route, operations_of, routes_of
 from tests.authz.table import ENVELOPES, HTML_PAGES, OPTIONAL_OWNERS, TABLE, Case
@@ -78,6 +83,49 @@ def test_an_undeclared_route_fails_the_check(app, server):  # noqa: F811
     operations = operations_of(routes_of(app, server))
     expected = [("/api/extra/{thing}", "DELETE"), ("/api/extra/{thing}", "GET")]
     assert undeclared(operations) == expected
+
+
+@pytest.fixture
+def hub_app(make_config, tmp_path, monkeypatch, io_loop):
+    """The application as a JupyterHub service (the hub is never called here)."""
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:9/hub/api")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "service-secret")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/api/")
+    monkeypatch.setenv("JUPYTERHUB_CLIENT_ID", "service-ngshare")
+    base = make_config()
+    config = NgShare(
+        db_url=base.db_url,
+        storage_path=base.storage_path,
+        admins=["root"],
+        config_file="",
+        data_dir=str(tmp_path / "data"),
+        plugins=["all"],
+    )
+    ctx, plugins = build(config)
+    yield ctx, make_application(ctx, plugins)
+    ctx.close()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_hub_routes_are_declared(hub_app):
+    """Behind JupyterHub the OAuth callback is added: declared, and its refusal is JSON."""
+    ctx, app = hub_app
+    operations = operations_of(routes_of(app, ctx))
+    assert ("/api/oauth_callback", "GET") in operations
+    assert undeclared(operations) == [], "declare these in tests/authz/table.py"
+    sock, port = bind_unused_port("127.0.0.1")
+    http = HTTPServer(app)
+    http.add_sockets([sock])
+    try:
+        client = Client(AsyncHTTPClient(), f"http://127.0.0.1:{port}", port)
+        (template, method) = ("/api/oauth_callback", "GET")
+        case = TABLE[template, method]
+        answer = await client.send(method, case.request(None), "anonymous")  # type: ignore[arg-type]
+        assert answer.status == case.expect["anonymous"], answer
+        assert refusal_problem(operations[template, method], answer) is None
+    finally:
+        http.stop()
+        await http.close_all_connections()
 
 
 @pytest.mark.gen_test(timeout=MATRIX_SECONDS + 30)

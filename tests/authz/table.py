@@ -158,6 +158,8 @@ TABLE: dict[tuple[str, str], Case] = {
     ("/api/tokens/{token_id}", "DELETE"): C(
         lambda w: Req(f"tokens/{w.account_token_id}"), only("account", others=404)
     ),
+    # only behind JupyterHub (test_hub_routes_are_declared); no code: nothing to sign in with
+    ("/api/oauth_callback", "GET"): C(lambda w: Req("oauth_callback"), everyone(400)),
     # -- exchange (docs/exchange-api.md; admins count as instructors of every course) ---------
     ("/api/courses", "GET"): C(lambda w: Req("courses"), signed_in()),
     ("/api/course/{course_id}", "POST"): C(
@@ -359,8 +361,10 @@ TABLE: dict[tuple[str, str], Case] = {
     ),
 }
 
-#: The feature set that declares each entry, for entries of plugins that may not be installed.
+#: Entries served only by some configurations: by the plugin named, if installed, or
+#: behind JupyterHub ("hub").
 OPTIONAL_OWNERS = {
+    ("/api/oauth_callback", "GET"): "hub",
     ("/api/example/notes", "GET"): "example",
     ("/api/example/notes", "POST"): "example",
 }
