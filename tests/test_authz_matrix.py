@@ -21,7 +21,7 @@ from ngshare.app import build, make_application
 from ngshare.config import NgShare
 from tests.authz.fixtures import server  # noqa: F401 - this module's server: every plugin
 from tests.authz.routes import Operation, Route, operations_of, routes_of
-from tests.authz.table import ENVELOPES, HTML_PAGES, OPTIONAL_OWNERS, TABLE, Case
+from tests.authz.table import ENVELOPES, HTML_PAGES, OBJECT_CASES, OPTIONAL_OWNERS, TABLE, Case
 from tests.authz.world import ROLES, Answer, Client, World, seed
 
 #: The whole matrix must finish well within this (it takes a few seconds on SQLite).
@@ -161,4 +161,25 @@ async def test_authorization_matrix(app, server, http_client, base_url, http_por
     elapsed = time.monotonic() - started
     print(f"authz matrix: {calls} calls, {seedings} re-seedings, {elapsed:.1f}s")
     assert calls == sum(len(TABLE[op].expect) for op in operations)
+    assert not failures, "\n".join(failures)
+
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_objects_of_others(app, server, http_client, base_url, http_port):  # noqa: F811
+    """The same routes on objects a role stands in another relation to (their own, a peer's)."""
+    operations = operations_of(routes_of(app, server))
+    client = Client(http_client, base_url, http_port)
+    world = await seed(client, 1)
+    failures = []
+    for (template, method), role, request, expected in OBJECT_CASES:
+        route = operations[template, method]  # a KeyError names a case of no route
+        req = request(world)
+        answer = await client.send(method, req, role)
+        where = f"{method} {req.path} as {role}"
+        if answer.status != expected:
+            failures.append(f"{where}: {answer.status}, expected {expected}: {answer.body[:160]!r}")
+        elif answer.status >= 400 and (problem := refusal_problem(route, answer)):
+            failures.append(f"{where}: {problem}")
+    assert len(OBJECT_CASES) >= 15
     assert not failures, "\n".join(failures)

@@ -368,3 +368,60 @@ OPTIONAL_OWNERS = {
     ("/api/example/notes", "GET"): "example",
     ("/api/example/notes", "POST"): "example",
 }
+
+
+def _ts(w: World) -> dict[str, str]:
+    return {"timestamp": w.timestamp}
+
+
+#: Object-level cases the matrix's one object per route does not reach: ``(operation,
+#: role, request, status)``. None of them may change anything (no re-seeding between them).
+OBJECT_CASES: list[tuple[tuple[str, str], str, Callable[[World], Req], int]] = [
+    # a removed student loses their own submissions and feedback; instructors keep them
+    (("/api/submissions/{course_id}/{assignment_id}/{student_id}", "GET"), "former_student",
+     lambda w: Req(f"submissions/{_ca(w)}/s9"), 404),
+    (("/api/submission/{course_id}/{assignment_id}/{student_id}", "GET"), "former_student",
+     lambda w: Req(f"submission/{_ca(w)}/s9"), 403),
+    (("/api/feedback/{course_id}/{assignment_id}/{student_id}", "GET"), "former_student",
+     lambda w: Req(f"feedback/{_ca(w)}/s9", query=_ts(w)), 404),
+    (("/api/student/{course_id}/{student_id}", "GET"), "former_student",
+     lambda w: Req(f"student/{w.course}/s9"), 404),
+    (("/api/submissions/{course_id}/{assignment_id}/{student_id}", "GET"), "instructor",
+     lambda w: Req(f"submissions/{_ca(w)}/s9"), 200),
+    (("/api/submission/{course_id}/{assignment_id}/{student_id}", "GET"), "co_instructor",
+     lambda w: Req(f"submission/{_ca(w)}/s9"), 200),
+    # a student sees their own things only, never a peer's
+    (("/api/submissions/{course_id}/{assignment_id}/{student_id}", "GET"), "student",
+     lambda w: Req(f"submissions/{_ca(w)}/s2"), 403),
+    (("/api/feedback/{course_id}/{assignment_id}/{student_id}", "GET"), "student",
+     lambda w: Req(f"feedback/{_ca(w)}/s2", query=_ts(w)), 403),
+    (("/api/student/{course_id}/{student_id}", "GET"), "student",
+     lambda w: Req(f"student/{w.course}/s2"), 403),
+    (("/api/submissions/{course_id}/{assignment_id}/{student_id}", "GET"), "other_student",
+     lambda w: Req(f"submissions/{_ca(w)}/s2"), 200),
+    # asking about oneself in a course one is not in: nothing found
+    (("/api/student/{course_id}/{student_id}", "GET"), "outsider",
+     lambda w: Req(f"student/{w.course}/ollie"), 404),
+    (("/api/feedback/{course_id}/{assignment_id}/{student_id}", "GET"), "outsider",
+     lambda w: Req(f"feedback/{_ca(w)}/ollie", query=_ts(w)), 404),
+    # a student cannot make themself an instructor; an instructor cannot promote anyone
+    (("/api/instructor/{course_id}/{instructor_id}", "POST"), "student",
+     lambda w: Req(f"instructor/{w.course}/s1", form=_person()), 403),
+    (("/api/instructor/{course_id}/{instructor_id}", "POST"), "instructor",
+     lambda w: Req(f"instructor/{w.course}/ollie", form=_person()), 403),
+    (("/api/instructor/{course_id}/{instructor_id}", "POST"), "co_instructor",
+     lambda w: Req(f"instructor/{w.course}/kevin", form=_person()), 403),
+    # an instructor of another course cannot enrol anyone here
+    (("/api/student/{course_id}/{student_id}", "POST"), "other_instructor",
+     lambda w: Req(f"student/{w.course}/irene", form=_person()), 403),
+    # only a ticket's mentee and mentor act on it; its mentor cannot be its mentee
+    (("/api/vivere/mentorship/close", "POST"), "mentor",
+     lambda w: Req("vivere/mentorship/close", json={"id": w.ticket_open}), 403),
+    (("/api/vivere/mentorship/reopen", "POST"), "organiser",
+     lambda w: Req("vivere/mentorship/reopen", json={"id": w.ticket_claimed}), 403),
+    (("/api/vivere/mentorship/claim", "POST"), "outsider",  # no taking over a claimed ticket
+     lambda w: Req("vivere/mentorship/claim", json={"id": w.ticket_claimed}), 409),
+    # a token's id reveals nothing: another user's token is "not found", even for admins
+    (("/api/tokens/{token_id}", "DELETE"), "impostor",
+     lambda w: Req(f"tokens/{w.account_token_id}"), 404),
+]

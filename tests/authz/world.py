@@ -10,7 +10,9 @@ parameter name a real object the roles stand in a known relation to:
   ``a1`` released;
 - vivere: a primary location with a map, an event, an announcement, an open
   ticket of ``s1`` and a ticket of ``s1`` claimed by ``mona`` (the mentor);
-- core: the token of the ``account`` role, and the revoked token of ``revoked``;
+- core: the token of the ``account`` role, the revoked token of ``revoked``,
+  and the token of ``impostor``: the local account ``local:root``, who must
+  not be taken for the admin ``root``;
 - ``former_student`` (``s9``) submitted to ``a1`` and was then removed from the
   course; ``other_instructor`` (``irene``) teaches course ``o<n>``.
 
@@ -51,6 +53,7 @@ ROLES: dict[str, str | None] = {
     "organiser": ORGANISER,  # c.Vivere.organisers
     "mentor": MENTOR,  # claimed the student's ticket
     "account": "token:account",  # a Vivere local account, by its core token
+    "impostor": "token:impostor",  # a Vivere local account named like the admin ("root")
     "revoked": "token:revoked",  # presents a core token that was revoked
 }
 
@@ -97,6 +100,7 @@ class World:
     account_token: str
     account_token_id: str
     revoked_token: str
+    impostor_token: str
     counter: list[int] = field(default_factory=lambda: [0])
 
     def fresh(self, stem: str) -> str:
@@ -120,7 +124,7 @@ class Client:
         who = ROLES[role]
         if who is not None and who.startswith("token:"):
             assert self.world is not None
-            token = self.world.account_token if who == "token:account" else self.world.revoked_token
+            token = getattr(self.world, who.removeprefix("token:") + "_token")
             headers["Authorization"] = f"Bearer {token}"
         elif who is not None:
             query["user"] = who
@@ -248,6 +252,7 @@ async def seed(client: Client, n: int) -> World:
     token_id = listed["tokens"][0]["id"]
     revoked_token = await _sign_up(client, f"gone{n}")
     assert (await _as_token(client, "DELETE", revoked_token))["revoked"] == 1
+    impostor_token = await _sign_in(client, ADMIN)
     world = World(
         n=n,
         course=course,
@@ -262,6 +267,7 @@ async def seed(client: Client, n: int) -> World:
         account_token=token,
         account_token_id=str(token_id),
         revoked_token=revoked_token,
+        impostor_token=impostor_token,
     )
     client.world = world
     return world
@@ -272,6 +278,17 @@ async def _sign_up(client: Client, username: str) -> str:
     form = {"name": username.title(), "username": username, "password": PASSWORD}
     created = await client.ok("POST", Req("vivere/user/create", json=form), "anonymous", 201)
     return created["data"]["token"]
+
+
+async def _sign_in(client: Client, username: str) -> str:
+    """A token of the local account ``username``: signed up the first time, then signed in."""
+    form = {"name": username.title(), "username": username, "password": PASSWORD}
+    answer = await client.send("POST", Req("vivere/user/create", json=form), "anonymous")
+    if answer.status == 409:
+        del form["name"]
+        answer = await client.send("POST", Req("vivere/user/login", json=form), "anonymous")
+    assert answer.status in (200, 201), answer
+    return answer.json()["data"]["token"]
 
 
 async def _as_token(client: Client, method: str, token: str) -> Any:
