@@ -1,8 +1,8 @@
 """The roles of the matrix, the objects seeded for them, and the client that calls as each.
 
-Every role but ``account`` signs in with the dev identity (``user=`` in the
-query string); ``account`` is a Vivere local account that presents its core
-token (``Authorization: Bearer``). The seeded objects make every path
+Most roles sign in with the dev identity (``user=`` in the query string);
+``account``, ``impostor`` and ``revoked`` present a core token of a Vivere
+local account instead (``Authorization: Bearer``). The seeded objects make every path
 parameter name a real object the roles stand in a known relation to:
 
 - exchange: course ``c<n>`` taught by ``kevin`` and ``ingrid``, students ``s1`` (the owner:
