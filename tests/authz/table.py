@@ -1,0 +1,427 @@
+"""Who may call what: the declared outcome of every operation of every feature set, per role.
+
+Keys are operations ``(template, METHOD)`` as :mod:`tests.authz.routes` reads
+them from the application. ``tests/test_authz_matrix.py`` fails when the
+application serves an operation that is not here (a new route must declare
+who may call it) or when an entry here is served by nobody.
+
+Each :class:`Case` says what to send (built from the seeded :class:`World`)
+and the status every role gets. The statuses are those of the feature sets'
+documents: docs/exchange-api.md (exchange), docs/vivere.md (vivere),
+docs/plugins.md and the core services' docstrings (core). A write that
+succeeds may have changed the seeded objects, so the matrix seeds a new
+generation before the next call, unless the case says ``keeps_seed``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.authz.world import (
+    EVENT,
+    FEEDBACK_FILES,
+    PASSWORD,
+    RELEASE_FILES,
+    ROLES,
+    SUBMIT_FILES,
+    TICKET,
+    Req,
+    World,
+    roster_entry,
+)
+from tests.conftest import encode_files
+from tests.plugins.vivere.images import png
+
+INSTRUCTORS = ("instructor", "co_instructor", "admin")
+MEMBERS = ("student", "other_student", *INSTRUCTORS)
+ORGANISERS = ("organiser", "admin")
+
+
+def outcome(default: int, anonymous: int | None = None, **roles: int) -> dict[str, int]:
+    """Every role's status: ``default`` unless named (``anonymous`` too, by default).
+
+    A revoked token identifies nobody: that role gets what anonymous callers get.
+    """
+    unknown = set(roles) - set(ROLES)
+    assert not unknown, f"unknown roles {unknown}"
+    out = dict.fromkeys(ROLES, default)
+    if anonymous is not None:
+        out["anonymous"] = anonymous
+    out["revoked"] = out["anonymous"]
+    out.update(roles)
+    return out
+
+
+def only(*allowed: str, ok: int = 200, others: int = 403) -> dict[str, int]:
+    """Signed-in ``allowed`` roles get ``ok``, other signed-in callers ``others``, anonymous 401."""
+    return outcome(others, anonymous=401, **dict.fromkeys(allowed, ok))
+
+
+def signed_in(ok: int = 200) -> dict[str, int]:
+    return outcome(ok, anonymous=401)
+
+
+def everyone(status: int) -> dict[str, int]:
+    return outcome(status)
+
+
+@dataclass(frozen=True)
+class Case:
+    request: Callable[[World], Req]
+    expect: dict[str, int]
+    #: A success leaves the seeded objects as they were (so no new seeding is needed).
+    keeps_seed: bool = False
+
+
+def _files(files: dict[str, bytes]) -> dict[str, str]:
+    return {"files": encode_files(files)}
+
+
+def _person() -> dict[str, str]:
+    return {"first_name": "First", "last_name": "Last", "email": "x@example.org"}
+
+
+def _ca(w: World) -> str:
+    return f"{w.course}/{w.assignment}"
+
+
+#: Envelopes of errors, by feature set: a check of an error's parsed body.
+def core_envelope(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and body.get("success") is False
+        and isinstance(body.get("message"), str)
+        and bool(body["message"])
+    )
+
+
+def vivere_envelope(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and set(body) == {"error", "success"}
+        and body["success"] is False
+        and isinstance(body["error"], dict)
+        and set(body["error"]) == {"title", "message"}
+        and bool(body["error"]["message"])
+    )
+
+
+def example_envelope(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("ok") is False and bool(body.get("error"))
+
+
+ENVELOPES: dict[str, Callable[[Any], bool]] = {
+    "core": core_envelope,
+    "exchange": core_envelope,
+    "vivere": vivere_envelope,
+    "example": example_envelope,
+}
+
+#: Browser pages: their refusals are HTML by design (docs: pages.py), not an API envelope.
+HTML_PAGES = {"/api/"}
+
+C = Case
+CSS = "swagger-ui.css"  # a file of the packaged Swagger UI
+TABLE: dict[tuple[str, str], Case] = {
+    # -- core -------------------------------------------------------------------------------
+    ("/healthz", "GET"): C(lambda w: Req("/healthz"), everyone(200)),
+    ("/api/healthz", "GET"): C(lambda w: Req("healthz"), everyone(200)),
+    ("/api/", "GET"): C(lambda w: Req(""), signed_in()),
+    ("/api/*", "GET"): C(lambda w: Req("no/such/route"), everyone(404)),
+    ("/api/*", "POST"): C(lambda w: Req("no/such/route"), everyone(404)),
+    ("/api/*", "PUT"): C(lambda w: Req("no/such/route"), everyone(404)),
+    ("/api/*", "PATCH"): C(lambda w: Req("no/such/route"), everyone(404)),
+    ("/api/*", "DELETE"): C(lambda w: Req("no/such/route"), everyone(404)),
+    ("/api/openapi.json", "GET"): C(lambda w: Req("openapi.json"), everyone(200)),
+    ("/api/docs", "GET"): C(lambda w: Req("docs"), everyone(200)),
+    ("/api/docs/static/{path}", "GET"): C(lambda w: Req(f"docs/static/{CSS}"), everyone(200)),
+    ("/api/docs/static/{path}", "HEAD"): C(lambda w: Req(f"docs/static/{CSS}"), everyone(200)),
+    ("/api/plugins", "GET"): C(lambda w: Req("plugins"), only("admin")),
+    ("/api/jobs", "GET"): C(lambda w: Req("jobs"), only("admin")),
+    ("/api/jobs/{job_id}/run", "POST"): C(
+        lambda w: Req("jobs/exchange.purge_deleted/run"), only("admin"), keeps_seed=True
+    ),
+    ("/api/events/ws", "GET"): C(
+        lambda w: Req("events/ws", query={"channel": "com.vivere.events"}, kind="ws"),
+        signed_in(101),
+    ),
+    ("/api/events/sse", "GET"): C(
+        lambda w: Req("events/sse", query={"channel": "com.vivere.events"}, kind="sse"),
+        signed_in(200),
+    ),
+    # each caller sees and revokes only their own tokens
+    ("/api/tokens", "GET"): C(lambda w: Req("tokens"), signed_in()),
+    ("/api/tokens", "DELETE"): C(lambda w: Req("tokens"), signed_in()),
+    ("/api/tokens/{token_id}", "DELETE"): C(
+        lambda w: Req(f"tokens/{w.account_token_id}"), only("account", others=404)
+    ),
+    # only behind JupyterHub (test_hub_routes_are_declared); no code: nothing to sign in with
+    ("/api/oauth_callback", "GET"): C(lambda w: Req("oauth_callback"), everyone(400)),
+    # -- exchange (docs/exchange-api.md; admins count as instructors of every course) ---------
+    ("/api/courses", "GET"): C(lambda w: Req("courses"), signed_in()),
+    ("/api/course/{course_id}", "POST"): C(
+        lambda w: Req(f"course/{w.fresh('course')}"), only("admin"), keeps_seed=True
+    ),
+    ("/api/course/{course_id}", "DELETE"): C(lambda w: Req(f"course/{w.course}"), only("admin")),
+    ("/api/instructor/{course_id}/{instructor_id}", "GET"): C(
+        lambda w: Req(f"instructor/{w.course}/kevin"), only(*MEMBERS)
+    ),
+    # an instructor may change their own names (not a co-instructor's); admins anyone's
+    ("/api/instructor/{course_id}/{instructor_id}", "POST"): C(
+        lambda w: Req(f"instructor/{w.course}/kevin", form=_person()),
+        only("instructor", "admin"),
+        keeps_seed=True,
+    ),
+    ("/api/instructor/{course_id}/{instructor_id}", "DELETE"): C(
+        lambda w: Req(f"instructor/{w.course}/kevin"), only("admin")
+    ),
+    ("/api/instructors/{course_id}", "GET"): C(
+        lambda w: Req(f"instructors/{w.course}"), only(*MEMBERS)
+    ),
+    ("/api/student/{course_id}/{student_id}", "GET"): C(
+        lambda w: Req(f"student/{w.course}/s1"), only(*INSTRUCTORS, "student")
+    ),
+    ("/api/student/{course_id}/{student_id}", "POST"): C(
+        lambda w: Req(f"student/{w.course}/s1", form=_person()), only(*INSTRUCTORS), keeps_seed=True
+    ),
+    ("/api/student/{course_id}/{student_id}", "DELETE"): C(
+        lambda w: Req(f"student/{w.course}/s1"), only(*INSTRUCTORS)
+    ),
+    ("/api/students/{course_id}", "GET"): C(
+        lambda w: Req(f"students/{w.course}"), only(*INSTRUCTORS)
+    ),
+    ("/api/students/{course_id}", "POST"): C(
+        lambda w: Req(f"students/{w.course}", form={"students": json.dumps([roster_entry("s3")])}),
+        only(*INSTRUCTORS),
+        keeps_seed=True,
+    ),
+    ("/api/assignments/{course_id}", "GET"): C(
+        lambda w: Req(f"assignments/{w.course}"), only(*MEMBERS)
+    ),
+    ("/api/assignment/{course_id}/{assignment_id}", "GET"): C(
+        lambda w: Req(f"assignment/{_ca(w)}"), only(*MEMBERS)
+    ),
+    ("/api/assignment/{course_id}/{assignment_id}", "POST"): C(
+        lambda w: Req(f"assignment/{w.course}/{w.fresh('a')}", form=_files(RELEASE_FILES)),
+        only(*INSTRUCTORS),
+        keeps_seed=True,
+    ),
+    ("/api/assignment/{course_id}/{assignment_id}", "DELETE"): C(
+        lambda w: Req(f"assignment/{_ca(w)}"), only(*INSTRUCTORS)
+    ),
+    ("/api/submissions/{course_id}/{assignment_id}", "GET"): C(
+        lambda w: Req(f"submissions/{_ca(w)}"), only(*INSTRUCTORS)
+    ),
+    ("/api/submissions/{course_id}/{assignment_id}/{student_id}", "GET"): C(
+        lambda w: Req(f"submissions/{_ca(w)}/s1"), only(*INSTRUCTORS, "student")
+    ),
+    ("/api/submission/{course_id}/{assignment_id}", "POST"): C(
+        lambda w: Req(f"submission/{_ca(w)}", form=_files(SUBMIT_FILES)),
+        only(*MEMBERS),
+        keeps_seed=True,
+    ),
+    # downloading a submission is for instructors only, the student's own included
+    ("/api/submission/{course_id}/{assignment_id}/{student_id}", "GET"): C(
+        lambda w: Req(f"submission/{_ca(w)}/s1"), only(*INSTRUCTORS)
+    ),
+    ("/api/feedback/{course_id}/{assignment_id}/{student_id}", "GET"): C(
+        lambda w: Req(f"feedback/{_ca(w)}/s1", query={"timestamp": w.timestamp}),
+        only(*INSTRUCTORS, "student"),
+    ),
+    ("/api/feedback/{course_id}/{assignment_id}/{student_id}", "POST"): C(
+        lambda w: Req(
+            f"feedback/{_ca(w)}/s1", form={"timestamp": w.timestamp, **_files(FEEDBACK_FILES)}
+        ),
+        only(*INSTRUCTORS),
+        keeps_seed=True,
+    ),
+    # -- vivere (docs/vivere.md) ----------------------------------------------------------------
+    ("/api/vivere/", "GET"): C(lambda w: Req("vivere/"), everyone(200)),
+    ("/api/vivere/*", "GET"): C(lambda w: Req("vivere/no/such/route"), everyone(404)),
+    ("/api/vivere/*", "POST"): C(lambda w: Req("vivere/no/such/route"), everyone(404)),
+    ("/api/vivere/*", "PUT"): C(lambda w: Req("vivere/no/such/route"), everyone(404)),
+    ("/api/vivere/*", "PATCH"): C(lambda w: Req("vivere/no/such/route"), everyone(404)),
+    ("/api/vivere/*", "DELETE"): C(lambda w: Req("vivere/no/such/route"), everyone(404)),
+    ("/api/vivere/times", "GET"): C(lambda w: Req("vivere/times"), everyone(200)),
+    ("/api/vivere/maps", "GET"): C(lambda w: Req("vivere/maps"), everyone(200)),
+    ("/api/vivere/location/image/{location_id}", "GET"): C(
+        lambda w: Req(f"vivere/location/image/{w.location_id}"), everyone(200)
+    ),
+    ("/api/vivere/announcements", "GET"): C(lambda w: Req("vivere/announcements"), everyone(200)),
+    ("/api/vivere/events", "GET"): C(lambda w: Req("vivere/events"), everyone(200)),
+    ("/api/vivere/user/create", "POST"): C(
+        lambda w: Req(
+            "vivere/user/create",
+            json={"name": "New", "username": w.fresh("new"), "password": PASSWORD},
+        ),
+        everyone(201),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/user/login", "POST"): C(
+        lambda w: Req("vivere/user/login", json={"username": w.account, "password": PASSWORD}),
+        everyone(200),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/mentorship/create", "POST"): C(
+        lambda w: Req("vivere/mentorship/create", json=TICKET), signed_in(201), keeps_seed=True
+    ),
+    ("/api/vivere/mentorship/queue", "GET"): C(
+        lambda w: Req("vivere/mentorship/queue"), everyone(200)
+    ),
+    ("/api/vivere/mentorship/user/queue", "GET"): C(
+        lambda w: Req("vivere/mentorship/user/queue"), signed_in()
+    ),
+    ("/api/vivere/mentorship/user/claimed", "GET"): C(
+        lambda w: Req("vivere/mentorship/user/claimed"), signed_in()
+    ),
+    # anyone signed in may claim an open ticket, except its own mentee
+    ("/api/vivere/mentorship/claim", "POST"): C(
+        lambda w: Req("vivere/mentorship/claim", json={"id": w.ticket_open}),
+        outcome(200, anonymous=401, student=403),
+    ),
+    # only the mentee and the mentor may re-open or close a claimed ticket
+    ("/api/vivere/mentorship/reopen", "POST"): C(
+        lambda w: Req("vivere/mentorship/reopen", json={"id": w.ticket_claimed}),
+        only("student", "mentor"),
+    ),
+    ("/api/vivere/mentorship/close", "POST"): C(
+        lambda w: Req("vivere/mentorship/close", json={"id": w.ticket_claimed}),
+        only("student", "mentor"),
+    ),
+    ("/api/vivere/admin/events", "POST"): C(
+        lambda w: Req("vivere/admin/events", json=EVENT), only(*ORGANISERS, ok=201), keeps_seed=True
+    ),
+    ("/api/vivere/admin/events/{event_id}", "PATCH"): C(
+        lambda w: Req(f"vivere/admin/events/{w.event_id}", json={"short_description": "Moved"}),
+        only(*ORGANISERS),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/admin/events/{event_id}", "DELETE"): C(
+        lambda w: Req(f"vivere/admin/events/{w.event_id}"), only(*ORGANISERS)
+    ),
+    ("/api/vivere/admin/locations", "GET"): C(
+        lambda w: Req("vivere/admin/locations"), only(*ORGANISERS)
+    ),
+    ("/api/vivere/admin/locations", "POST"): C(
+        lambda w: Req("vivere/admin/locations", json={"name": "Annex"}),
+        only(*ORGANISERS, ok=201),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/admin/locations/{location_id}", "PATCH"): C(
+        lambda w: Req(f"vivere/admin/locations/{w.location_id}", json={"name": "Main hall"}),
+        only(*ORGANISERS),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/admin/locations/{location_id}", "DELETE"): C(
+        lambda w: Req(f"vivere/admin/locations/{w.location_id}"), only(*ORGANISERS)
+    ),
+    ("/api/vivere/admin/locations/{location_id}/map", "PUT"): C(
+        lambda w: Req(f"vivere/admin/locations/{w.location_id}/map", body=png(2, 2)),
+        only(*ORGANISERS),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/admin/locations/{location_id}/map", "DELETE"): C(
+        lambda w: Req(f"vivere/admin/locations/{w.location_id}/map"), only(*ORGANISERS)
+    ),
+    ("/api/vivere/admin/announcements", "GET"): C(
+        lambda w: Req("vivere/admin/announcements"), only(*ORGANISERS)
+    ),
+    ("/api/vivere/admin/announcements", "POST"): C(
+        lambda w: Req("vivere/admin/announcements", json={"message": "Lunch"}),
+        only(*ORGANISERS, ok=201),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/admin/announcements/{announcement_id}", "PATCH"): C(
+        lambda w: Req(
+            f"vivere/admin/announcements/{w.announcement_id}", json={"message": "Dinner"}
+        ),
+        only(*ORGANISERS),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/admin/announcements/{announcement_id}", "DELETE"): C(
+        lambda w: Req(f"vivere/admin/announcements/{w.announcement_id}"), only(*ORGANISERS)
+    ),
+    ("/api/vivere/admin/times", "PATCH"): C(
+        lambda w: Req("vivere/admin/times", json={"hacking_end_time": "2030-03-19T00:00:00Z"}),
+        only(*ORGANISERS),
+        keeps_seed=True,
+    ),
+    # a Twilio webhook: no identity counts, only a valid signature (none is configured here)
+    ("/api/vivere/sms/announcement", "POST"): C(
+        lambda w: Req("vivere/sms/announcement", form={"From": "+16505550100", "Body": "Hi"}),
+        everyone(403),
+    ),
+    # -- example (tests/plugins/example_dist, when installed) -----------------------------------
+    ("/api/example/notes", "GET"): C(lambda w: Req("example/notes"), everyone(200)),
+    ("/api/example/notes", "POST"): C(
+        lambda w: Req("example/notes", form={"text": "hello"}), signed_in(201), keeps_seed=True
+    ),
+}
+
+#: Entries served only by some configurations: by the plugin named, if installed, or
+#: behind JupyterHub ("hub").
+OPTIONAL_OWNERS = {
+    ("/api/oauth_callback", "GET"): "hub",
+    ("/api/example/notes", "GET"): "example",
+    ("/api/example/notes", "POST"): "example",
+}
+
+
+def _ts(w: World) -> dict[str, str]:
+    return {"timestamp": w.timestamp}
+
+
+#: Object-level cases the matrix's one object per route does not reach: ``(operation,
+#: role, request, status)``. None of them may change anything (no re-seeding between them).
+OBJECT_CASES: list[tuple[tuple[str, str], str, Callable[[World], Req], int]] = [
+    # a removed student loses their own submissions and feedback; instructors keep them
+    (("/api/submissions/{course_id}/{assignment_id}/{student_id}", "GET"), "former_student",
+     lambda w: Req(f"submissions/{_ca(w)}/s9"), 404),
+    (("/api/submission/{course_id}/{assignment_id}/{student_id}", "GET"), "former_student",
+     lambda w: Req(f"submission/{_ca(w)}/s9"), 403),
+    (("/api/feedback/{course_id}/{assignment_id}/{student_id}", "GET"), "former_student",
+     lambda w: Req(f"feedback/{_ca(w)}/s9", query=_ts(w)), 404),
+    (("/api/student/{course_id}/{student_id}", "GET"), "former_student",
+     lambda w: Req(f"student/{w.course}/s9"), 404),
+    (("/api/submissions/{course_id}/{assignment_id}/{student_id}", "GET"), "instructor",
+     lambda w: Req(f"submissions/{_ca(w)}/s9"), 200),
+    (("/api/submission/{course_id}/{assignment_id}/{student_id}", "GET"), "co_instructor",
+     lambda w: Req(f"submission/{_ca(w)}/s9"), 200),
+    # a student sees their own things only, never a peer's
+    (("/api/submissions/{course_id}/{assignment_id}/{student_id}", "GET"), "student",
+     lambda w: Req(f"submissions/{_ca(w)}/s2"), 403),
+    (("/api/feedback/{course_id}/{assignment_id}/{student_id}", "GET"), "student",
+     lambda w: Req(f"feedback/{_ca(w)}/s2", query=_ts(w)), 403),
+    (("/api/student/{course_id}/{student_id}", "GET"), "student",
+     lambda w: Req(f"student/{w.course}/s2"), 403),
+    (("/api/submissions/{course_id}/{assignment_id}/{student_id}", "GET"), "other_student",
+     lambda w: Req(f"submissions/{_ca(w)}/s2"), 200),
+    # asking about oneself in a course one is not in: nothing found
+    (("/api/student/{course_id}/{student_id}", "GET"), "outsider",
+     lambda w: Req(f"student/{w.course}/ollie"), 404),
+    (("/api/feedback/{course_id}/{assignment_id}/{student_id}", "GET"), "outsider",
+     lambda w: Req(f"feedback/{_ca(w)}/ollie", query=_ts(w)), 404),
+    # a student cannot make themself an instructor; an instructor cannot promote anyone
+    (("/api/instructor/{course_id}/{instructor_id}", "POST"), "student",
+     lambda w: Req(f"instructor/{w.course}/s1", form=_person()), 403),
+    (("/api/instructor/{course_id}/{instructor_id}", "POST"), "instructor",
+     lambda w: Req(f"instructor/{w.course}/ollie", form=_person()), 403),
+    (("/api/instructor/{course_id}/{instructor_id}", "POST"), "co_instructor",
+     lambda w: Req(f"instructor/{w.course}/kevin", form=_person()), 403),
+    # an instructor of another course cannot enrol anyone here
+    (("/api/student/{course_id}/{student_id}", "POST"), "other_instructor",
+     lambda w: Req(f"student/{w.course}/irene", form=_person()), 403),
+    # only a ticket's mentee and mentor act on it; its mentor cannot be its mentee
+    (("/api/vivere/mentorship/close", "POST"), "mentor",
+     lambda w: Req("vivere/mentorship/close", json={"id": w.ticket_open}), 403),
+    (("/api/vivere/mentorship/reopen", "POST"), "organiser",
+     lambda w: Req("vivere/mentorship/reopen", json={"id": w.ticket_claimed}), 403),
+    (("/api/vivere/mentorship/claim", "POST"), "outsider",  # no taking over a claimed ticket
+     lambda w: Req("vivere/mentorship/claim", json={"id": w.ticket_claimed}), 409),
+    # a token's id reveals nothing: another user's token is "not found", even for admins
+    (("/api/tokens/{token_id}", "DELETE"), "impostor",
+     lambda w: Req(f"tokens/{w.account_token_id}"), 404),
+]
