@@ -103,7 +103,7 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
         plugins = load_plugins(config.plugin_names, available)
     except PluginError as e:
         raise StartupError(str(e)) from e
-    db = Database(config.db_url, workers=config.db_workers)
+    db = Database.for_config(config)
     cfg = migrations.alembic_config(config.db_url, plugins, available)
     if config.upgrade_db:
         migrations.upgrade(db.engine, cfg)
@@ -353,7 +353,7 @@ def _db_command(config: NgShare, argv: list[str]) -> int:
     if is_sqlite(config.db_url) and config.db_url.startswith("sqlite:///"):
         Path(config.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     plugins = load_plugins(config.plugin_names)
-    db = Database(config.db_url)
+    db = Database.for_config(config)
     cfg = migrations.alembic_config(config.db_url, plugins)
     try:
         if action == "upgrade":

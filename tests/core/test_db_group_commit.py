@@ -1,4 +1,6 @@
-"""SQLite's writer thread commits the transactions queued together at once (ngshare.group_commit).
+"""SQLite's writer thread commits the transactions queued together at once.
+
+(ngshare.db.group_commit; NgShare.sqlite_group_commit turns it off.)
 
 Each test holds the thread in a first job until the others are queued, so
 they are certain to share one batch.
@@ -11,19 +13,34 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ngshare.db import Database
-from ngshare.group_commit import TransactionLostError
+from ngshare.db import Database, SqliteSettings
+from ngshare.db.group_commit import TransactionLostError
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = Database("sqlite:///" + str(tmp_path / "g.db"))
+def _database(tmp_path, group_commit=True):
+    settings = SqliteSettings(group_commit=group_commit)
+    database = Database("sqlite:///" + str(tmp_path / "g.db"), sqlite=settings)
     database.run_sync(lambda s: s.execute(sa.text("CREATE TABLE parent (id INTEGER PRIMARY KEY)")))
     database.run_sync(
         lambda s: s.execute(
             sa.text("CREATE TABLE t (x INTEGER UNIQUE, parent INTEGER REFERENCES parent(id))")
         )
     )
+    return database
+
+
+@pytest.fixture
+def db(tmp_path):
+    """Group commit on (the default)."""
+    database = _database(tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(params=[True, False], ids=["grouped", "solo"])
+def any_db(request, tmp_path):
+    """Group commit on, then off (``NgShare.sqlite_group_commit``): the same answers."""
+    database = _database(tmp_path, group_commit=request.param)
     yield database
     database.dispose()
 
@@ -62,74 +79,98 @@ async def _in_one_batch(db, jobs):
 
 
 @pytest.mark.gen_test
-async def test_jobs_queued_together_commit_once_and_each_gets_its_result(db):
-    outcomes, batches = await _in_one_batch(db, [_insert(i) for i in range(10)])
+async def test_jobs_queued_together_commit_once_and_each_gets_its_result(any_db):
+    outcomes, batches = await _in_one_batch(any_db, [_insert(i) for i in range(10)])
     assert outcomes == list(range(10))
-    assert batches == 1  # the ten queued jobs: one transaction
-    assert _stored(db) == list(range(10))
+    if any_db.sqlite_settings.group_commit:
+        assert batches == 1  # the ten queued jobs: one transaction
+    else:
+        assert batches == 10  # switched off: a transaction and a commit each
+    assert _stored(any_db) == list(range(10))
 
 
 @pytest.mark.gen_test
-async def test_a_lone_job_commits_alone(db):
-    before = db.committer.batches
+async def test_a_lone_job_commits_alone(any_db):
+    before = any_db.committer.batches
     for i in range(3):
-        assert await db.run(_insert(i)) == i
-    assert db.committer.batches - before == 3
-    assert _stored(db) == [0, 1, 2]
+        assert await any_db.run(_insert(i)) == i
+    assert any_db.committer.batches - before == 3
+    assert _stored(any_db) == [0, 1, 2]
 
 
 @pytest.mark.gen_test
-async def test_a_failing_job_undoes_only_its_own_writes(db):
+async def test_a_failing_job_undoes_only_its_own_writes(any_db):
     def insert_then_fail(session):
         session.execute(sa.text("INSERT INTO t (x) VALUES (100)"))
         raise ValueError("refused")
 
     jobs = [_insert(1), insert_then_fail, _insert(1), _insert(2)]  # the second 1 is a duplicate
-    outcomes, batches = await _in_one_batch(db, jobs)
-    assert batches == 1
+    outcomes, batches = await _in_one_batch(any_db, jobs)
+    assert batches == (1 if any_db.sqlite_settings.group_commit else 4)
     assert outcomes[0] == 1 and outcomes[3] == 2
     assert isinstance(outcomes[1], ValueError)
     assert isinstance(outcomes[2], IntegrityError)
-    assert _stored(db) == [1, 2]  # neither 100 nor the duplicate
+    assert _stored(any_db) == [1, 2]  # neither 100 nor the duplicate
 
 
 @pytest.mark.gen_test
-async def test_a_job_sees_the_writes_of_those_before_it(db):
+async def test_a_job_sees_the_writes_of_those_before_it(any_db):
     def count(session):
         return session.scalar(sa.text("SELECT count(*) FROM t"))
 
-    outcomes, _ = await _in_one_batch(db, [_insert(1), count, _insert(2), count])
+    outcomes, _ = await _in_one_batch(any_db, [_insert(1), count, _insert(2), count])
     assert outcomes == [1, 1, 2, 2]
 
 
 @pytest.mark.gen_test
-async def test_results_arrive_only_once_committed(db):
+async def test_results_arrive_only_once_committed(any_db):
     seen = []
 
     def visible_elsewhere(_future):
-        seen.append(_stored(db))  # another connection: only committed rows
+        seen.append(_stored(any_db))  # another connection: only committed rows
 
-    outcomes, _ = await _in_one_batch(db, [_insert(1), _insert(2)])
-    assert outcomes == [1, 2]
-    future = db.committer.submit(_insert(3))
-    future.add_done_callback(visible_elsewhere)
-    assert await asyncio.wrap_future(future) == 3
-    assert seen == [[1, 2, 3]]
+    futures = []
+    gate = threading.Event()
+    any_db.committer.submit(lambda _s: gate.wait(10))  # the next ones queue up together
+    for x in (1, 2, 3):
+        futures.append(any_db.committer.submit(_insert(x)))
+        futures[-1].add_done_callback(visible_elsewhere)
+    gate.set()
+    assert [await asyncio.wrap_future(f) for f in futures] == [1, 2, 3]
+    if any_db.sqlite_settings.group_commit:
+        assert seen == [[1, 2, 3]] * 3  # one commit, then every answer
+    else:
+        assert seen == [[1], [1, 2], [1, 2, 3]]  # each answer after its own commit
 
 
 @pytest.mark.gen_test
 async def test_a_failed_commit_fails_every_job_in_the_batch(db):
-    def orphan(session):
-        # checked only when the transaction commits: the whole batch's commit fails
-        session.execute(sa.text("PRAGMA defer_foreign_keys = ON"))
-        session.execute(sa.text("INSERT INTO t (x, parent) VALUES (50, 999)"))
-        return "orphan"
-
-    outcomes, batches = await _in_one_batch(db, [_insert(1), orphan, _insert(2)])
+    # checked only when the transaction commits: the whole batch's commit fails
+    outcomes, batches = await _in_one_batch(db, [_insert(1), _orphan, _insert(2)])
     assert batches == 1
     assert all(isinstance(o, IntegrityError) for o in outcomes), outcomes
     assert _stored(db) == []  # nothing half-written
     assert await db.run(_insert(3)) == 3  # and the thread goes on
+
+
+@pytest.mark.gen_test
+async def test_with_group_commit_off_a_failed_commit_fails_only_its_own_job(tmp_path):
+    db = _database(tmp_path, group_commit=False)
+    try:
+        outcomes, batches = await _in_one_batch(db, [_insert(1), _orphan, _insert(2)])
+        assert batches == 3
+        assert outcomes[0] == 1 and outcomes[2] == 2
+        assert isinstance(outcomes[1], IntegrityError)
+        assert _stored(db) == [1, 2]
+    finally:
+        db.dispose()
+
+
+def _orphan(session):
+    """A write whose foreign key is checked only at commit, and fails there."""
+    session.execute(sa.text("PRAGMA defer_foreign_keys = ON"))
+    session.execute(sa.text("INSERT INTO t (x, parent) VALUES (50, 999)"))
+    return "orphan"
 
 
 @pytest.mark.gen_test
