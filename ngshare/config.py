@@ -195,8 +195,16 @@ class NgShare(Application):
         8, help="Database worker threads (PostgreSQL; SQLite always uses one)."
     ).tag(config=True)
 
-    # SQLite's performance mechanisms (ngshare.db; docs/performance.md says what
-    # each buys). Each can be turned off; none changes what clients see.
+    # The database's performance mechanisms (ngshare.db; docs/performance.md says
+    # what each buys). Each can be turned off; none changes what clients see.
+    db_driver_statements = Bool(
+        True,
+        help="""Run the exchange's hot statements (permission checks, file rows,
+        small-file inserts) directly on the database driver's cursor, compiled
+        once (ngshare.db.driver_sql). Off: the same statements through plain
+        SQLAlchemy Core, which costs more CPU per request.""",
+    ).tag(config=True)
+
     sqlite_group_commit = Bool(
         True,
         help="""SQLite: when several transactions are queued for the database

@@ -41,10 +41,11 @@ from typing import BinaryIO
 
 import lz4.block
 import lz4.frame
-from sqlalchemy import Connection, Engine, Insert, bindparam, delete, select
+from sqlalchemy import Connection, Engine, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ngshare.db.driver_sql import DriverStatement
 from ngshare.models import InlineBlob, utcnow
 
 #: Threads that only wait in ``fsync``: the folders touched by one commit are
@@ -265,7 +266,7 @@ class BlobStore:
                 "touched_at": now,
                 "stale": stale,
             }
-        connection.execute(_insert_statement(connection.dialect.name), list(rows.values()))
+        _insert_statement(connection.dialect.name).run_many(connection, list(rows.values()))
 
     def _commit(self, staged: list[StagedBlob]) -> None:
         touched_dirs = set()
@@ -416,14 +417,15 @@ def _unpack(content: bytes | memoryview, codec: str | None) -> bytes:
 
 
 @functools.cache
-def _insert_statement(dialect: str) -> Insert:
+def _insert_statement(dialect: str) -> DriverStatement:
     """Insert blobs, or refresh ``touched_at`` of stored ones older than ``:stale`` (built once)."""
     insert = _INLINE_DIALECTS[dialect](_BLOBS)
-    return insert.on_conflict_do_update(
+    upsert = insert.on_conflict_do_update(
         index_elements=["sha256"],
         set_={"touched_at": insert.excluded.touched_at},
         where=_BLOBS.c.touched_at < bindparam("stale"),
     )
+    return DriverStatement(upsert, column_keys=["sha256", "content", "codec", "touched_at"])
 
 
 def _inline_capable(engine: Engine) -> bool:

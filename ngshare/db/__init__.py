@@ -32,6 +32,7 @@ from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, mapped_column, sessionmaker
 
+from ngshare.db.driver_sql import DRIVER_STATEMENTS
 from ngshare.db.group_commit import MAX_BATCH, GroupCommitter
 from ngshare.db.sqlite import (
     SQLITE_CACHE_KIB,
@@ -72,14 +73,28 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_db_engine(
-    url: str, *, echo: bool = False, sqlite: SqliteSettings | None = None
+    url: str,
+    *,
+    echo: bool = False,
+    sqlite: SqliteSettings | None = None,
+    driver_statements: bool = True,
 ) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and ``sqlite``'s tuning."""
+    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and ``sqlite``'s tuning.
+
+    :arg driver_statements: run each :class:`~ngshare.db.driver_sql.DriverStatement`
+        on the DB-API cursor (else through SQLAlchemy Core).
+    """
+    options = {DRIVER_STATEMENTS: driver_statements}
     if is_sqlite(url):
         settings = sqlite or SqliteSettings()
         checkpointed = settings.checkpoint_thread and is_sqlite_file(url)
-        return create_sqlite_engine(url, settings, checkpointed=checkpointed, echo=echo)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=8, max_overflow=8)
+        return create_sqlite_engine(
+            url, settings, checkpointed=checkpointed, echo=echo, execution_options=options
+        )
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=8, max_overflow=8,
+        execution_options=options,
+    )
 
 
 class Database:
@@ -88,6 +103,8 @@ class Database:
     :arg workers: worker threads on PostgreSQL (SQLite has one).
     :arg sqlite: SQLite's performance settings (ignored on other databases);
         default: every mechanism on.
+    :arg driver_statements: run the hot statements on the DB-API cursor
+        (:mod:`ngshare.db.driver_sql`); off: through SQLAlchemy Core.
     """
 
     def __init__(
@@ -97,10 +114,13 @@ class Database:
         workers: int = 8,
         echo: bool = False,
         sqlite: SqliteSettings | None = None,
+        driver_statements: bool = True,
     ) -> None:
         self.url = url
         self.sqlite_settings = sqlite or SqliteSettings()
-        self.engine = create_db_engine(url, echo=echo, sqlite=self.sqlite_settings)
+        self.engine = create_db_engine(
+            url, echo=echo, sqlite=self.sqlite_settings, driver_statements=driver_statements
+        )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.checkpointer: WalCheckpointer | None = None
         if self.sqlite_settings.checkpoint_thread and is_sqlite_file(url):
@@ -121,9 +141,14 @@ class Database:
 
     @classmethod
     def for_config(cls, config: NgShare, **kwargs: Any) -> Database:
-        """The database of a server's settings (``db_url``, ``db_workers``, ``sqlite_*``)."""
-        settings = sqlite_settings(config)
-        return cls(config.db_url, workers=config.db_workers, sqlite=settings, **kwargs)
+        """The database of a server's settings (``db_url``, ``db_workers``, ``sqlite_*``...)."""
+        return cls(
+            config.db_url,
+            workers=config.db_workers,
+            sqlite=sqlite_settings(config),
+            driver_statements=config.db_driver_statements,
+            **kwargs,
+        )
 
     def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args, **kwargs)`` in one transaction of its own, on this thread.

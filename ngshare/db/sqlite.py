@@ -12,6 +12,7 @@ chosen by :class:`~ngshare.db.Database` from the same settings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -55,7 +56,12 @@ class SqliteSettings:
 
 
 def create_sqlite_engine(
-    url: str, settings: SqliteSettings, *, checkpointed: bool, echo: bool = False
+    url: str,
+    settings: SqliteSettings,
+    *,
+    checkpointed: bool,
+    echo: bool = False,
+    execution_options: dict[str, Any] | None = None,
 ) -> Engine:
     """An engine whose connections get the pragmas of ``settings``.
 
@@ -63,7 +69,10 @@ def create_sqlite_engine(
         it, so SQLite's own checkpoint is moved up to a backstop mark.
     """
     engine = create_engine(
-        url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+        url,
+        echo=echo,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        execution_options=execution_options or {},
     )
 
     @event.listens_for(engine, "connect")

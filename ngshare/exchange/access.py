@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from ngshare.auth import Identity
+from ngshare.db.driver_sql import DriverStatement
 from ngshare.exchange import errors
 from ngshare.exchange.models import (
     KIND_RELEASE,
@@ -183,7 +184,7 @@ class Scope:
         if student_id is not None:
             params["student"] = student_id
         query = _scope_query(assignment_id is not None, student_id is not None)
-        row = session.connection().execute(query, params).first()
+        row = query.first(session.connection(), params)
         if row is None:
             raise ApiError(404, errors.ERR_COURSE_NOT_FOUND)
         course, user, role, *rest = row
@@ -230,7 +231,7 @@ class Scope:
 
 
 @functools.cache
-def _scope_query(with_assignment: bool, with_student: bool) -> Select:
+def _scope_query(with_assignment: bool, with_student: bool) -> DriverStatement:
     """The statement behind :meth:`Scope.load`, built once per shape (building costs ~1 ms)."""
     caller_user = aliased(User, name="caller_user")
     caller_m = aliased(Membership, name="caller_membership")
@@ -258,8 +259,10 @@ def _scope_query(with_assignment: bool, with_student: bool) -> Select:
         query = query.outerjoin(student, student.name == bindparam("student")).outerjoin(
             student_m, (student_m.user_pk == student.pk) & (student_m.course_pk == Course.pk)
         )
-    return query.add_columns(*columns).where(
-        Course.name == bindparam("course"), Course.deleted_at.is_(None)
+    return DriverStatement(
+        query.add_columns(*columns).where(
+            Course.name == bindparam("course"), Course.deleted_at.is_(None)
+        )
     )
 
 
@@ -302,7 +305,7 @@ def find_submission(
         params["ts"] = parse_timestamp(raw_timestamp)
         if params["ts"] is None:
             raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
-    row = session.connection().execute(_submission_query(raw_timestamp is None), params).first()
+    row = _submission_query(raw_timestamp is None).first(session.connection(), params)
     if row is None:
         raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
     return SubmissionRow(*row)
@@ -327,10 +330,10 @@ def find_submission_files(
     conn = session.connection()
     if raw_timestamp is None:
         submission = find_submission(session, assignment, user, None)
-        return submission, conn.execute(_files_query(), {"s": submission.pk, "kind": kind}).all()
+        return submission, _files_query().rows(conn, {"s": submission.pk, "kind": kind})
     ts = parse_timestamp(raw_timestamp)
     params = {"a": assignment.pk, "u": user.pk, "ts": ts, "kind": kind}
-    rows = [] if ts is None else conn.execute(_submission_files_query(), params).all()
+    rows = [] if ts is None else _submission_files_query().rows(conn, params)
     if not rows:
         raise ApiError(404, errors.ERR_SUBMISSION_NOT_FOUND)
     submission = SubmissionRow(rows[0].submission_pk, rows[0].timestamp)
@@ -342,16 +345,15 @@ _FILE_COLUMNS = (StoredFile.path, StoredFile.sha256, StoredFile.md5, StoredFile.
 
 def release_files_of(session: Session, assignment: Assignment | Ref) -> list[tuple]:
     """A release's files in upload order, as named tuples (path, sha256, md5, size)."""
-    return session.connection().execute(_release_files_query(), {"a": assignment.pk}).all()
+    return _release_files_query().rows(session.connection(), {"a": assignment.pk})
 
 
-# The hot lookups below are built once (building costs more than running them on SQLite)
-# and run on the session's connection: plain rows, no ORM objects.
+# The hot lookups below run on the driver (see ngshare.db.driver_sql), built once.
 
 
 @functools.cache
-def _release_files_query() -> Select:
-    return (
+def _release_files_query() -> DriverStatement:
+    return DriverStatement(
         select(*_FILE_COLUMNS)
         .where(StoredFile.assignment_pk == bindparam("a"), StoredFile.kind == KIND_RELEASE)
         .order_by(StoredFile.position)
@@ -359,18 +361,18 @@ def _release_files_query() -> Select:
 
 
 @functools.cache
-def _submission_query(latest: bool) -> Select:
+def _submission_query(latest: bool) -> DriverStatement:
     query = select(Submission.pk, Submission.timestamp).where(
         Submission.assignment_pk == bindparam("a"), Submission.user_pk == bindparam("u")
     )
     if latest:
-        return query.order_by(Submission.timestamp.desc()).limit(1)
-    return query.where(Submission.timestamp == bindparam("ts"))
+        return DriverStatement(query.order_by(Submission.timestamp.desc()).limit(1))
+    return DriverStatement(query.where(Submission.timestamp == bindparam("ts")))
 
 
 @functools.cache
-def _files_query() -> Select:
-    return (
+def _files_query() -> DriverStatement:
+    return DriverStatement(
         select(*_FILE_COLUMNS)
         .where(StoredFile.submission_pk == bindparam("s"), StoredFile.kind == bindparam("kind"))
         .order_by(StoredFile.position)
@@ -378,8 +380,8 @@ def _files_query() -> Select:
 
 
 @functools.cache
-def _submission_files_query() -> Select:
-    return (
+def _submission_files_query() -> DriverStatement:
+    return DriverStatement(
         select(Submission.pk.label("submission_pk"), Submission.timestamp, *_FILE_COLUMNS)
         .outerjoin(
             StoredFile,

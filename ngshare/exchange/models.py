@@ -8,6 +8,7 @@ content lives in the blob store; rows keep its sha256 and the md5 clients see.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from ngshare.db import intpk, make_metadata
+from ngshare.db.driver_sql import DriverStatement
 from ngshare.models import User, utcnow
 
 if TYPE_CHECKING:
@@ -166,5 +168,11 @@ def insert_files(session: Session, files: list[UploadedFile], kind: str, **owner
         }
         for i, f in enumerate(files)
     ]
-    session.connection().execute(insert(StoredFile.__table__), rows)
+    _insert_files_statement().run_many(session.connection(), rows)
 
+
+@functools.cache
+def _insert_files_statement() -> DriverStatement:
+    columns = ["kind", "position", "path", "sha256", "md5", "size"]
+    columns += ["assignment_pk", "submission_pk"]
+    return DriverStatement(insert(StoredFile.__table__), column_keys=columns)

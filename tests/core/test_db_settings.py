@@ -1,6 +1,6 @@
-"""Each of SQLite's performance mechanisms can be turned off, and the server answers alike.
+"""Each of the database's performance mechanisms can be turned off, and the server answers alike.
 
-(``NgShare.sqlite_*``, ``ngshare.db.sqlite.SqliteSettings``; what each buys is
+(``NgShare.sqlite_*`` and ``NgShare.db_driver_statements``; what each buys is
 in docs/performance.md.)
 """
 
@@ -15,11 +15,13 @@ from traitlets import TraitError
 from ngshare.app import build
 from ngshare.config import NgShare
 from ngshare.db import SQLITE_CACHE_KIB, SQLITE_PAGE_BYTES, Database, SqliteSettings
+from ngshare.db.driver_sql import on_driver
 from ngshare.db.group_commit import MAX_BATCH
 from ngshare.db.wal import backstop_pages
 from tests.conftest import encode_files
 
 ALL_OFF = dict(
+    db_driver_statements=False,
     sqlite_group_commit=False,
     sqlite_wal_checkpoint_thread=False,
     sqlite_page_bytes=0,
@@ -119,6 +121,8 @@ def test_the_settings_reach_the_servers_database(make_config, db_url):
     try:
         settings = ctx.db.sqlite_settings
         assert settings == SqliteSettings(False, False, 0, 0)
+        with ctx.db.engine.connect() as conn:
+            assert not on_driver(conn)
         if db_url.startswith("sqlite"):
             assert ctx.db.checkpointer is None and ctx.db.committer.max_batch == 1
     finally:
@@ -136,7 +140,7 @@ def test_impossible_sizes_are_refused(trait, value):
 
 @pytest.fixture
 def server(make_config, io_loop):
-    """The server with every SQLite mechanism off (on PostgreSQL: as ever)."""
+    """The server with every database mechanism off (on PostgreSQL: the SQLite ones ignored)."""
     from ngshare.app import run_hooks
     from tests.conftest import empty_all_tables
 

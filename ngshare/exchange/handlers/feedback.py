@@ -6,6 +6,7 @@ from sqlalchemy import bindparam, delete
 from sqlalchemy.orm import Session
 
 from ngshare.auth import Identity
+from ngshare.db.driver_sql import DriverStatement
 from ngshare.exchange import access
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_FEEDBACK, FileEntry, StoredFile, insert_files
@@ -50,13 +51,15 @@ def check_feedback_upload(session: Session, *args) -> None:
 def record_feedback(session: Session, *args, files: list[UploadedFile]) -> None:
     """Replace the submission's feedback with the uploaded files."""
     submission = find_feedback_target(session, *args, for_upload=True)
-    session.connection().execute(_DELETE_FEEDBACK, {"submission": submission.pk})
+    _DELETE_FEEDBACK.run(session.connection(), {"submission": submission.pk})
     insert_files(session, files, KIND_FEEDBACK, submission_pk=submission.pk)
 
 
 _FILES = StoredFile.__table__
-_DELETE_FEEDBACK = delete(_FILES).where(
-    _FILES.c.submission_pk == bindparam("submission"), _FILES.c.kind == KIND_FEEDBACK
+_DELETE_FEEDBACK = DriverStatement(
+    delete(_FILES).where(
+        _FILES.c.submission_pk == bindparam("submission"), _FILES.c.kind == KIND_FEEDBACK
+    )
 )
 
 

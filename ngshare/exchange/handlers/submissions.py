@@ -6,6 +6,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ngshare.auth import Identity
+from ngshare.db.driver_sql import DriverStatement
 from ngshare.exchange import access
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_SUBMISSION, FileEntry, Submission, insert_files
@@ -69,15 +70,18 @@ def record_submission(
     assignment = scope.find_assignment()
     user = scope.caller_user or get_or_create_user(session, identity.name)
     timestamp = clock.next()
-    pk = session.connection().execute(
-        _INSERT_SUBMISSION,
+    (pk,) = _INSERT_SUBMISSION.first(
+        session.connection(),
         {"assignment_pk": assignment.pk, "user_pk": user.pk, "timestamp": timestamp},
-    ).scalar_one()
+    )
     insert_files(session, files, KIND_SUBMISSION, submission_pk=pk)
     return format_timestamp(timestamp)
 
 
-_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.pk)
+_INSERT_SUBMISSION = DriverStatement(
+    insert(Submission.__table__).returning(Submission.pk),
+    column_keys=["assignment_pk", "user_pk", "timestamp"],
+)
 
 
 def submission_files(
