@@ -194,9 +194,14 @@ class Database:
         ``fn`` must not:
 
         - call ``session.commit()``, ``session.rollback()`` or
-          ``session.close()``: the caller gets ``InvalidRequestError``, and
-          what was written before a ``commit()`` stays committed (on SQLite
-          with the writes of the calls before it in its batch, which are told
+          ``session.close()``: the caller gets an error (``InvalidRequestError``
+          or, on SQLite, :class:`~ngshare.db.group_commit.TransactionLostError`),
+          yet what was written before a ``commit()`` stays committed (on
+          SQLite with the writes of the calls before it in its batch, which
+          are told ``TransactionLostError`` too);
+        - catch a database error and carry on, outside a
+          ``session.begin_nested()`` block that it undoes (the transaction
+          may be gone: SQLite then answers
           :class:`~ngshare.db.group_commit.TransactionLostError`);
         - keep state on the session or its connection for later calls, or
           expect none from earlier ones (``session.info``, temporary tables,

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from ngshare.db import Database, SqliteSettings
 from ngshare.db.group_commit import TransactionLostError
@@ -196,3 +196,31 @@ async def test_stopping_runs_what_is_queued(tmp_path):
     assert [f.result(timeout=0) for f in futures] == list(range(5))
     with pytest.raises(RuntimeError, match="closed"):
         database.committer.submit(_insert(9))
+
+
+@pytest.mark.gen_test
+async def test_a_lone_job_whose_transaction_was_lost_is_not_told_it_committed(any_db):
+    def swallow_the_loss(session):
+        session.execute(sa.text("INSERT INTO t (x) VALUES (7)"))
+        session.connection().exec_driver_sql("ROLLBACK")  # as SQLite does on SQLITE_FULL
+        return "done"  # as if the job had caught the error
+
+    with pytest.raises(TransactionLostError):
+        await any_db.run(swallow_the_loss)
+    assert _stored(any_db) == []
+    assert await any_db.run(_insert(8)) == 8
+
+
+@pytest.mark.gen_test
+async def test_a_job_that_commits_itself_is_answered_with_an_error(any_db):
+    """Database.run's contract: fn must not commit. If it does, its caller is not told success
+    (the rows written before the commit stay: the contract says so, this shows it)."""
+
+    def commit_early(session):
+        session.execute(sa.text("INSERT INTO t (x) VALUES (5)"))
+        session.commit()
+        return "done"
+
+    with pytest.raises((TransactionLostError, InvalidRequestError)):
+        await any_db.run(commit_early)
+    assert _stored(any_db) == [5]
