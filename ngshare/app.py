@@ -115,7 +115,7 @@ def open_database(config: NgShare) -> Database:
     """The configured database; :class:`StartupError` (one clear line) if it cannot be opened."""
     _create_private_sqlite_file(config.db_url)
     try:
-        return Database(config.db_url, workers=config.db_workers)
+        return Database.for_config(config)
     except ImportError as e:
         raise StartupError(
             f"the database driver for {_redacted(config.db_url)} is not installed ({e.name}): "

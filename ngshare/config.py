@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-from traitlets import Bool, Integer, List, Unicode, default, validate
+from traitlets import Bool, Integer, List, TraitError, Unicode, default, validate
 from traitlets.config import Application
 
 from ngshare import __version__
@@ -183,6 +183,58 @@ class NgShare(Application):
     db_workers = Integer(
         8, help="Database worker threads (PostgreSQL; SQLite always uses one)."
     ).tag(config=True)
+
+    # The database's performance mechanisms (ngshare.db; docs/performance.md says
+    # what each buys). Each can be turned off; none changes what clients see.
+    db_driver_statements = Bool(
+        True,
+        help="""Run the exchange's hot statements (permission checks, file rows,
+        small-file inserts) directly on the database driver's cursor, compiled
+        once (ngshare.db.driver_sql). Off: the same statements through plain
+        SQLAlchemy Core, which costs more CPU per request.""",
+    ).tag(config=True)
+
+    sqlite_group_commit = Bool(
+        True,
+        help="""SQLite: when several transactions are queued for the database
+        thread, run them in one transaction, each in a SAVEPOINT of its own, and
+        commit once (ngshare.db.group_commit). Off: every transaction commits on
+        its own. Answers are sent only after their commit either way.""",
+    ).tag(config=True)
+
+    sqlite_wal_checkpoint_thread = Bool(
+        True,
+        help="""SQLite: copy the write-ahead log back into the database file on a
+        thread of its own, shortly after writes (ngshare.db.wal), with SQLite's own
+        checkpoint as a backstop at 40 MiB of log. Off: SQLite checkpoints inside
+        whichever commit crosses its default mark (1000 pages).""",
+    ).tag(config=True)
+
+    sqlite_page_bytes = Integer(
+        16384,
+        help="""SQLite: page size of a database created by the server (a power of
+        two, 512-65536; an existing database keeps its own). 0: SQLite's default
+        (4096).""",
+    ).tag(config=True)
+
+    @validate("sqlite_page_bytes")
+    def _validate_sqlite_page_bytes(self, proposal):
+        value = proposal["value"]
+        if value and not (512 <= value <= 65536 and value & (value - 1) == 0):
+            raise TraitError(f"sqlite_page_bytes must be 0 or a power of two 512-65536: {value}")
+        return value
+
+    sqlite_cache_kib = Integer(
+        8192,
+        help="""SQLite: page cache of each connection, in KiB (a ceiling, filled as
+        pages are read). 0: SQLite's default (2000 KiB).""",
+    ).tag(config=True)
+
+    @validate("sqlite_cache_kib")
+    def _validate_sqlite_cache_kib(self, proposal):
+        if proposal["value"] < 0:
+            raise TraitError("sqlite_cache_kib must be 0 or more")
+        return proposal["value"]
 
     plugins = List(
         Unicode(),

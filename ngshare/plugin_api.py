@@ -27,6 +27,7 @@ from ngshare.accounts import AccountError, AccountExists, AccountService
 from ngshare.auth import Identity
 from ngshare.context import ServerContext
 from ngshare.db import Database, intpk, make_metadata
+from ngshare.db.driver_sql import DriverStatement
 from ngshare.events import Channel, EventBus
 from ngshare.garbage import collect_garbage
 from ngshare.models import User, get_or_create_user, get_or_create_users, utcnow
@@ -53,6 +54,7 @@ __all__ = [
     # the server's services
     "ServerContext",
     "Database",
+    "DriverStatement",
     "BlobStore",
     "StagedBlob",
     "EventBus",

@@ -45,7 +45,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ngshare.driver_sql import DriverStatement
+from ngshare.db.driver_sql import DriverStatement
 from ngshare.models import InlineBlob, utcnow
 
 T = TypeVar("T")

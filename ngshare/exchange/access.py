@@ -15,7 +15,6 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from ngshare.driver_sql import DriverStatement
 from ngshare.exchange import errors
 from ngshare.exchange.models import (
     KIND_RELEASE,
@@ -28,7 +27,7 @@ from ngshare.exchange.models import (
     Submission,
 )
 from ngshare.exchange.wire import parse_timestamp
-from ngshare.plugin_api import ApiError, Identity, User
+from ngshare.plugin_api import ApiError, DriverStatement, Identity, User
 
 
 @dataclass
@@ -346,7 +345,7 @@ def release_files_of(session: Session, assignment: Assignment | Ref) -> list[tup
     return _release_files_query().rows(session.connection(), {"a": assignment.pk})
 
 
-# The hot lookups below run on the driver (see ngshare.driver_sql), built once.
+# The hot lookups below run on the driver (see ngshare.db.driver_sql), built once.
 
 
 @functools.cache

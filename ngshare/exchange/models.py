@@ -24,8 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from ngshare.driver_sql import DriverStatement
-from ngshare.plugin_api import User, intpk, make_metadata, utcnow
+from ngshare.plugin_api import DriverStatement, User, intpk, make_metadata, utcnow
 
 if TYPE_CHECKING:
     from ngshare.exchange.wire import UploadedFile

@@ -5,12 +5,11 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete
 from sqlalchemy.orm import Session
 
-from ngshare.driver_sql import DriverStatement
 from ngshare.exchange import access
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_FEEDBACK, FileEntry, StoredFile, insert_files
 from ngshare.exchange.wire import UploadedFile, format_timestamp
-from ngshare.plugin_api import Identity, authenticated
+from ngshare.plugin_api import DriverStatement, Identity, authenticated
 
 
 def find_feedback_target(

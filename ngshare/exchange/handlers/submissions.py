@@ -5,12 +5,11 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ngshare.driver_sql import DriverStatement
 from ngshare.exchange import access
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_SUBMISSION, FileEntry, Submission, insert_files
 from ngshare.exchange.wire import SubmissionClock, UploadedFile, format_timestamp
-from ngshare.plugin_api import Identity, User, authenticated, get_or_create_user
+from ngshare.plugin_api import DriverStatement, Identity, User, authenticated, get_or_create_user
 
 
 def _entries(rows) -> list[dict]:

@@ -11,7 +11,9 @@ shared index and table pages and the commit bookkeeping are paid once per
 batch. Nothing waits to fill a batch: a lone request commits alone, as before.
 Every request's answer (result or exception) is delivered only after the
 commit that made it durable; if that commit fails, every request in the batch
-gets the error.
+gets the error. ``NgShare.sqlite_group_commit = False`` keeps the thread but
+gives every transaction a commit of its own (``max_batch=1``). What callers
+may rely on either way: :meth:`ngshare.db.Database.run`.
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ class GroupCommitter:
                 if len(batch) == 1:
                     job = batch[0]
                     results[0] = job.fn(session, *job.args, **job.kwargs)
+                    if not dbapi.in_transaction:  # see _run_each; the commit would be empty
+                        raise TransactionLostError("SQLite rolled the transaction back")
                 else:
                     self._run_each(session, dbapi, batch, results, errors)
         except _Lost as lost:

@@ -5,7 +5,7 @@ import time
 import sqlalchemy as sa
 
 from ngshare.db import Database
-from ngshare.wal import BACKSTOP_BYTES, backstop_pages
+from ngshare.db.wal import BACKSTOP_BYTES, backstop_pages
 
 
 def _wal_state(engine):

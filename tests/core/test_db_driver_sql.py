@@ -1,4 +1,8 @@
-"""Statements run on the driver (ngshare.driver_sql) read and write what SQLAlchemy would."""
+"""Statements run on the driver (ngshare.db.driver_sql) read and write what SQLAlchemy would.
+
+Each test that does not test the driver's own refusals runs twice: on the
+driver, and with ``NgShare.db_driver_statements`` off (plain Core).
+"""
 
 from datetime import datetime
 
@@ -6,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ngshare.db import Database
-from ngshare.driver_sql import DriverStatement
+from ngshare.db.driver_sql import DriverStatement
 
 metadata = sa.MetaData()
 things = sa.Table(
@@ -42,8 +46,18 @@ ROWS = [
 ]
 
 
+@pytest.fixture(params=[True, False], ids=["driver", "core"])
+def db(db_url, request):
+    """The driver path, then the same statements through Core (NgShare.db_driver_statements)."""
+    database = Database(db_url, driver_statements=request.param)
+    metadata.create_all(database.engine)
+    yield database
+    metadata.drop_all(database.engine)
+    database.dispose()
+
+
 @pytest.fixture
-def db(db_url):
+def driver_db(db_url):
     database = Database(db_url)
     metadata.create_all(database.engine)
     yield database
@@ -89,15 +103,15 @@ def test_the_driver_works_inside_the_callers_transaction(db):
         assert BY_KIND.rows(conn, {"kind": "note"}) == []
 
 
-def test_a_missing_parameter_is_an_error_not_a_null(db):
-    with db.engine.begin() as conn, pytest.raises(KeyError, match="kind"):
+def test_a_missing_parameter_is_an_error_not_a_null(driver_db):
+    with driver_db.engine.begin() as conn, pytest.raises(KeyError, match="kind"):
         BY_KIND.rows(conn, {})
 
 
-def test_statements_the_driver_cannot_run_faithfully_are_refused(db):
+def test_statements_the_driver_cannot_run_faithfully_are_refused(driver_db):
     expanding = DriverStatement(sa.select(things.c.pk).where(things.c.name.in_(["a", "b"])))
     defaults = DriverStatement(sa.insert(with_default), column_keys=["pk"])
-    with db.engine.begin() as conn:
+    with driver_db.engine.begin() as conn:
         with pytest.raises(ValueError, match="plain parameters"):
             expanding.rows(conn, {})
         with pytest.raises(ValueError, match="default"):
@@ -114,3 +128,13 @@ def test_an_insert_returns_its_new_key(db):
         names = dict(conn.execute(sa.select(things.c.pk, things.c.name)).all())
     assert second.pk > first.pk
     assert names == {first.pk: "whole second", second.pk: "µs"}
+
+
+def test_the_setting_reaches_the_connections(db):
+    from ngshare.db.driver_sql import on_driver
+
+    with db.engine.connect() as conn:
+        expected = conn.get_execution_options()["ngshare_driver_statements"]
+        assert on_driver(conn) is expected
+    with db.session() as session:
+        assert on_driver(session.connection()) is expected

@@ -10,6 +10,11 @@ caller's connection, inside its transaction. Bind and result values go through
 the column types' processors, so they are what SQLAlchemy would send and
 return (e.g. datetimes stored as text on SQLite).
 
+``NgShare.db_driver_statements = False`` (the engine's execution option
+:data:`DRIVER_STATEMENTS`) runs the same statements through plain SQLAlchemy
+Core instead, with the same results; docs/performance.md and
+benchmarks/results/driver_sql.md have what the cursor path saves.
+
 Only plain statements qualify: no expanding ``IN`` parameters, and an insert
 must name every column that has a Python-side default (nothing fills those in).
 """
@@ -19,11 +24,20 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+
+#: The execution option (set on the engine) that says whether statements run on
+#: the cursor (True or absent) or through SQLAlchemy Core (False).
+DRIVER_STATEMENTS: Final = "ngshare_driver_statements"
+
+
+def on_driver(connection: Connection) -> bool:
+    """Do this connection's statements run on the cursor? (see :data:`DRIVER_STATEMENTS`)"""
+    return connection.get_execution_options().get(DRIVER_STATEMENTS, True)
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,8 @@ class DriverStatement:
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
         """Run a query; its rows (named tuples), values processed as SQLAlchemy would."""
+        if not on_driver(connection):
+            return connection.execute(self.statement, dict(params)).all()
         compiled = self._compiled(connection.dialect)
         cursor = _cursor(connection)
         try:
@@ -80,6 +96,8 @@ class DriverStatement:
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> int:
         """Run a write; the number of rows it touched."""
+        if not on_driver(connection):
+            return connection.execute(self.statement, dict(params)).rowcount
         compiled = self._compiled(connection.dialect)
         cursor = _cursor(connection)
         try:
@@ -91,6 +109,9 @@ class DriverStatement:
     def run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run a write once per row of parameters (one ``executemany``)."""
         if not rows:
+            return
+        if not on_driver(connection):
+            connection.execute(self.statement, [dict(r) for r in rows])
             return
         compiled = self._compiled(connection.dialect)
         cursor = _cursor(connection)

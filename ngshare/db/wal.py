@@ -8,6 +8,7 @@ tail of sequential feedback uploads. Here the commits only append to the log;
 a background thread runs a ``PASSIVE`` checkpoint (which never blocks readers
 or writers) shortly after writes, outside the GIL, and SQLite's own
 checkpoint stays as a backstop at a higher mark.
+``NgShare.sqlite_wal_checkpoint_thread = False`` leaves it all to SQLite.
 """
 
 from __future__ import annotations
