@@ -143,7 +143,13 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
             "the database schema is not up to date; run `ngshare db upgrade` "
             "or start without --no-upgrade-db"
         )
-    storage = BlobStore(config.storage_path, db.engine, config.inline_blob_bytes)
+    storage = BlobStore(
+        config.storage_path,
+        db.engine,
+        config.inline_blob_bytes,
+        packing=config.blob_packing_enabled,
+        threads=config.blob_threads_enabled,
+    )
     try:
         identity = make_identity(config)
     except (StartupError, ValueError) as e:

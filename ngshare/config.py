@@ -180,6 +180,19 @@ class NgShare(Application):
         transaction that records it in the database.""",
     ).tag(config=True)
 
+    blob_packing_enabled = Bool(
+        True,
+        help="""Store a small file kept in the database LZ4-packed when that saves a
+        third of it (HTML feedback does). Files stored packed are read either way.""",
+    ).tag(config=True)
+
+    blob_threads_enabled = Bool(
+        True,
+        help="""For an upload that is alone in progress, stage its files side by side
+        and compute small files' md5 and packing on extra threads (the store's
+        own). Off: every upload is staged on the thread that reads it.""",
+    ).tag(config=True)
+
     db_workers = Integer(
         8, help="Database worker threads (PostgreSQL; SQLite always uses one)."
     ).tag(config=True)

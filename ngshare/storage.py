@@ -121,9 +121,17 @@ class BlobStore:
     """
 
     def __init__(
-        self, root: str | os.PathLike, engine: Engine | None = None, inline_bytes: int = 0
+        self,
+        root: str | os.PathLike,
+        engine: Engine | None = None,
+        inline_bytes: int = 0,
+        *,
+        packing: bool = True,
+        threads: bool = True,
     ) -> None:
         self.root = Path(root)
+        self.packing = packing  # NgShare.blob_packing_enabled
+        self.threads = threads  # NgShare.blob_threads_enabled
         usable = engine is not None and _inline_capable(engine)
         self.engine = engine if usable else None
         self.inline_bytes = max(0, inline_bytes) if usable else 0
@@ -150,7 +158,7 @@ class BlobStore:
         file's wait overlaps another's work. Otherwise the items are done in
         order, on the caller's thread.
         """
-        if len(items) <= 1 or not self.alone():
+        if len(items) <= 1 or not self.threads or not self.alone():
             return [fn(item) for item in items]
         return list(self._stage_pool.map(fn, items))
 
@@ -200,14 +208,15 @@ class BlobStore:
         was a fifth of a sequential feedback upload); with others in progress
         the cores are busy, and they are computed at once.
         """
-        aside = self.alone()
+        aside = self.threads and self.alone()
+        pack = _pack if self.packing else _no_packing
         return StagedBlob(
             temp_path=None,
             sha256=hashlib.sha256(data).hexdigest(),
             md5_digest=self._aside_pool.submit(_md5_hex, data) if aside else _md5_hex(data),
             size=len(data),
             data=data,
-            packing=self._aside_pool.submit(_pack, data) if aside else _pack(data),
+            packing=self._aside_pool.submit(pack, data) if aside else pack(data),
         )
 
     def _stage_file(self, data: bytes | memoryview) -> StagedBlob:
@@ -419,6 +428,11 @@ class BlobStore:
 
 def _md5_hex(data: bytes | memoryview) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _no_packing(data: bytes) -> None:
+    """Stored as is (``NgShare.blob_packing_enabled`` off)."""
+    return None
 
 
 def _pack(data: bytes) -> bytes | None:

@@ -316,3 +316,31 @@ def test_staging_runs_side_by_side_and_close_ends_the_stores_threads(tmp_path):
     assert all(t.name.startswith("ngshare-stage") for t in workers)
     store.close()
     assert not any(t.is_alive() for t in workers)
+
+
+def test_with_packing_off_compressible_blobs_are_stored_as_is_and_packed_ones_still_read(
+    server, tmp_path
+):
+    html = b"<div class='cell'><pre>the data model error</pre></div>\n" * 2000
+    packing = BlobStore(tmp_path / "on", server.db.engine, inline_bytes=1 << 20)
+    packed = packing.stage(html)
+    _commit(packing, server, packed)
+    plain = BlobStore(tmp_path / "off", server.db.engine, inline_bytes=1 << 20, packing=False)
+    other = html + b"<!-- another file -->"
+    blob = plain.stage(other)
+    _commit(plain, server, blob)
+    assert _stored_row(server, blob.sha256) == (other, None)
+    assert plain.read(packed.sha256) == html  # what was stored packed is read either way
+    packing.close()
+    plain.close()
+
+
+def test_with_threads_off_an_upload_stays_on_its_own_thread(server, tmp_path):
+    store = BlobStore(tmp_path / "one", server.db.engine, inline_bytes=1 << 20, threads=False)
+    assert store.map_side_by_side(lambda _: threading.current_thread(), [1, 2, 3]) == [
+        threading.current_thread()
+    ] * 3
+    with store.writing():
+        blob = store.stage(b"feedback " * 10_000)
+    assert isinstance(blob.packing, bytes) and isinstance(blob.md5_digest, str)  # computed at once
+    store.close()
