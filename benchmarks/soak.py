@@ -11,7 +11,8 @@ signal handler installed at its start (``sitecustomize`` on its
   garbage collector tracks (a Python-level leak grows these round after round);
 - the exchange's response cache (entries and bytes: bounded by
   ``c.Exchange.response_cache_bytes``);
-- its RSS again after ``malloc_trim(0)`` (what glibc keeps of freed heap).
+- at the end only, its RSS again after ``malloc_trim(0)`` (the difference is
+  freed memory that glibc keeps for reuse).
 
 So a growth is attributed: Python objects, the cache, or freed memory the C
 library keeps. Nothing is changed in the server itself; the handler only reads,
@@ -45,6 +46,8 @@ from benchmarks.servers import running  # noqa: E402
 PROBE = r'''
 import ctypes, gc, json, os, signal, sys
 
+_cache = []  # the exchange's ResponseCache, found once (it is frozen: see ngshare.gc_freeze)
+
 def _rss_kib():
     with open("/proc/self/status") as f:
         for line in f:
@@ -52,24 +55,38 @@ def _rss_kib():
                 return int(line.split()[1])
     return 0
 
+def _find_cache():
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    try:
+        for obj in gc.get_objects():
+            if type(obj).__name__ == "ResponseCache" and hasattr(obj, "_entries"):
+                _cache.append(obj)
+                break
+    finally:
+        if frozen:
+            gc.freeze()
+
 def _report(signum, frame):
+    path = os.environ["NGSHARE_SOAK_REPORT"]
+    if not _cache:
+        _find_cache()
     cache = {"entries": None, "bytes": None}
-    for obj in gc.get_objects():
-        if type(obj).__name__ == "ResponseCache" and hasattr(obj, "_entries"):
-            cache = {"entries": len(obj._entries), "bytes": obj._size}
-            break
+    if _cache:
+        cache = {"entries": len(_cache[0]._entries), "bytes": _cache[0]._size}
     out = {
         "rss_kib": _rss_kib(),
         "allocated_blocks": sys.getallocatedblocks(),
-        "gc_objects": len(gc.get_objects()),
+        "gc_objects": len(gc.get_objects()) + gc.get_freeze_count(),
         "response_cache": cache,
+        "rss_after_trim_kib": None,
     }
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-        out["rss_after_trim_kib"] = _rss_kib()
-    except OSError:
-        out["rss_after_trim_kib"] = None
-    path = os.environ["NGSHARE_SOAK_REPORT"]
+    if os.path.exists(path + ".trim"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+            out["rss_after_trim_kib"] = _rss_kib()
+        except OSError:
+            pass
     with open(path + ".part", "w") as f:
         json.dump(out, f)
     os.replace(path + ".part", path)
@@ -78,9 +95,14 @@ signal.signal(signal.SIGUSR2, _report)
 '''
 
 
-def ask(pid: int, report: Path, timeout: float = 30.0) -> dict:
-    """Signal the server and wait for its memory report (the IOLoop must be free)."""
+def ask(pid: int, report: Path, trim: bool = False, timeout: float = 30.0) -> dict:
+    """Signal the server and wait for its memory report; ``trim``: then ``malloc_trim(0)``."""
     report.unlink(missing_ok=True)
+    marker = report.with_name(report.name + ".trim")
+    if trim:
+        marker.touch()
+    else:
+        marker.unlink(missing_ok=True)
     os.kill(pid, signal.SIGUSR2)
     deadline = time.monotonic() + timeout
     while not report.exists():
@@ -137,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             reports.append((f"after round {i}", r))
             print(f"round {i}: {r['seconds']} s, {errors} errors", file=sys.stderr)
         time.sleep(args.idle)
-        reports.append((f"idle {args.idle:.0f} s", ask(server.pid, report)))
+        reports.append((f"idle {args.idle:.0f} s", ask(server.pid, report, trim=True)))
     print("| when | RSS MiB | RSS after malloc_trim MiB | Python blocks | gc objects "
           "| cache entries | cache MiB |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
