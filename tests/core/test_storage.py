@@ -412,3 +412,16 @@ def test_database_errors_do_not_carry_bound_values(db_url):
         assert "hidden due to hide_parameters" in str(caught.value)
     finally:
         engine.dispose()
+
+
+def test_garbage_collection_sweeps_temp_files_past_their_own_grace(server):
+    """A running server's daily GC removes crash leftovers after minutes, not after its day."""
+    from ngshare.garbage import collect_garbage_sync
+    from ngshare.storage import TEMP_GRACE_SECONDS
+
+    tmp = server.storage.tmp
+    (tmp / "blob-crashed").write_bytes(b"left")
+    (tmp / "blob-in-flight").write_bytes(b"being written")
+    _aged(tmp / "blob-crashed", TEMP_GRACE_SECONDS + 5)
+    collect_garbage_sync(server)  # the default grace for blobs: a day
+    assert sorted(p.name for p in tmp.iterdir()) == ["blob-in-flight"]
