@@ -1,4 +1,8 @@
-"""``ngshare fsck``: each kind of problem is made by hand, found, and repaired (or not)."""
+"""``ngshare fsck``: each kind of problem is made by hand, found, and repaired (or not).
+
+These tests have a database of their own: other feature sets' tests leave their
+tables in the shared one, which fsck rightly reports (``disabled-feature-set``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -17,6 +22,7 @@ from ngshare.exchange.response_cache import ResponseCache
 from ngshare.fsck import fsck, repair
 from ngshare.models import InlineBlob, utcnow
 from ngshare.storage import TEMP_GRACE_SECONDS
+from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.gen_test
 
@@ -61,6 +67,24 @@ async def fetched(exchange, server, assignment: str = "a1") -> dict[str, bytes]:
     server.state(ResponseCache).clear()
     body = await exchange.ok("GET", f"assignment/c1/{assignment}", "s1")
     return {f["path"]: base64.b64decode(f["content"]) for f in body["files"]}
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory):
+    """This module's own database, of the run's kind (SQLite file, or PostgreSQL schema)."""
+    if os.environ.get("NGSHARE_TEST_DB", "sqlite") != "postgresql":
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("fsck-db") / "ngshare.db")
+        return
+    schema = f"ngshare_fsck_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 @pytest.fixture
