@@ -6,6 +6,7 @@ lists them and ``ngshare db --help`` describes one::
 
     ngshare db upgrade|current|history|revision PLUGIN MESSAGE
     ngshare storage gc [GRACE_SECONDS]
+    ngshare fsck [--repair] [--verify] [--grace SECONDS] [--json]
     ngshare jobs list|run JOB_ID [json]        (the scheduler's command)
     ngshare trash list|restore KIND ID|purge   (the exchange's command)
 
@@ -18,11 +19,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from traitlets import Bool, Float
 from traitlets.config import Application
 
 from ngshare.app import CORE_SERVICES, build, db_command, serve
 from ngshare.config import DEV_BANNER, NgShare, VNgShare
 from ngshare.context import ServerContext
+from ngshare.fsck import DEFAULT_GRACE_SECONDS, fsck_command
 from ngshare.garbage import storage_command
 from ngshare.lifecycle import StartupError
 from ngshare.plugin import Plugin, discover
@@ -94,6 +97,39 @@ class StorageCommand(_ContextCommand):
         return storage_command(ctx, argv)
 
 
+class FsckCommand(_ContextCommand):
+    name = "ngshare fsck"
+    description = """Check the blob store against the database; repair with --repair.
+
+    Finds temp files a crash left, blobs (files or rows of `blobs`) that no row
+    refers to and are older than --grace, files that are no blob, digests rows
+    refer to that are stored nowhere, and with --verify blobs whose content
+    does not match their digest. Reports only, unless --repair. Exit status 0
+    when no problem remains, 1 otherwise. Safe beside a running server.
+    """
+    classes = [NgShare]
+    aliases = {**NgShare.aliases, "grace": "FsckCommand.grace_seconds"}
+    flags = {
+        **NgShare.flags,
+        "repair": ({"FsckCommand": {"repair": True}}, "Repair what can be repaired."),
+        "verify": ({"FsckCommand": {"verify": True}}, "Hash every blob (reads them all)."),
+        "json": ({"FsckCommand": {"as_json": True}}, "Print the report as JSON."),
+    }
+    repair = Bool(False, help="Repair what can be repaired.").tag(config=True)
+    verify = Bool(False, help="Hash every stored blob against its digest.").tag(config=True)
+    as_json = Bool(False, help="Print the report as JSON.").tag(config=True)
+    grace_seconds = Float(
+        DEFAULT_GRACE_SECONDS,
+        help="Blobs no row refers to are problems only once this old (seconds).",
+    ).tag(config=True)
+
+    def run_with(self, ctx: ServerContext, argv: list[str]) -> int:
+        if argv:
+            print(f"unexpected argument {argv[0]!r}; see ngshare fsck --help", file=sys.stderr)
+            return 2
+        return fsck_command(ctx, self.repair, self.grace_seconds, self.verify, self.as_json)
+
+
 def feature_set_command(
     owner: Plugin, name: str, fn: Callable[[ServerContext, list[str]], int]
 ) -> type[_ContextCommand]:
@@ -115,6 +151,7 @@ def feature_set_command(
 BUILTIN_COMMANDS: dict[str, tuple[type[SubCommand], str]] = {
     "db": (DbCommand, "Upgrade or inspect the database schema."),
     "storage": (StorageCommand, "Blob storage upkeep (garbage collection)."),
+    "fsck": (FsckCommand, "Check the blob store against the database (--repair to fix)."),
 }
 
 

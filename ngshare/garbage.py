@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ngshare.models import utcnow
+from ngshare.storage import TEMP_GRACE_SECONDS
 
 if TYPE_CHECKING:
     from ngshare.context import ServerContext
+    from ngshare.plugin import Plugin
 
 DEFAULT_GRACE_SECONDS = 24 * 3600.0
 
 
-def referenced_digests(session, plugins) -> set[str]:
+def referenced_digests(session: Any, plugins: Iterable[Plugin]) -> set[str]:
+    """Every digest a row of one of ``plugins`` refers to (what must be kept)."""
     digests: set[str] = set()
     for plugin in plugins:
         if plugin.blob_references is not None:
@@ -45,13 +49,9 @@ def collect_garbage_sync(ctx: ServerContext, grace_seconds: float = DEFAULT_GRAC
             pass
     # small blobs kept in the database: touched_at is their mtime
     removed += ctx.storage.remove_untouched_since(utcnow() - timedelta(seconds=grace_seconds), keep)
-    # leftovers of requests that died between staging and committing
-    for tmp in ctx.storage.tmp.iterdir():
-        try:
-            if tmp.stat().st_mtime < cutoff:
-                tmp.unlink()
-        except FileNotFoundError:
-            pass
+    # leftovers of requests that died between staging and committing: temp
+    # files have their own, shorter grace (no row can come to refer to them)
+    ctx.storage.sweep_temp(time.time() - TEMP_GRACE_SECONDS)
     return removed
 
 

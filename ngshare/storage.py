@@ -9,6 +9,9 @@ is durable before any database row points at it::
     # ... only now write the rows that reference staged.sha256
 
 A staged blob that is never committed is removed with :meth:`BlobStore.discard`.
+Temp files a crash left in ``<root>/tmp`` (staged blobs, spooled request bodies)
+are swept when a store is opened, once they are ``TEMP_GRACE_SECONDS`` old
+(see :meth:`BlobStore.sweep_temp`).
 
 Small blobs (up to ``inline_bytes``) can live in the database instead (table
 ``blobs``): staged in memory, they are inserted by
@@ -31,6 +34,7 @@ import itertools
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -63,6 +67,12 @@ STAGE_THREADS = 3
 #: collection) only when its mark is older than this: the row is not
 #: rewritten on every duplicate upload.
 TOUCH_INTERVAL = timedelta(hours=1)
+#: A temp file (``<root>/tmp``: staged blobs, spooled bodies) not modified for
+#: this long belongs to no request in progress: a request writes its temp
+#: files and renames or drops them within seconds, and a body still arriving
+#: touches its spool file with every chunk. Another server sharing the folder
+#: (a second replica) keeps its in-flight files younger than this.
+TEMP_GRACE_SECONDS = 600.0
 #: Dialects whose ``INSERT .. ON CONFLICT`` the inline tier uses.
 _INLINE_DIALECTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 _BLOBS = InlineBlob.__table__
@@ -118,6 +128,9 @@ class BlobStore:
     :arg engine: the database holding small blobs; without it (or with
         ``inline_bytes=0``) every blob is a file.
     :arg inline_bytes: blobs up to this size are kept in the database.
+    :arg temp_grace_seconds: temp files older than this are swept now, and the
+        rest of those left from before this store was opened once they reach
+        that age (:meth:`sweep_temp`); ``None``: no sweeping.
     """
 
     def __init__(
@@ -125,11 +138,13 @@ class BlobStore:
         root: str | os.PathLike,
         engine: Engine | None = None,
         inline_bytes: int = 0,
+        temp_grace_seconds: float | None = TEMP_GRACE_SECONDS,
         *,
         packing: bool = True,
         threads: bool = True,
     ) -> None:
         self.root = Path(root)
+        self.opened_at = time.time()
         self.packing = packing  # NgShare.blob_packing_enabled
         self.threads = threads  # NgShare.blob_threads_enabled
         usable = engine is not None and _inline_capable(engine)
@@ -144,9 +159,62 @@ class BlobStore:
         self._fsync_pool = ThreadPoolExecutor(FSYNC_THREADS, thread_name_prefix="ngshare-fsync")
         self._aside_pool = ThreadPoolExecutor(ASIDE_THREADS, thread_name_prefix="ngshare-aside")
         self._stage_pool = ThreadPoolExecutor(STAGE_THREADS, thread_name_prefix="ngshare-stage")
+        self._sweeper: threading.Timer | None = None
+        if temp_grace_seconds is not None:
+            self._sweep_at_open(temp_grace_seconds)
+
+    def _sweep_at_open(self, grace: float) -> None:
+        """Remove the temp files a crash left; come back for the younger ones later.
+
+        Files older than ``grace`` go now. Those left from before the store was
+        opened but younger (a restart right after a crash) go once they reach
+        that age, by a one-off timer thread; files created after the opening
+        (ours, or a replica's) are never its business.
+        """
+        _, left = self.sweep_temp(self.opened_at - grace)
+        if left:
+            delay = max(0.0, min(left) + grace - time.time()) + 1.0
+            self._sweeper = threading.Timer(delay, self._sweep_left_before_opening, (grace,))
+            self._sweeper.daemon = True
+            self._sweeper.name = "ngshare-temp-sweep"
+            self._sweeper.start()
+
+    def _sweep_left_before_opening(self, grace: float) -> None:
+        self.sweep_temp(min(self.opened_at, time.time() - grace))
+
+    def sweep_temp(self, cutoff: float) -> tuple[list[str], list[float]]:
+        """Remove temp files last modified before ``cutoff`` (a time.time() value).
+
+        Returns the names removed, and the modification times of the temp files
+        kept that were there before the store was opened. Every file in
+        ``<root>/tmp`` is a temp file: staged blobs (``blob-*``) and spooled
+        request bodies (``ngshare-body-*``, when the platform gives them a
+        name). A file renamed into place or removed meanwhile is skipped.
+        """
+        removed: list[str] = []
+        older_kept: list[float] = []
+        try:
+            entries = list(os.scandir(self.tmp))
+        except FileNotFoundError:
+            return removed, older_kept
+        for entry in entries:
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                mtime = entry.stat(follow_symlinks=False).st_mtime
+                if mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+                elif mtime < self.opened_at:
+                    older_kept.append(mtime)
+            except FileNotFoundError:
+                continue
+        return removed, older_kept
 
     def close(self) -> None:
         """Let work in progress finish, then end the store's threads."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for pool in (self._stage_pool, self._aside_pool, self._fsync_pool):
             pool.shutdown(wait=True)
 

@@ -93,6 +93,7 @@ def create_db_engine(
         )
     return create_engine(
         url, echo=echo, pool_pre_ping=True, pool_size=8, max_overflow=8,
+        hide_parameters=True,  # errors and logs never show bound values (tokens)
         execution_options=options,
     )
 

@@ -72,6 +72,7 @@ def create_sqlite_engine(
         url,
         echo=echo,
         connect_args={"check_same_thread": False, "timeout": 30},
+        hide_parameters=True,  # errors and logs never show bound values (tokens)
         execution_options=execution_options or {},
     )
 

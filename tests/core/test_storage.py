@@ -344,3 +344,112 @@ def test_with_threads_off_an_upload_stays_on_its_own_thread(server, tmp_path):
         blob = store.stage(b"feedback " * 10_000)
     assert isinstance(blob.packing, bytes) and isinstance(blob.md5_digest, str)  # computed at once
     store.close()
+
+
+# -- temp files a crash left ------------------------------------------------------
+
+
+def _aged(path, seconds: float) -> None:
+    import time
+
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def test_opening_a_store_sweeps_old_temp_files_and_keeps_young_ones(tmp_path):
+    """Staged blobs and spooled bodies a crash left go at start; recent ones may be a replica's."""
+    from ngshare.storage import TEMP_GRACE_SECONDS
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    for name in ("blob-crashed", "ngshare-body-crashed", "blob-recent"):
+        (tmp / name).write_bytes(b"x" * 1000)
+    _aged(tmp / "blob-crashed", TEMP_GRACE_SECONDS + 5)
+    _aged(tmp / "ngshare-body-crashed", TEMP_GRACE_SECONDS + 5)
+    (tmp / "a-folder").mkdir()  # not a temp file of ours: left alone
+    _aged(tmp / "a-folder", TEMP_GRACE_SECONDS + 5)
+    store = BlobStore(tmp_path)
+    try:
+        assert sorted(p.name for p in tmp.iterdir()) == ["a-folder", "blob-recent"]
+    finally:
+        store.close()
+
+
+def test_temp_files_left_just_before_opening_go_once_they_reach_the_grace(tmp_path):
+    """A restart right after a crash: its leftovers are swept once they are old enough."""
+    import time
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    (tmp / "blob-crashed").write_bytes(b"left by a crash")
+    _aged(tmp / "blob-crashed", 0.5)
+    store = BlobStore(tmp_path, temp_grace_seconds=1.0)
+    try:
+        assert (tmp / "blob-crashed").exists()  # younger than the grace at opening
+        staged = store.stage(b"y" * 10)  # a file of this store, in flight
+        deadline = time.monotonic() + 10
+        while (tmp / "blob-crashed").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not (tmp / "blob-crashed").exists()
+        assert os.path.exists(staged.temp_path)  # made after opening: never swept by it
+        store.commit([staged])
+        assert store.read(staged.sha256) == b"y" * 10
+    finally:
+        store.close()
+
+
+def test_closing_the_store_cancels_its_pending_sweep(tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    (tmp / "blob-recent").write_bytes(b"recent")
+    store = BlobStore(tmp_path, temp_grace_seconds=60)
+    assert store._sweeper is not None and store._sweeper.is_alive()
+    store.close()
+    store._sweeper.join(timeout=5)
+    assert not store._sweeper.is_alive()
+    assert (tmp / "blob-recent").exists()
+
+
+def test_a_store_opened_without_sweeping_keeps_every_temp_file(tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    (tmp / "blob-old").write_bytes(b"old")
+    _aged(tmp / "blob-old", 10 * 86400)
+    store = BlobStore(tmp_path, temp_grace_seconds=None)
+    store.close()
+    assert (tmp / "blob-old").exists()
+
+
+def test_database_errors_do_not_carry_bound_values(db_url):
+    """Tokens travel as bound values: a failing statement's error (and log) must not show them.
+
+    (The statement fails for a reason other than its values: PostgreSQL's own
+    messages may quote a row, which is the database's text, not SQLAlchemy's.)
+    """
+    import sqlalchemy as sa
+
+    from ngshare.db import create_db_engine
+
+    engine = create_db_engine(db_url)
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as caught, engine.connect() as conn:
+            conn.execute(sa.text("SELECT token FROM no_such_table WHERE token = :v"),
+                         {"v": "secret-token-1"})
+        assert "no_such_table" in str(caught.value)
+        assert "secret-token-1" not in str(caught.value)
+        assert "hidden due to hide_parameters" in str(caught.value)
+    finally:
+        engine.dispose()
+
+
+def test_garbage_collection_sweeps_temp_files_past_their_own_grace(server):
+    """A running server's daily GC removes crash leftovers after minutes, not after its day."""
+    from ngshare.garbage import collect_garbage_sync
+    from ngshare.storage import TEMP_GRACE_SECONDS
+
+    tmp = server.storage.tmp
+    (tmp / "blob-crashed").write_bytes(b"left")
+    (tmp / "blob-in-flight").write_bytes(b"being written")
+    _aged(tmp / "blob-crashed", TEMP_GRACE_SECONDS + 5)
+    collect_garbage_sync(server)  # the default grace for blobs: a day
+    assert sorted(p.name for p in tmp.iterdir()) == ["blob-in-flight"]
