@@ -66,7 +66,8 @@ def _int_argument(handler: APIHandler, name: str, default: int | None) -> int | 
 class MessageListHandler(_NotificationsHandler):
     """``{prefix}notifications``: GET (admins) the outbox, newest first.
 
-    Query: ``status``, ``channel``, ``plugin``, ``user``, ``before`` (an id:
+    Query: ``status``, ``channel``, ``plugin``, ``for_user`` (whom the messages are
+    for; not ``user``, which names the caller under vngshare), ``before`` (an id:
     older messages), ``limit`` (1-1000, default 100). ``{"success": true,
     "messages": [...]}``; each message has ``id``, ``plugin``, ``channel``,
     ``to``, ``user``, ``subject``, ``body``, ``status``, ``attempts``,
@@ -82,7 +83,7 @@ class MessageListHandler(_NotificationsHandler):
                 status=self.argument("status") or None,
                 channel=self.argument("channel") or None,
                 plugin=self.argument("plugin") or None,
-                user=self.argument("user") or None,
+                user=self.argument("for_user") or None,
                 before=_int_argument(self, "before", None),
                 limit=_int_argument(self, "limit", 100) or 0,
             )
@@ -106,7 +107,7 @@ class MessageRetryHandler(_NotificationsHandler):
         if status is None:
             raise ApiError(404, ERR_MESSAGE_NOT_FOUND)
         if status != FAILED or not await service.retry([pk]):
-            raise ApiError(409, ERR_NOT_FAILED, status=status)
+            raise ApiError(409, ERR_NOT_FAILED, message_status=status)
         messages = await service.messages(before=pk + 1, limit=1)
         self.write_json({"success": True, "message": messages[0]})
 

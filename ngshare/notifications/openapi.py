@@ -81,7 +81,7 @@ def openapi_paths() -> dict[str, dict]:
                     {"name": "status", "in": "query", "schema": {"enum": list(STATUSES)}},
                     {"name": "channel", "in": "query", "schema": {"enum": list(CHANNELS)}},
                     {"name": "plugin", **string_query},
-                    {"name": "user", **string_query},
+                    {"name": "for_user", **string_query},
                     {"name": "before", "in": "query", "schema": {"type": "integer"}},
                     {
                         "name": "limit",
