@@ -47,8 +47,12 @@ latencies = []
 deadline = time.monotonic() + float(sys.argv[3])
 while time.monotonic() < deadline:
     start = time.perf_counter()
-    conn.request("GET", "/healthz")
-    response = conn.getresponse(); response.read()
+    try:
+        conn.request("GET", "/healthz")
+        response = conn.getresponse(); response.read()
+    except OSError:  # a timeout counts as what it cost, then a new connection
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies.append(time.perf_counter() - start)
     if sys.stdin in __import__("select").select([sys.stdin], [], [], interval)[0]:
         break
@@ -162,6 +166,15 @@ async def outbox_run(db_url: str, data_dir: str, twilio_url: str, count: int) ->
         text=True,
     )
     samples = [rss_before]
+    lags: list[float] = []
+
+    async def watch_loop() -> None:  # how late a 10 ms sleep wakes: the IOLoop's own lag
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - start - 0.01)
+
+    watcher = asyncio.create_task(watch_loop())
     try:
         await asyncio.sleep(0.5)  # the prober's first requests: an idle server
         svc = ctx.notifications
@@ -194,6 +207,7 @@ async def outbox_run(db_url: str, data_dir: str, twilio_url: str, count: int) ->
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
     finally:
+        watcher.cancel()
         probe.stdin.write("stop\n")  # type: ignore[union-attr]
         probe.stdin.flush()  # type: ignore[union-attr]
         out, _ = probe.communicate(timeout=30)
@@ -212,6 +226,9 @@ async def outbox_run(db_url: str, data_dir: str, twilio_url: str, count: int) ->
         "healthz_p50_ms": round(1000 * percentile(latencies, 0.50), 2),
         "healthz_p99_ms": round(1000 * percentile(latencies, 0.99), 2),
         "healthz_max_ms": round(1000 * max(latencies), 2) if latencies else None,
+        "loop_lag_p99_ms": round(1000 * percentile(lags, 0.99), 2),
+        "loop_lag_max_ms": round(1000 * max(lags), 2) if lags else None,
+        "load_average_1min": os.getloadavg()[0],
         "rss_before_mib": round(rss_before, 1),
         "rss_peak_mib": round(max(samples), 1),
         "rss_after_mib": round(samples[-1], 1),
