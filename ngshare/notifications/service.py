@@ -439,10 +439,11 @@ class NotificationService(LoggingConfigurable):
         if self._recorder is not None:
             await asyncio.gather(self._recorder, return_exceptions=True)
         await self._flush_decisions()
-        try:
-            await self.ctx.db.run(store.release_claims, self.worker_id + ":")
-        except Exception:
-            self.log.exception("notifications: releasing claims failed (they lapse on their own)")
+        if self._in_flight > 0:  # claimed, never recorded (abandoned sends): due again at once
+            try:
+                await self.ctx.db.run(store.release_claims, self.worker_id + ":")
+            except Exception:
+                self.log.exception("notifications: releasing claims failed (they lapse anyway)")
         for provider in self.providers.values():
             try:
                 await provider.close()

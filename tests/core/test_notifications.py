@@ -371,6 +371,26 @@ async def test_messages_pending_at_a_stop_are_sent_by_the_next_server(servers, t
     assert by_body[crashed[0].outgoing.body].attempts == 2  # the lapsed claim counted as one
 
 
+@pytest.mark.gen_test(timeout=30)
+async def test_a_clean_stop_hands_back_sends_it_abandons(servers, twilio):
+    twilio.hold = 1.0
+    settings = twilio_settings(twilio)
+    settings["NotificationService"]["stop_timeout_seconds"] = 0.1
+    first = await servers.start(**settings)
+    pk = await first.notifications.submit(
+        plugin="testnotify", channel="sms", to="+15550100003", body="slow"
+    )
+    await eventually(lambda: len(twilio.requests) == 1, what="the send in progress")
+    await servers.stop(first)
+    second, _ = servers.build(**settings)  # not started: only reads
+    try:
+        (message,) = await rows(second, pk=pk)
+        assert (message.status, message.claim) == ("pending", None)
+        assert message.next_attempt_at <= __import__("ngshare.models").models.utcnow()
+    finally:
+        second.close()
+
+
 @pytest.mark.gen_test(timeout=60)
 async def test_two_servers_on_one_database_send_each_message_once(servers, twilio, db_url):
     settings = twilio_settings(twilio)

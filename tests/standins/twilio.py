@@ -13,6 +13,7 @@ Run on its own (benchmarks): ``python -m tests.standins.twilio PORT SID TOKEN``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -42,6 +43,8 @@ class TwilioStandIn:
     requests: list[tuple[float, dict[str, str]]] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)
     scripted: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
+    #: seconds each answer waits (a slow Twilio)
+    hold: float = 0.0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def script(self, to: str, *answers: tuple[int, dict[str, str]]) -> None:
@@ -68,7 +71,7 @@ class MessagesHandler(web.RequestHandler):
             self.set_header(name, value)
         self.finish(json.dumps(body))
 
-    def post(self, account: str) -> None:
+    async def post(self, account: str) -> None:
         s = self.standin
         auth = self.request.headers.get("Authorization", "")
         expected = base64.b64encode(f"{s.account_sid}:{s.auth_token}".encode()).decode()
@@ -82,6 +85,8 @@ class MessagesHandler(web.RequestHandler):
             return
         form = {k: v[0] for k, v in parse_qs(self.request.body.decode()).items()}
         s.requests.append((time.monotonic(), form))
+        if s.hold:
+            await asyncio.sleep(s.hold)
         to, body = form.get("To", ""), form.get("Body", "")
         if not to:
             self.answer(400, s.error(400, 21604, "A 'To' phone number is required."))
