@@ -17,7 +17,7 @@ from alembic import command as alembic_command
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from ngshare import accounts, admin, events, migrations, openapi, scheduler, tokens
+from ngshare import accounts, admin, events, migrations, notifications, openapi, scheduler, tokens
 from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity, TokenFirstIdentity
 from ngshare.config import NgShare
 from ngshare.context import ServerContext
@@ -47,7 +47,13 @@ READ_CHUNK_BYTES = 64 * 1024
 #: is a :class:`~ngshare.plugin.Plugin` mounted at the bare prefix, so it
 #: contributes routes, OpenAPI paths, jobs, hooks and commands the way a
 #: feature set does; it is always loaded and sets its ``ctx.<service>``.
-CORE_SERVICES: list[Plugin] = [scheduler.service, events.service, tokens.service, accounts.service]
+CORE_SERVICES: list[Plugin] = [
+    scheduler.service,
+    events.service,
+    tokens.service,
+    accounts.service,
+    notifications.service,
+]
 
 
 def make_identity(config: NgShare) -> TokenFirstIdentity:

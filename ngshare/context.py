@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ngshare.config import NgShare
     from ngshare.db import Database
     from ngshare.events import EventBus
+    from ngshare.notifications import NotificationService
     from ngshare.plugin import Plugin
     from ngshare.scheduler import Scheduler
     from ngshare.storage import BlobStore
@@ -47,6 +48,7 @@ class ServerContext:
     scheduler: Scheduler = None  # type: ignore[assignment]
     tokens: TokenService = None  # type: ignore[assignment]
     accounts: AccountService = None  # type: ignore[assignment]
+    notifications: NotificationService = None  # type: ignore[assignment]
     #: The core services (scheduler, events, tokens, accounts), in start order.
     services: list[Plugin] = field(default_factory=list)
     #: The loaded plugins (feature sets), in load order.

@@ -66,6 +66,8 @@ class Plugin:
     :arg description: one line for ``{prefix}plugins`` and the OpenAPI tags.
     :arg blob_references: ``fn(session) -> iterable of sha256`` — every blob this
         plugin's rows point at, so storage garbage collection keeps them.
+    :arg invalid_recipient: ``hook(ctx, recipient)`` called when a provider calls an
+        address this plugin sent to (or registered) dead; the address is already disabled.
     """
 
     name: str
@@ -84,6 +86,7 @@ class Plugin:
     openapi: dict[str, dict] = field(default_factory=dict)
     description: str = ""
     blob_references: Callable[[Any], Any] | None = None
+    invalid_recipient: Callable[[Any, Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):

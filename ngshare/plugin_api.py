@@ -31,6 +31,7 @@ from ngshare.db.driver_sql import DriverStatement
 from ngshare.events import Channel, EventBus
 from ngshare.garbage import collect_garbage
 from ngshare.models import User, get_or_create_user, get_or_create_users, utcnow
+from ngshare.notifications import InvalidRecipient, NotificationError, NotificationService
 from ngshare.plugin import Plugin, PluginError
 from ngshare.scheduler import Job, Scheduler
 from ngshare.singleflight import SingleFlight
@@ -66,6 +67,9 @@ __all__ = [
     "issue_token",
     "collect_garbage",
     "SingleFlight",
+    "NotificationService",
+    "NotificationError",
+    "InvalidRecipient",
     # models and tables
     "make_metadata",
     "intpk",

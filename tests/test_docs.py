@@ -38,6 +38,17 @@ def test_every_server_setting_is_in_the_configuration_reference(trait):
 PUBLISHED_METHODS = {
     "ServerContext": ["state", "set_state", "has_state", "run_blocking"],
     "Database": ["run", "run_sync"],
+    "NotificationService": [
+        "send",
+        "submit",
+        "send_to_user",
+        "enabled_channels",
+        "add_address",
+        "remove_address",
+        "addresses",
+        "set_preference",
+        "preferences",
+    ],
     "APIHandler": [
         "json_body",
         "raw_body",

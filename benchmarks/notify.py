@@ -1,0 +1,261 @@
+"""Notifications throughput: 10 000 SMS through the outbox to the Twilio stand-in.
+
+Runs the server in this process (a real ``ServerContext`` with its workers and
+HTTP application on loopback), the Twilio stand-in (``tests/standins/twilio.py``)
+and a ``/healthz`` prober as separate processes, stopped by PID. The messages
+are queued in transactions of 500 while the workers send; the run ends when
+every message is recorded as sent.
+
+Reported: messages per second (first queued to last recorded), the same for a
+plain sequential loop of Twilio POSTs (``requests.Session``, kept-alive) in the
+same run, ``/healthz`` latency p50 / p99 / max while sending, and the server's
+RSS before, at its peak and after (memory flat: peak close to after).
+
+    .venv/bin/python benchmarks/notify.py
+    .venv/bin/python benchmarks/notify.py --messages 2000 --baseline 200
+    .venv/bin/python benchmarks/notify.py --postgresql postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SID = "AC" + "0" * 32
+TOKEN = "benchmark-token"
+FROM = "+15005550006"
+
+PROBE = r"""
+import http.client, sys, time
+port, interval = int(sys.argv[1]), float(sys.argv[2])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+latencies = []
+deadline = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < deadline:
+    start = time.perf_counter()
+    try:
+        conn.request("GET", "/healthz")
+        response = conn.getresponse(); response.read()
+    except OSError:  # a timeout counts as what it cost, then a new connection
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    latencies.append(time.perf_counter() - start)
+    if sys.stdin in __import__("select").select([sys.stdin], [], [], interval)[0]:
+        break
+print(" ".join(f"{x:.6f}" for x in latencies))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def twilio_standin():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.standins.twilio", str(port), SID, TOKEN],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the Twilio stand-in did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def postgresql_schema(url: str):
+    import sqlalchemy as sa
+
+    schema = f"notify_bench_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def sequential_baseline(twilio_url: str, count: int) -> float:
+    """Messages per second of a plain loop of Twilio POSTs, one after the other."""
+    import requests
+
+    session = requests.Session()
+    url = f"{twilio_url}/2010-04-01/Accounts/{SID}/Messages.json"
+    start = time.perf_counter()
+    for i in range(count):
+        response = session.post(
+            url, data={"To": f"+1555{i:07d}", "From": FROM, "Body": f"b{i}"}, auth=(SID, TOKEN)
+        )
+        assert response.status_code == 201, response.text
+    return count / (time.perf_counter() - start)
+
+
+async def outbox_run(db_url: str, data_dir: str, twilio_url: str, count: int) -> dict:
+    from tornado.httpserver import HTTPServer
+    from traitlets.config import Config
+
+    from ngshare.app import build, make_application, run_hooks
+    from ngshare.config import VNgShare
+    from ngshare.notifications.store import count_by_status
+
+    config = VNgShare(db_url=db_url, data_dir=data_dir, config_file="")
+    config.update_config(
+        Config(
+            {
+                "NotificationService": {"channels": {"sms": "twilio"}},
+                "TwilioProvider": {
+                    "account_sid": SID,
+                    "auth_token": TOKEN,
+                    "from_number": FROM,
+                    "api_base_url": twilio_url,
+                    "concurrency": 8,
+                    "max_batch": 25,
+                },
+            }
+        )
+    )
+    ctx, plugins = build(config)
+    await run_hooks(ctx, plugins, "startup")
+    port = free_port()
+    server = HTTPServer(make_application(ctx, plugins))
+    server.listen(port, "127.0.0.1")
+    rss_before = rss_mib()
+    probe = subprocess.Popen(
+        [sys.executable, "-c", PROBE, str(port), "0.005", "600"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    samples = [rss_before]
+    lags: list[float] = []
+
+    async def watch_loop() -> None:  # how late a 10 ms sleep wakes: the IOLoop's own lag
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - start - 0.01)
+
+    watcher = asyncio.create_task(watch_loop())
+    try:
+        await asyncio.sleep(0.5)  # the prober's first requests: an idle server
+        svc = ctx.notifications
+        start = time.perf_counter()
+        per_transaction = 500
+
+        def enqueue(session, first: int) -> None:
+            for i in range(first, min(count, first + per_transaction)):
+                svc.send(
+                    session,
+                    plugin="bench",
+                    channel="sms",
+                    to=f"+1555{i:07d}",
+                    body=f"Day {i % 30}: your lesson is ready.",
+                    key=f"bench:{i}",
+                )
+
+        for first in range(0, count, per_transaction):
+            await ctx.db.run(enqueue, first)
+            samples.append(rss_mib())
+        queued = time.perf_counter() - start
+        deadline = time.monotonic() + 600
+        while True:
+            counts = await ctx.db.run(count_by_status)
+            samples.append(rss_mib())
+            if counts.get("sent", 0) + counts.get("failed", 0) >= count:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not done after 600 s: {counts}")
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - start
+    finally:
+        watcher.cancel()
+        probe.stdin.write("stop\n")  # type: ignore[union-attr]
+        probe.stdin.flush()  # type: ignore[union-attr]
+        out, _ = probe.communicate(timeout=30)
+        server.stop()
+        await run_hooks(ctx, plugins, "shutdown")
+        ctx.close()
+    latencies = [float(x) for x in out.split()]
+    return {
+        "messages": count,
+        "sent": counts.get("sent", 0),
+        "failed": counts.get("failed", 0),
+        "queue_seconds": round(queued, 3),
+        "seconds": round(elapsed, 3),
+        "messages_per_second": round(count / elapsed, 1),
+        "healthz_requests": len(latencies),
+        "healthz_p50_ms": round(1000 * percentile(latencies, 0.50), 2),
+        "healthz_p99_ms": round(1000 * percentile(latencies, 0.99), 2),
+        "healthz_max_ms": round(1000 * max(latencies), 2) if latencies else None,
+        "loop_lag_p99_ms": round(1000 * percentile(lags, 0.99), 2),
+        "loop_lag_max_ms": round(1000 * max(lags), 2) if lags else None,
+        "load_average_1min": os.getloadavg()[0],
+        "rss_before_mib": round(rss_before, 1),
+        "rss_peak_mib": round(max(samples), 1),
+        "rss_after_mib": round(samples[-1], 1),
+        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--baseline", type=int, default=1000, help="messages of the plain loop")
+    parser.add_argument("--postgresql", metavar="URL", help="PostgreSQL instead of SQLite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ngshare-notify-") as tmp, twilio_standin() as twilio:
+        baseline = sequential_baseline(twilio, args.baseline)
+        if args.postgresql:
+            with postgresql_schema(args.postgresql) as url:
+                result = asyncio.run(outbox_run(url, tmp, twilio, args.messages))
+        else:
+            url = f"sqlite:///{tmp}/ngshare.db"
+            result = asyncio.run(outbox_run(url, tmp, twilio, args.messages))
+    result["database"] = "postgresql" if args.postgresql else "sqlite"
+    result["sequential_messages_per_second"] = round(baseline, 1)
+    result["speedup"] = round(result["messages_per_second"] / baseline, 2)
+    result["cpus"] = os.cpu_count()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""SMS and WhatsApp through Twilio's Messaging API (``POST .../Accounts/{sid}/Messages.json``).
+
+The REST call is one form POST with HTTP basic auth, made with Tornado's own
+``AsyncHTTPClient``: the ``twilio`` library would add a synchronous HTTP stack
+(requests) or aiohttp, and hide the ``Retry-After`` header and the error code
+this provider needs to tell a passing failure from a dead number.
+
+Outcomes: 201 -> delivered (the message's ``sid``); 429 and 5xx, timeouts and
+refused connections -> retry (honouring ``Retry-After``); Twilio error codes of
+a number that cannot receive (:data:`INVALID_RECIPIENT_CODES`) -> invalid;
+any other 4xx -> failed, with Twilio's code and message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from urllib.parse import quote, urlencode
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
+from traitlets import Integer, Unicode
+
+from ngshare.notifications.providers.base import Outcome, Outgoing, Provider, parse_retry_after
+
+#: Twilio error codes meaning "this address will never receive": invalid 'To'
+#: number (21211), cannot route to it (21612), unsubscribed by STOP (21610), not
+#: a mobile number (21614), a landline (30006), no WhatsApp user at it (63003).
+INVALID_RECIPIENT_CODES = frozenset({21211, 21612, 21614, 21610, 30006, 63003})
+
+
+class TwilioProvider(Provider):
+    """``sms`` and ``whatsapp`` through one Twilio account."""
+
+    name = "twilio"
+    channels = ("sms", "whatsapp")
+
+    account_sid = Unicode("", help="The account SID (AC...).").tag(config=True)
+    auth_token = Unicode("", help="The account's auth token (keep it out of version control).").tag(
+        config=True
+    )
+    from_number = Unicode(
+        "", help="Sender of SMS, E.164 (+15005550006); or set messaging_service_sid."
+    ).tag(config=True)
+    messaging_service_sid = Unicode(
+        "", help="A Messaging Service SID (MG...) to send from instead of from_number."
+    ).tag(config=True)
+    whatsapp_from = Unicode(
+        "", help="Sender of WhatsApp messages (whatsapp:+14155238886); default: from_number."
+    ).tag(config=True)
+    status_callback = Unicode("", help="Optional StatusCallback URL Twilio reports to.").tag(
+        config=True
+    )
+    api_base_url = Unicode(
+        "https://api.twilio.com", help="Twilio's API; a local stand-in's URL in tests."
+    ).tag(config=True)
+    max_batch = Integer(20, help="Messages per send() call, each its own request.").tag(config=True)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._client: AsyncHTTPClient | None = None
+
+    def check(self) -> None:
+        """Account SID, auth token, and a sender (number or messaging service) must be set."""
+        missing = [n for n in ("account_sid", "auth_token") if not getattr(self, n)]
+        if missing:
+            raise ValueError(f"set c.TwilioProvider.{' and c.TwilioProvider.'.join(missing)}")
+        if not (self.from_number or self.messaging_service_sid):
+            raise ValueError("set c.TwilioProvider.from_number or .messaging_service_sid")
+
+    async def start(self) -> None:
+        """One HTTP client of this provider's own, as wide as its concurrency allows."""
+        self._client = AsyncHTTPClient(
+            force_instance=True, max_clients=max(1, self.concurrency * self.max_batch)
+        )
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _form(self, m: Outgoing) -> dict[str, str]:
+        form = {"To": m.to, "Body": m.body}
+        if self.messaging_service_sid:
+            form["MessagingServiceSid"] = self.messaging_service_sid
+        elif m.channel == "whatsapp":
+            sender = self.whatsapp_from or self.from_number
+            form["From"] = sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}"
+        else:
+            form["From"] = self.from_number
+        if self.status_callback:
+            form["StatusCallback"] = self.status_callback
+        return form
+
+    async def send(self, batch: list[Outgoing]) -> list[Outcome]:
+        """One POST per message, all of the batch at once."""
+        return list(await asyncio.gather(*(self._send_one(m) for m in batch)))
+
+    async def _send_one(self, m: Outgoing) -> Outcome:
+        if self._client is None:
+            await self.start()
+        assert self._client is not None
+        url = (
+            f"{self.api_base_url.rstrip('/')}/2010-04-01/Accounts/"
+            f"{quote(self.account_sid, safe='')}/Messages.json"
+        )
+        credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        request = HTTPRequest(
+            url,
+            method="POST",
+            body=urlencode(self._form(m)),
+            headers={
+                "Authorization": f"Basic {credentials}",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+            request_timeout=self.timeout_seconds,
+            connect_timeout=min(10.0, self.timeout_seconds),
+        )
+        try:
+            response = await self._client.fetch(request, raise_error=False)
+        except (OSError, HTTPClientError) as e:
+            return Outcome.retry(f"Twilio unreachable: {e}")
+        return outcome_of(response)
+
+
+def outcome_of(response: HTTPResponse) -> Outcome:
+    """The :class:`Outcome` of one Twilio answer."""
+    status = response.code
+    if status == 599:  # Tornado's code for a timeout or a connection that failed
+        return Outcome.retry(f"Twilio unreachable: {response.error}")
+    try:
+        payload = json.loads(response.body or b"{}")
+    except ValueError:
+        payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    if 200 <= status < 300:
+        return Outcome.delivered(str(payload.get("sid") or "") or None)
+    code = payload.get("code")
+    text = f"Twilio {status}" + (f" error {code}" if code else "")
+    if payload.get("message"):
+        text += f": {payload['message']}"
+    if status == 429 or status >= 500:
+        return Outcome.retry(text, parse_retry_after(response.headers.get("Retry-After")))
+    if code in INVALID_RECIPIENT_CODES:
+        return Outcome.invalid(text)
+    return Outcome.failed(text)
