@@ -23,7 +23,13 @@ core's internals and may change without notice.
 from __future__ import annotations
 
 from ngshare import __version__
-from ngshare.accounts import AccountError, AccountExists, AccountService
+from ngshare.accounts import (
+    AccountError,
+    AccountExists,
+    AccountService,
+    NewAccount,
+    create_account,
+)
 from ngshare.auth import Identity
 from ngshare.context import ServerContext
 from ngshare.db import Database, intpk, make_metadata
@@ -64,6 +70,8 @@ __all__ = [
     "AccountService",
     "AccountError",
     "AccountExists",
+    "NewAccount",
+    "create_account",
     "issue_token",
     "collect_garbage",
     "SingleFlight",

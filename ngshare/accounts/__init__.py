@@ -6,6 +6,11 @@ learners) sign people up and log them in through ``ctx.accounts``
 instead of each keeping its own password table::
 
     account = await ctx.accounts.create("ada", password)       # AccountExists if taken
+
+    # or, with the plugin's own rows in the same transaction (all or nothing):
+    new = await ctx.accounts.prepare("ada", password)          # checked and hashed
+    await ctx.db.run(lambda session: save_profile(session, create_account(session, new)))
+
     issued = await ctx.accounts.login("ada", password, issuer="vivere")
     if issued is None:
         raise ApiError(400, ERR_BAD_LOGIN)  # same answer for unknown user and wrong password
@@ -38,6 +43,7 @@ from ngshare.accounts.account import (
     AccountError,
     AccountExists,
     InvalidUsername,
+    NewAccount,
     WeakPassword,
     local_user_name,
     normalize_username,
@@ -49,6 +55,7 @@ from ngshare.accounts.passwords import (
     hash_password,
     parse_password_hash,
 )
+from ngshare.accounts.store import create_account
 from ngshare.plugin import Plugin
 
 __all__ = [
@@ -63,9 +70,11 @@ __all__ = [
     "AccountExists",
     "AccountService",
     "InvalidUsername",
+    "NewAccount",
     "ScryptParams",
     "WeakPassword",
     "check_password",
+    "create_account",
     "hash_password",
     "local_user_name",
     "normalize_username",

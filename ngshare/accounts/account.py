@@ -27,7 +27,7 @@ prefix's ``:`` or a path separator into URLs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ngshare.auth import LOCAL_ACCOUNT_PREFIX, MAX_USERNAME_LENGTH
@@ -78,6 +78,20 @@ class Account:
     user_id: int
     created_at: datetime
     password_changed_at: datetime
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A sign-up checked and hashed by :meth:`AccountService.prepare`, not yet saved.
+
+    The slow part (scrypt) is done outside any transaction; saving it with
+    :func:`ngshare.accounts.create_account` is a few inserts, so a plugin can
+    save it together with its own rows in one ``ctx.db.run``: a failure after
+    the account leaves no account behind. ``repr`` leaves the hash out.
+    """
+
+    username: str
+    password_hash: str = field(repr=False)
 
 
 def local_user_name(username: str) -> str:

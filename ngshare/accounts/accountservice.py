@@ -28,7 +28,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from traitlets import Float, Integer
 from traitlets.config import LoggingConfigurable
@@ -41,6 +40,7 @@ from ngshare.accounts.account import (
     Account,
     AccountExists,
     InvalidUsername,
+    NewAccount,
     WeakPassword,
     normalize_username,
 )
@@ -55,7 +55,6 @@ from ngshare.accounts.passwords import (
     parse_password_hash,
 )
 from ngshare.accounts.store import (
-    _create,
     _exists,
     _get,
     _issue_reset,
@@ -63,6 +62,7 @@ from ngshare.accounts.store import (
     _peek_reset,
     _reset,
     _set_hash,
+    create_account,
 )
 from ngshare.models import utcnow
 from ngshare.tokens.store import IssuedToken, revoke_user_tokens
@@ -146,8 +146,11 @@ class AccountService(LoggingConfigurable):
 
     # -- accounts -------------------------------------------------------------
 
-    async def create(self, username: str, password: str) -> Account:
-        """Create a local account.
+    async def prepare(self, username: str, password: str) -> NewAccount:
+        """Check and hash a sign-up, without saving it (see :class:`NewAccount`).
+
+        Save it with :func:`ngshare.accounts.create_account` inside the
+        transaction that writes the plugin's own rows for the new person.
 
         :raises InvalidUsername: the username is not acceptable.
         :raises WeakPassword: the password breaks the length rules.
@@ -158,10 +161,16 @@ class AccountService(LoggingConfigurable):
         if await self.ctx.db.run(_exists, username):
             raise AccountExists(ERR_ACCOUNT_EXISTS)  # before paying for a hash
         password_hash = await self._hashing(hash_password, password, self.params)
-        try:
-            return await self.ctx.db.run(_create, username, password_hash)
-        except IntegrityError:  # created concurrently
-            raise AccountExists(ERR_ACCOUNT_EXISTS) from None
+        return NewAccount(username, password_hash)
+
+    async def create(self, username: str, password: str) -> Account:
+        """Create a local account (:meth:`prepare`, then save it on its own).
+
+        :raises InvalidUsername: the username is not acceptable.
+        :raises WeakPassword: the password breaks the length rules.
+        :raises AccountExists: the (normalised) username is taken.
+        """
+        return await self.ctx.db.run(create_account, await self.prepare(username, password))
 
     async def get(self, username: str) -> Account | None:
         """The account called ``username`` (any case), or ``None``."""

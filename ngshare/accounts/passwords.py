@@ -53,7 +53,8 @@ def _scrypt(password: str, salt: bytes, params: ScryptParams) -> bytes:
     # OpenSSL needs 128*r*(n+2) bytes for V plus 128*r*p for B; allow a little more
     maxmem = 128 * params.r * (params.n + 2 + params.p) + (1 << 20)
     return hashlib.scrypt(
-        password.encode(),
+        # surrogatepass: a lone surrogate (valid in JSON) is hashed, not a 500
+        password.encode("utf-8", "surrogatepass"),
         salt=salt,
         n=params.n,
         r=params.r,

@@ -1,7 +1,9 @@
 """Local accounts in the database: the functions that take an ORM session.
 
-Private to :class:`ngshare.accounts.AccountService`, which runs them through
-``ctx.db.run``; password-reset tokens go through :mod:`ngshare.tokens.store`.
+:func:`create_account` is public (plugins save a prepared account in their
+own transaction with it); the ``_`` functions are private to
+:class:`ngshare.accounts.AccountService`, which runs them through
+``ctx.db.run``. Password-reset tokens go through :mod:`ngshare.tokens.store`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ngshare.accounts.account import (
@@ -16,6 +19,7 @@ from ngshare.accounts.account import (
     RESET_PURPOSE,
     Account,
     AccountExists,
+    NewAccount,
     local_user_name,
 )
 from ngshare.accounts_models import AccountSecret, LocalAccount
@@ -78,6 +82,19 @@ def _create(session: Session, username: str, password_hash: str) -> Account:
     session.add(secret)
     session.flush()
     return _to_account(account, user, secret)
+
+
+def create_account(session: Session, new: NewAccount) -> Account:
+    """Save a prepared account in the caller's transaction, so it commits or fails with its rows.
+
+    :raises AccountExists: the username was taken since :meth:`AccountService.prepare`
+        (the caller's other writes are kept: only this savepoint is undone).
+    """
+    try:
+        with session.begin_nested():
+            return _create(session, new.username, new.password_hash)
+    except IntegrityError:  # created concurrently
+        raise AccountExists(ERR_ACCOUNT_EXISTS) from None
 
 
 def _set_hash(

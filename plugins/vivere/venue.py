@@ -143,18 +143,30 @@ def list_events(session: Session, base_url: str) -> list[dict[str, Any]]:
     return [event_json(event, location, base_url) for event, location in rows]
 
 
-def _check_event(session: Session, event: Event) -> None:
-    if event.end_time < event.start_time:
+def _check_event(session: Session, fields: dict[str, Any]) -> None:
+    """Refuse an event whose times are reversed or whose location does not exist.
+
+    Called with the event's would-be fields *before* any is set on a row, so
+    that nothing is flushed first: an unknown ``location_pk`` must be this 400,
+    not a foreign-key error at the flush. The location is read ``FOR SHARE``
+    (PostgreSQL), so a concurrent delete waits for this transaction and then
+    sees the event (409) instead of breaking the reference.
+    """
+    if fields["end_time"] < fields["start_time"]:
         raise ApiError(400, errors.ERR_END_BEFORE_START)
-    if event.location_pk is not None and session.get(Location, event.location_pk) is None:
+    location_pk = fields.get("location_pk")
+    if (
+        location_pk is not None
+        and session.get(Location, location_pk, with_for_update={"read": True}) is None
+    ):
         raise ApiError(400, errors.ERR_UNKNOWN_LOCATION)
 
 
 def create_event(
     session: Session, bus: EventBus, fields: dict[str, Any], base_url: str
 ) -> dict[str, Any]:
+    _check_event(session, fields)
     event = Event(**fields)
-    _check_event(session, event)
     session.add(event)
     session.flush()
     payload = _event_json(session, event, base_url)
@@ -173,10 +185,15 @@ def update_event(
     session: Session, bus: EventBus, pk: int, changes: dict[str, Any], base_url: str
 ) -> dict[str, Any]:
     event = _event(session, pk)
+    current = {
+        "start_time": event.start_time,
+        "end_time": event.end_time,
+        "location_pk": event.location_pk,
+    }
+    _check_event(session, {**current, **changes})
     for name, value in changes.items():
         setattr(event, name, value)
     event.updated_at = utcnow()
-    _check_event(session, event)
     session.flush()
     payload = _event_json(session, event, base_url)
     bus.publish_after_commit(session, channels.EVENTS, channels.EVENT_UPDATED, payload)

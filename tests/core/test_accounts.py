@@ -18,12 +18,14 @@ from ngshare.accounts import (
     Account,
     AccountExists,
     InvalidUsername,
+    NewAccount,
     WeakPassword,
     check_password,
+    create_account,
     parse_password_hash,
 )
 from ngshare.accounts_models import AccountSecret, ApiToken, LocalAccount
-from ngshare.models import utcnow
+from ngshare.models import User, get_or_create_user, utcnow
 from tests.conftest import ADMIN
 from tests.core import test_tokens
 
@@ -125,6 +127,59 @@ async def test_short_and_huge_passwords_are_refused(server):
     with pytest.raises(WeakPassword, match="at most 1024"):
         await server.accounts.create("ada", "x" * 1025)
     assert await server.accounts.get("ada") is None
+
+
+@pytest.mark.gen_test
+async def test_a_prepared_account_is_saved_with_the_callers_rows_or_not_at_all(server):
+    new = await server.accounts.prepare("Ada", PASSWORD)
+    assert isinstance(new, NewAccount) and new.username == "ada"
+    assert new.password_hash not in repr(new)
+    assert await server.accounts.get("ada") is None  # prepared, not saved
+
+    def save_then_fail(session):
+        create_account(session, new)
+        raise RuntimeError("the plugin's own step failed")
+
+    with pytest.raises(RuntimeError):
+        await server.db.run(save_then_fail)
+    assert await server.accounts.get("ada") is None
+
+    def save_with_a_row(session):
+        account = create_account(session, new)
+        get_or_create_user(session, "ada-companion")
+        return account
+
+    account = await server.db.run(save_with_a_row)
+    assert account.user_name == "local:ada"
+    assert await server.accounts.authenticate("ada", PASSWORD) == account
+
+
+@pytest.mark.gen_test
+async def test_a_name_taken_after_prepare_is_refused_and_undoes_only_the_account(server):
+    first = await server.accounts.prepare("ada", PASSWORD)
+    second = await server.accounts.prepare("ada", "another password")
+    await server.db.run(create_account, first)
+
+    def save_both(session):
+        get_or_create_user(session, "kept")
+        with pytest.raises(AccountExists):
+            create_account(session, second)
+
+    await server.db.run(save_both)
+    with server.db.session() as session:
+        assert session.query(User).filter_by(name="kept").count() == 1
+    with pytest.raises(AccountExists):
+        await server.accounts.prepare("ADA", PASSWORD)
+    assert await server.accounts.authenticate("ada", PASSWORD) is not None
+
+
+@pytest.mark.gen_test
+async def test_a_password_with_a_lone_surrogate_is_hashed_not_a_crash(server):
+    """JSON can carry "\\udc80"; UTF-8 cannot encode it, and that was a 500."""
+    await server.accounts.create("ada", "pass\udc80word")
+    assert await server.accounts.authenticate("ada", "pass\udc80word") is not None
+    assert await server.accounts.authenticate("ada", "pass\udc81word") is None
+    assert await server.accounts.authenticate("nobody", "pass\udc80word") is None
 
 
 # -- password hashes ------------------------------------------------------------------------

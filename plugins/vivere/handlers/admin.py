@@ -26,6 +26,8 @@ route (under ``{prefix}vivere/``)           method  does
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +40,33 @@ from ngshare_vivere.models import MAX_LONG_DESCRIPTION, MAX_MESSAGE, MAX_NAME, S
 from ngshare.plugin_api import ApiError, authenticated
 
 PUBLISH_JOB = "ngshare_vivere.jobs:publish_announcement"
+
+#: Ranks are integers in ``[-MAX_RANK, MAX_RANK]`` (a 32-bit column on every backend).
+MAX_RANK = 1_000_000
+_RANK_TEXT = re.compile(r"^[+-]?[0-9]{1,7}$")
+
+
+def parse_rank(value: Any) -> int:
+    """A location's rank from JSON or a form; 400 ``rank must be an integer`` otherwise.
+
+    Accepted: integers, integral floats (``3.0``) and decimal strings (forms),
+    all within :data:`MAX_RANK`. Refused: booleans, fractions, ``1e400`` and
+    the other non-finite numbers Python's JSON parser lets through
+    (``Infinity``, ``NaN``), which ``int()`` would turn into a 500 or round silently.
+    """
+    rank: int | None = None
+    if isinstance(value, bool):
+        rank = None
+    elif isinstance(value, int):
+        rank = value
+    elif isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            rank = int(value)
+    elif isinstance(value, str) and _RANK_TEXT.match(value.strip()):
+        rank = int(value.strip())
+    if rank is None or not -MAX_RANK <= rank <= MAX_RANK:
+        raise ApiError(400, errors.ERR_BAD_RANK)
+    return rank
 
 
 class _OrganiserHandler(VivereHandler):
@@ -65,16 +94,7 @@ class _OrganiserHandler(VivereHandler):
         return value
 
     def rank(self) -> int:
-        value = self.param("rank")
-        if isinstance(value, bool):
-            raise ApiError(400, errors.ERR_BAD_RANK)
-        try:
-            rank = int(value)
-        except (TypeError, ValueError):
-            raise ApiError(400, errors.ERR_BAD_RANK) from None
-        if not -1_000_000 <= rank <= 1_000_000:
-            raise ApiError(400, errors.ERR_BAD_RANK)
-        return rank
+        return parse_rank(self.param("rank"))
 
     def location_ref(self) -> int | None:
         value = self.param("location_id")

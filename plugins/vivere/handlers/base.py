@@ -8,6 +8,12 @@ status code, through :meth:`VivereHandler.error_envelope`.
 Parameters come from a JSON object body (``Content-Type: application/json``,
 as the seed asks; a body that starts with ``{`` is read as JSON whatever its
 type) or, failing that, from a form body or the query string.
+
+Strings from JSON may hold what no database stores alike: NUL (PostgreSQL
+refuses it, SQLite keeps it) and lone surrogates (neither can encode them).
+Any parameter holding one is a 400 naming it, on both databases, before
+anything is written. Form values and query strings never carry them: the
+core turns control characters into spaces there, as Tornado does.
 """
 
 from __future__ import annotations
@@ -36,6 +42,17 @@ PARAMS_BODY_BYTES = 64 * 1024
 MAX_ID = 2**31 - 1
 
 MISSING: Any = object()
+
+
+def is_storable(text: str) -> bool:
+    """Whether every database stores ``text`` as is: no NUL, valid UTF-8 (no lone surrogate)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_json(content_type: str) -> bool:
@@ -110,7 +127,11 @@ class VivereHandler(APIHandler):
         body = self.json_params()
         if body is not None and name in body:
             value = body[name]
-            return value.strip() if strip and isinstance(value, str) else value
+            if not isinstance(value, str):
+                return value
+            if not is_storable(value):
+                raise ApiError(400, errors.ERR_BAD_CHARACTER.format(name=name))
+            return value.strip() if strip else value
         value = self.argument(name)
         return MISSING if value is None else value
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from ngshare_vivere import announcements, errors
 from ngshare_vivere.config import normalize_phone
-from ngshare_vivere.handlers.base import VivereHandler
+from ngshare_vivere.handlers.base import VivereHandler, is_storable
 from ngshare_vivere.models import MAX_MESSAGE, SOURCE_SMS
 from ngshare_vivere.twilio import is_valid_signature
 from sqlalchemy.exc import IntegrityError
@@ -84,6 +84,9 @@ class SmsAnnouncementHandler(VivereHandler):
         if len(message) > MAX_MESSAGE:
             raise ApiError(400, errors.ERR_TOO_LONG.format(name="Body", n=MAX_MESSAGE))
         sid = fields.get("MessageSid") or fields.get("SmsSid") or None
+        for name, value in (("Body", message), ("MessageSid", sid or "")):
+            if not is_storable(value):  # NUL: PostgreSQL would refuse the row
+                raise ApiError(400, errors.ERR_BAD_CHARACTER.format(name=name))
         now = self.clock.now()
         try:
             _, created = await self.ctx.db.run(

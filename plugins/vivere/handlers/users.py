@@ -6,6 +6,10 @@ A Vivere account is a core local account (``ctx.accounts``): the person
 header as well as ``Authorization: Bearer``. JupyterHub users need no
 account: their hub identity works on every route. Vivere itself keeps only
 the display name (:class:`ngshare_vivere.models.Profile`).
+
+Sign-up is one transaction: the account, the profile and the first token
+are saved together (:func:`sign_up`), so a failure at any step leaves no
+account and the person can retry with the same username.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from ngshare.plugin_api import (
     AccountError,
     AccountExists,
     ApiError,
+    NewAccount,
+    create_account,
     get_or_create_user,
     issue_token,
     public,
@@ -54,6 +60,16 @@ def save_profile_and_issue(
     return issued.secret, name
 
 
+def sign_up(session: Session, new: NewAccount, display_name: str, expires_in: float) -> str:
+    """Save the account, its profile and its first token together; the token.
+
+    :raises AccountExists: the username was taken since it was prepared.
+    """
+    account = create_account(session, new)
+    token, _ = save_profile_and_issue(session, account.user_name, display_name, expires_in)
+    return token
+
+
 class UserCreateHandler(VivereHandler):
     """``vivere/user/create``: POST ``{name, username, password}`` -> 201 ``{"token": ...}``.
 
@@ -68,14 +84,14 @@ class UserCreateHandler(VivereHandler):
         password = self.text("password", MAX_PASSWORD, strip=False)
         assert name is not None and username is not None and password is not None
         try:
-            account = await self.ctx.accounts.create(username, password)
+            new = await self.ctx.accounts.prepare(username, password)
+            token = await self.ctx.db.run(
+                sign_up, new, name, self.vivere.token_expiry_seconds
+            )
         except AccountExists:
             raise ApiError(409, errors.ERR_USER_EXISTS) from None
         except AccountError as e:
             raise ApiError(400, str(e)) from None
-        token, _ = await self.ctx.db.run(
-            save_profile_and_issue, account.user_name, name, self.vivere.token_expiry_seconds
-        )
         self.success({"token": token}, 201)
 
 

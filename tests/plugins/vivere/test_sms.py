@@ -198,3 +198,15 @@ async def test_a_json_body_is_not_a_twilio_message(vv, twilio):
         headers={"X-Twilio-Signature": compute_signature(AUTH_TOKEN, vv.root + PATH, [])},
     )
     assert reply.error == (403, "Refused")  # signed, but it names no organiser number
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("field", ["Body", "MessageSid"])
+async def test_a_nul_in_a_signed_text_is_a_400_and_announces_nothing(vv, twilio, field):
+    params = text_message(**{field: "Dinner\x00 is served"})
+    reply = await post(vv, params)
+    assert reply.error == (
+        400,
+        f"{field} contains a character that cannot be stored (NUL or a lone surrogate)",
+    )
+    assert await messages(vv) == []

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
+import sqlalchemy as sa
 from ngshare_vivere.models import Profile
 from sqlalchemy import select
 
-from ngshare.accounts_models import ApiToken
+from ngshare.accounts_models import ApiToken, LocalAccount
 from ngshare.models import User
 from tests.plugins.vivere.conftest import PASSWORD
 
@@ -181,3 +185,61 @@ async def test_a_hub_or_dev_user_is_a_vivere_user_without_an_account(vv):
     assert reply.status == 201 and reply.data["is_mine"] is True
     mine = await vv.call("GET", "mentorship/user/queue", user="kim")
     assert [t["id"] for t in mine.data["tickets"]["open"]] == [reply.data["id"]]
+
+
+# -- sign-up is all or nothing ----------------------------------------------------------------
+
+
+@contextmanager
+def inserts_fail(engine: sa.Engine, table: str) -> Iterator[None]:
+    """Make the database itself refuse every insert into ``table`` (a real failure, no mock)."""
+    trigger = f"test_refuse_{table}"
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(
+                sa.text(
+                    f"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER {trigger} BEFORE INSERT ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {trigger}()"
+                )
+            )
+        else:
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER {trigger} BEFORE INSERT ON {table} "
+                    "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                )
+            )
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text(f"DROP TRIGGER {trigger} ON {table}"))
+                conn.execute(sa.text(f"DROP FUNCTION {trigger}()"))
+            else:
+                conn.execute(sa.text(f"DROP TRIGGER {trigger}"))
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("table", [Profile.__tablename__, ApiToken.__tablename__])
+async def test_a_sign_up_that_fails_after_the_account_leaves_no_account(vv, server, table):
+    """The profile and the first token are saved with the account, or none of them is."""
+    body = {"name": "Jason", "username": "jason", "password": PASSWORD}
+    with inserts_fail(server.db.engine, table):
+        failed = await vv.call("POST", "user/create", json_body=body)
+        assert failed.error[0] == 500
+    with server.db.session() as session:
+        assert session.scalar(select(LocalAccount).where(LocalAccount.username == "jason")) is None
+        assert session.scalar(select(User).where(User.name == "local:jason")) is None
+    login = {"username": "jason", "password": PASSWORD}
+    assert (await vv.call("POST", "user/login", json_body=login)).status == 401
+    # the person simply tries again: no 409, and the account is whole
+    retry = await vv.call("POST", "user/create", json_body=body)
+    assert retry.status == 201, retry.body
+    assert (await vv.call("POST", "user/login", json_body=login)).data["name"] == "Jason"
