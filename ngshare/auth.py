@@ -1,7 +1,8 @@
 """Who is calling: identity providers, picked by configuration at start-up.
 
 * :class:`DevIdentity` (``vngshare``) trusts a ``user`` argument in the query
-  string or form body, exactly like ngshare's development mode.
+  string or form body, like ngshare's development mode (the query string's
+  wins: it names the caller before the body is read).
 * :class:`NoIdentity` identifies nobody: every authenticated call gets a JSON
   401 (``ngshare`` started outside JupyterHub with no other source).
 * :class:`ngshare.hub.HubIdentity` asks JupyterHub (``ngshare`` as a hub service).
@@ -18,6 +19,13 @@ name, and the provider's own settings stay on ``ctx.identity.fallback``.
 
 A provider returns an :class:`Identity` or ``None``; it never raises for an
 unknown caller. Admin status comes from the configured admin list.
+
+Callers are identified before the body of their request is read, so that an
+anonymous upload is refused at once rather than received and spooled first
+(:meth:`ngshare.web.APIHandler.prepare`). A provider that can identify a
+request only from its body says so in :meth:`~IdentityProvider.needs_body`
+(dev mode's ``user`` in a form body; a browser's xsrf token in a form body);
+those requests are identified after the body, as every request once was.
 
 Names beginning with :data:`LOCAL_ACCOUNT_PREFIX` belong to local accounts
 (:mod:`ngshare.accounts`): only a core token can carry them, and an identity of
@@ -94,6 +102,14 @@ class IdentityProvider(LoggingConfigurable):
     async def identify(self, handler: APIHandler) -> Identity | None:
         raise NotImplementedError
 
+    def needs_body(self, handler: RequestHandler) -> bool:
+        """Whether :meth:`identify` may need the request's form body to know the caller.
+
+        When it does not, the caller is identified before any byte of the body
+        is read, and an anonymous upload is refused without being received.
+        """
+        return False
+
     def check_xsrf(self, handler: APIHandler) -> None:
         """Refuse a cookie-authenticated write without an xsrf token (no cookies here: nothing)."""
 
@@ -110,11 +126,22 @@ class NoIdentity(IdentityProvider):
 
 
 class DevIdentity(IdentityProvider):
-    """Development mode: the caller is whoever the ``user`` argument names."""
+    """Development mode: the caller is whoever the ``user`` argument names.
+
+    ``user`` in the query string wins over one in the form body, so that the
+    caller is known before the body is read; ngshare's clients send it in one
+    place only (the query string of GETs, the body of POSTs).
+    """
+
+    def needs_body(self, handler: RequestHandler) -> bool:
+        """Only a request whose query string names nobody may name its user in the body."""
+        return not handler.get_query_argument("user", None)
 
     async def identify(self, handler: APIHandler) -> Identity | None:
+        name = handler.get_query_argument("user", None)
         argument = getattr(handler, "argument", None)  # WebSocket handlers have none
-        name = argument("user") if argument else handler.get_query_argument("user", None)
+        if not name and argument is not None and handler.body_loaded:
+            name = argument("user")
         if not name or len(name) > MAX_USERNAME_LENGTH:
             return None
         return self.make_identity(name)
@@ -210,6 +237,13 @@ class TokenFirstIdentity:
 
     def login_url(self, handler: RequestHandler) -> str | None:
         return self.fallback.login_url(handler)
+
+    def needs_body(self, handler: RequestHandler) -> bool:
+        """A core token in the headers says it all; otherwise the provider decides."""
+        tokens = getattr(getattr(handler, "ctx", None), "tokens", None)
+        if tokens is not None and tokens.secret_in(handler.request) is not None:
+            return False
+        return self.fallback.needs_body(handler)
 
     async def identify(self, handler: APIHandler) -> Identity | None:
         found = await self.core.lookup(

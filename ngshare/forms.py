@@ -108,16 +108,19 @@ def parse_spooled(content_type: str, spool: BinaryIO) -> SpooledForm:
             spool.seek(0)
             return parse_small(content_type, spool.read())
     form = SpooledForm(spool=spool)
-    for count, (name, start, end) in enumerate(_field_ranges(spool), 1):
-        if count > MAX_FIELDS:
-            form.close()  # the spool file goes now, not when the collector finds it
-            raise FormError(ERR_TOO_MANY_FIELDS)
-        if end - start <= SMALL_VALUE_BYTES:
-            spool.seek(start)
-            form.values.setdefault(name, []).append(_unquote_plus(spool.read(end - start)))
-        else:
-            form.ranges.setdefault(name, []).append((start, end))
-            form.values.pop(name, None)  # a later value replaces earlier ones
+    try:
+        for count, (name, start, end) in enumerate(_field_ranges(spool), 1):
+            if count > MAX_FIELDS:
+                raise FormError(ERR_TOO_MANY_FIELDS)
+            if end - start <= SMALL_VALUE_BYTES:
+                spool.seek(start)
+                form.values.setdefault(name, []).append(_unquote_plus(spool.read(end - start)))
+            else:
+                form.ranges.setdefault(name, []).append((start, end))
+                form.values.pop(name, None)  # a later value replaces earlier ones
+    except BaseException:
+        form.close()  # the spool file goes now, not when the collector finds it
+        raise
     return form
 
 

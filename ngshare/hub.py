@@ -177,6 +177,22 @@ class HubIdentity(IdentityProvider):
         self._check_scope(model)
         return await self._identity_for(model)
 
+    def needs_body(self, handler: web.RequestHandler) -> bool:
+        """A browser's write with a cookie this hub signed may carry its xsrf token
+        in the form body (``_xsrf``); everything else is known from the headers."""
+        if self.token_from(handler) is not None:
+            return False
+        headers = handler.request.headers
+        if headers.get("X-Xsrftoken") or headers.get("X-Csrftoken"):
+            return False
+        if handler.get_query_argument("_xsrf", None):
+            return False
+        name = self.hub_auth.cookie_name
+        if not handler.application.settings.get("cookie_secret"):
+            return name in handler.request.cookies
+        # a signed cookie cannot be forged: a made-up one does not earn a read body
+        return bool(handler.get_secure_cookie(name))
+
     async def user_for_token(self, token: str) -> dict | None:
         """The hub's user model for ``token`` (cached; one hub request per token at a time)."""
         key = hashlib.sha256(token.encode()).hexdigest()

@@ -51,8 +51,9 @@ def refuse_unread_body(handler: RequestHandler, status: int, envelope: dict) -> 
         "\r\n",
     ]).encode("latin-1")
     stream = handler.detach()  # Tornado neither answers nor reads this request any more
+    # the path, not the URI: query strings may carry tokens
     log.info("%d %s %s (refused before its body was read)", status, handler.request.method,
-             handler.request.uri)
+             handler.request.path)
     task = asyncio.ensure_future(_answer_then_linger(stream, head + body))
     _LINGERING.add(task)  # a task only weakly referenced by the loop could vanish
     task.add_done_callback(_LINGERING.discard)

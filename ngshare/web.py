@@ -7,7 +7,12 @@ It gives each feature set the same guarantees:
 * request bodies are streamed: a body over ``max_body_bytes`` is refused with
   a 413 before it is read, and large bodies are parsed on a worker thread;
 * identity is resolved once per request by the configured identity provider,
-  in methods marked :func:`authenticated` (or deliberately :func:`public`).
+  in methods marked :func:`authenticated` (or deliberately :func:`public`);
+  for a request with a body, before any of it is read whenever the provider
+  can tell who is calling from the headers and the URL (an anonymous upload
+  gets its 401 at once, without being received or written to disk);
+* a body spooled to disk is released as soon as its connection closes, not
+  when the garbage collector finds the abandoned request.
 
 Only the IOLoop thread touches handlers; blocking work goes through
 ``self.ctx.run_blocking`` or ``self.ctx.db.run``.
@@ -80,12 +85,14 @@ def authenticated(method: F) -> F:
     @functools.wraps(method)
     async def wrapper(self: APIHandler, *args: Any, **kwargs: Any) -> Any:
         await self.load_body()
-        self.identity = await self.ctx.identity.identify(self)
+        if not self._identified_before_body:
+            self.identity = await self.ctx.identity.identify(self)
         if self.identity is None:
             raise ApiError(401, self.unauthenticated_message)
         return await method(self, *args, **kwargs)
 
     wrapper.ngshare_access = "authenticated"  # type: ignore[attr-defined]
+    wrapper.ngshare_identify_before_body = True  # type: ignore[attr-defined]  # see prepare()
     return wrapper  # type: ignore[return-value]
 
 
@@ -135,6 +142,7 @@ class APIHandler(web.RequestHandler):
         self._form: forms.SpooledForm | None = None
         self._raw: bytes | None = None  # the body as sent, unless it was spooled
         self._json: Any = _UNPARSED
+        self._identified_before_body = False
 
     # -- envelope -----------------------------------------------------------
 
@@ -217,6 +225,40 @@ class APIHandler(web.RequestHandler):
         # Above the limit data_received answers 413 itself; the connection's own
         # (higher) limit only stops a client that ignores that answer.
         self.request.connection.set_max_body_size(2 * self.max_body_bytes + (1 << 20))
+        if self._has_body() and self._identifies_before_body():
+            await self._identify_before_body()
+
+    def _has_body(self) -> bool:
+        headers = self.request.headers
+        return "Transfer-Encoding" in headers or headers.get("Content-Length", "0") != "0"
+
+    def _identifies_before_body(self) -> bool:
+        """Is the method to run :func:`authenticated`, and the caller known without the body?"""
+        method = getattr(self, self.request.method.lower(), None)  # type: ignore[union-attr]
+        if not getattr(method, "ngshare_identify_before_body", False):
+            return False
+        return not self.ctx.identity.needs_body(self)
+
+    async def _identify_before_body(self) -> None:
+        """Identify the caller while the body waits; refuse at once, unread, if nobody.
+
+        Nothing is received or spooled for an anonymous caller. The refusal is
+        answered with a lingering close (:func:`~ngshare.linger.refuse_unread_body`)
+        so that a client still sending its upload reads it rather than a reset.
+        A signed-in caller's request goes on exactly as before: the body, then
+        the handler's own checks in their usual order.
+        """
+        try:
+            identity = await self.ctx.identity.identify(self)
+        except ApiError as e:  # the hub cannot be reached (503), a token lacks a scope (403)
+            refuse_unread_body(self, e.status, self.error_envelope(e.status, e.message, e.extra))
+            return
+        if identity is None:
+            envelope = self.error_envelope(401, self.unauthenticated_message, {})
+            refuse_unread_body(self, 401, envelope)
+            return
+        self.identity = identity
+        self._identified_before_body = True
 
     def data_received(self, chunk: bytes) -> None:
         if self._finished:
@@ -224,7 +266,7 @@ class APIHandler(web.RequestHandler):
         self._body_size += len(chunk)
         if self._body_size > self.max_body_bytes:
             # a chunked body with no Content-Length grew too large: answer now
-            self._chunks, self._spool = [], None
+            self._release_body()
             self.set_header("Connection", "close")
             self.send_error(413, exc_info=(ApiError, ApiError(413, ERR_TOO_LARGE), None))
             return
@@ -273,12 +315,41 @@ class APIHandler(web.RequestHandler):
             self._form = forms.parse_small(content_type, body)
         if "_xsrf" in self._form.values:  # where Tornado's and JupyterHub's xsrf checks look
             self.request.body_arguments["_xsrf"] = self._form.values["_xsrf"]
+            self.request.arguments.setdefault("_xsrf", []).extend(self._form.values["_xsrf"])
+
+    @property
+    def body_loaded(self) -> bool:
+        """Has :meth:`load_body` run (are the form body's fields readable)?"""
+        return self._form is not None
+
+    def _release_body(self) -> None:
+        """Drop the body received so far: its chunks, and its spool file (closed now)."""
+        self._chunks = []
+        if self._spool is not None:
+            spool, self._spool = self._spool, None
+            spool.close()
+
+    def on_connection_close(self) -> None:
+        """The client went away: release what its unfinished body holds, at once.
+
+        A request whose body never completes never reaches its handler nor
+        ``on_finish``; without this, its spool file (deleted, but open) would
+        stay on disk until the garbage collector found the abandoned request.
+        A complete body is the handler's to use (it runs even so) and is
+        released by :meth:`on_finish`.
+        """
+        # Tornado's own on_connection_close reads the same future: a body still
+        # arriving is abandoned there, and the handler method never runs
+        arriving = getattr(self.request, "_body_future", None)
+        abandoned = arriving is None or not arriving.done()
+        super().on_connection_close()
+        if abandoned:
+            self._release_body()
 
     def on_finish(self) -> None:
         if self._form is not None:
             self._form.close()
-        if self._spool is not None:
-            self._spool.close()
+        self._release_body()
 
     def raw_body(self) -> bytes:
         """The request body exactly as sent (for signature checks such as Twilio's).
