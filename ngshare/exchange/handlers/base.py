@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from ngshare.exchange import codec, errors
+from ngshare.exchange.config import Exchange
 from ngshare.exchange.models import FileEntry
 from ngshare.exchange.response_cache import build_body, entry_json
 from ngshare.exchange.wire import UploadedFile, stage_files
@@ -47,7 +48,10 @@ class ExchangeHandler(APIHandler):
             checked = True
         try:
             files = await self.ctx.run_blocking(
-                stage_files, self.argument_chunks("files"), self.ctx.storage
+                stage_files,
+                self.argument_chunks("files"),
+                self.ctx.storage,
+                self.ctx.state(Exchange).max_files_per_upload,
             )
         except ApiError:
             if not checked:
