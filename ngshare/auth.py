@@ -115,9 +115,18 @@ class DevIdentity(IdentityProvider):
     async def identify(self, handler: APIHandler) -> Identity | None:
         argument = getattr(handler, "argument", None)  # WebSocket handlers have none
         name = argument("user") if argument else handler.get_query_argument("user", None)
-        if not name or len(name) > MAX_USERNAME_LENGTH:
+        if not name or len(name) > MAX_USERNAME_LENGTH or not _is_utf8(name):
             return None
         return self.make_identity(name)
+
+
+def _is_utf8(text: str) -> bool:
+    """False for body bytes that were not UTF-8 (kept as lone surrogates): no one's name."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

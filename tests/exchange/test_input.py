@@ -34,6 +34,7 @@ NAME_FIELDS = [
 #: a slash, a backslash, over 255 bytes.
 BAD_URL_IDS = [
     pytest.param("a%00b", id="nul"),
+    pytest.param("a%FFb", id="not-utf8"),
     pytest.param("%2E%2E", id="dotdot"),
     pytest.param("%2E", id="dot"),
     pytest.param("a%2Fb", id="slash"),
@@ -350,3 +351,13 @@ def test_the_path_checks_of_100000_files_take_linear_time():
     assert not tree.add("d7/sub")
     assert not tree.add("d7/sub/f7.txt/x")
     assert tree.add("d7/sub2")
+
+
+async def test_a_dev_user_name_that_is_not_utf8_is_nobody(exchange, http_client, base_url):
+    """vngshare's ``user`` field, in a body, with bytes that are not UTF-8: 401, not a 500."""
+    await exchange.setup()
+    response = await http_client.fetch(
+        f"{base_url}/api/submission/c1/a1", method="POST", body="user=%FF&files=[]",
+        raise_error=False,
+    )
+    assert (response.code, json.loads(response.body)) == (401, error("Login required"))
