@@ -28,7 +28,7 @@ from ngshare.exchange.models import (
     Submission,
 )
 from ngshare.exchange.wire import is_legal_name, is_storable, parse_timestamp
-from ngshare.plugin_api import ApiError, Identity, User
+from ngshare.plugin_api import ApiError, Identity, User, get_or_create_users
 
 
 @dataclass
@@ -83,6 +83,24 @@ def can_exist(name: str) -> bool:
     stored before ids were checked (or imported from ngshare 0.6) stay reachable.
     """
     return is_storable(name)
+
+
+#: Values bound in one statement at most: PostgreSQL takes 65,535 parameters per
+#: statement, so a roster of 40,000 in one request failed there (a 500).
+BATCH = 10_000
+
+
+def batches(items: list) -> list[list]:
+    """``items`` cut into lists of at most :data:`BATCH`, in order."""
+    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+
+
+def users_named(session: Session, names: list[str]) -> dict[str, User]:
+    """``get_or_create_users`` for any number of names, in sorted batches (see :data:`BATCH`)."""
+    users: dict[str, User] = {}
+    for batch in batches(sorted(set(names))):
+        users.update(get_or_create_users(session, batch))
+    return users
 
 
 def require_admin(identity: Identity) -> None:
@@ -439,6 +457,7 @@ __all__ = [
     "Scope",
     "SubmissionRow",
     "can_exist",
+    "batches",
     "caller_in",
     "find_assignment",
     "find_course",
@@ -452,4 +471,5 @@ __all__ = [
     "require_new_id",
     "require_self_or_instructor",
     "require_timestamp",
+    "users_named",
 ]

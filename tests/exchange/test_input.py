@@ -361,3 +361,26 @@ async def test_a_dev_user_name_that_is_not_utf8_is_nobody(exchange, http_client,
         raise_error=False,
     )
     assert (response.code, json.loads(response.body)) == (401, error("Login required"))
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_rosters_larger_than_one_statement_holds_are_stored(
+    exchange, api, http_client, base_url
+):
+    """33,000 names took 66,000 parameters in one INSERT: over PostgreSQL's 65,535, a 500."""
+    names = [f"u{i}" for i in range(33_000)]
+
+    async def post(path, **fields):
+        response = await http_client.fetch(
+            f"{base_url}/api/{path}", method="POST", body=urlencode(fields), request_timeout=100
+        )
+        return json.loads(response.body)
+
+    assert await post("course/big", user=ADMIN, instructors=json.dumps(names)) == {"success": True}
+    students = [{"username": f"s-{n}", **NAMES} for n in names]
+    answer = await post("students/big", user="u0", students=json.dumps(students))
+    assert all(s["success"] for s in answer["status"]) and len(answer["status"]) == len(names)
+    status, body = await api("GET", "students/big", user="u0")
+    assert (status, len(body["students"])) == (200, len(names))
+    status, body = await api("GET", "instructors/big", user="u0")
+    assert (status, [p["username"] for p in body["instructors"]]) == (200, names)

@@ -9,7 +9,7 @@ from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import ROLE_INSTRUCTOR, Course, Membership
 from ngshare.exchange.wire import load_json
-from ngshare.plugin_api import ApiError, Identity, User, authenticated, get_or_create_users, utcnow
+from ngshare.plugin_api import ApiError, Identity, User, authenticated, utcnow
 
 
 def list_courses(session: Session, identity: Identity) -> list[str]:
@@ -37,7 +37,7 @@ def create_course(session: Session, course_id: str, identity: Identity, raw: str
     course = Course(name=course_id)
     session.add(course)
     session.flush()
-    users = get_or_create_users(session, instructors)
+    users = access.users_named(session, instructors)
     session.add_all(
         Membership(course_pk=course.pk, user_pk=users[name].pk, role=ROLE_INSTRUCTOR, position=i)
         for i, name in enumerate(dict.fromkeys(instructors))

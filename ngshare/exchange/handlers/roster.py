@@ -18,7 +18,6 @@ from ngshare.plugin_api import (
     User,
     authenticated,
     get_or_create_user,
-    get_or_create_users,
 )
 
 PERSON_FIELDS = ("username", "first_name", "last_name", "email")
@@ -146,15 +145,16 @@ def upsert_students(
     access.require_instructor(session, course, identity)
     entries = _parse_students(raw)
     refusals = {i: _entry_problem(e) for i, e in enumerate(entries)}
-    users = get_or_create_users(
+    users = access.users_named(
         session, [e["username"] for i, e in enumerate(entries) if refusals[i] is None]
     )
     existing = {
         m.user_pk: m
+        for batch in access.batches([u.pk for u in users.values()])
         for m in session.scalars(
             select(Membership).where(
                 Membership.course_pk == course.pk,
-                Membership.user_pk.in_([u.pk for u in users.values()]),
+                Membership.user_pk.in_(batch),
             )
         )
     }
