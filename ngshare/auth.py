@@ -142,9 +142,18 @@ class DevIdentity(IdentityProvider):
         argument = getattr(handler, "argument", None)  # WebSocket handlers have none
         if not name and argument is not None and handler.body_loaded:
             name = argument("user")
-        if not name or len(name) > MAX_USERNAME_LENGTH:
+        if not name or len(name) > MAX_USERNAME_LENGTH or not _is_utf8(name):
             return None
         return self.make_identity(name)
+
+
+def _is_utf8(text: str) -> bool:
+    """False for body bytes that were not UTF-8 (kept as lone surrogates): no one's name."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

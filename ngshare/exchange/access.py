@@ -26,8 +26,8 @@ from ngshare.exchange.models import (
     StoredFile,
     Submission,
 )
-from ngshare.exchange.wire import parse_timestamp
-from ngshare.plugin_api import ApiError, DriverStatement, Identity, User
+from ngshare.exchange.wire import is_legal_name, is_storable, parse_timestamp
+from ngshare.plugin_api import ApiError, DriverStatement, Identity, User, get_or_create_users
 
 
 @dataclass
@@ -64,12 +64,52 @@ class Caller:
             self.require_instructor()
 
 
+def require_new_id(name: str, message: str) -> str:
+    """An id the request creates (a course, an assignment, a person): 400 ``message`` if illegal.
+
+    Every id the exchange stores passes here (see :func:`~ngshare.exchange.wire.is_legal_name`),
+    so both databases hold the same ids and every client can make a directory of each.
+    """
+    if not is_legal_name(name):
+        raise ApiError(400, message)
+    return name
+
+
+def can_exist(name: str) -> bool:
+    """Could a row have this id? Text no database stores is simply not found.
+
+    Lookups use this weaker check rather than :func:`require_new_id`, so rows
+    stored before ids were checked (or imported from ngshare 0.6) stay reachable.
+    """
+    return is_storable(name)
+
+
+#: Values bound in one statement at most: PostgreSQL takes 65,535 parameters per
+#: statement, so a roster of 40,000 in one request failed there (a 500).
+BATCH = 10_000
+
+
+def batches(items: list) -> list[list]:
+    """``items`` cut into lists of at most :data:`BATCH`, in order."""
+    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+
+
+def users_named(session: Session, names: list[str]) -> dict[str, User]:
+    """``get_or_create_users`` for any number of names, in sorted batches (see :data:`BATCH`)."""
+    users: dict[str, User] = {}
+    for batch in batches(sorted(set(names))):
+        users.update(get_or_create_users(session, batch))
+    return users
+
+
 def require_admin(identity: Identity) -> None:
     if not identity.is_admin:
         raise ApiError(403, errors.ERR_NOT_ADMIN)
 
 
 def find_course(session: Session, course_id: str) -> Course:
+    if not can_exist(course_id):
+        raise ApiError(404, errors.ERR_COURSE_NOT_FOUND)
     course = session.scalar(
         select(Course).where(Course.name == course_id, Course.deleted_at.is_(None))
     )
@@ -107,6 +147,8 @@ def require_self_or_instructor(
 
 
 def find_assignment(session: Session, course: Course, assignment_id: str) -> Assignment:
+    if not can_exist(assignment_id):
+        raise ApiError(404, errors.ERR_ASSIGNMENT_NOT_FOUND)
     assignment = session.scalar(
         select(Assignment).where(
             Assignment.course_pk == course.pk,
@@ -123,6 +165,8 @@ def find_member(
     session: Session, course: Course, username: str, role: str | None = None
 ) -> tuple[User, Membership]:
     """A course member (any role unless ``role``); 'Student not found' otherwise."""
+    if not can_exist(username):
+        raise ApiError(404, _not_found_message(role))
     query = (
         select(User, Membership)
         .join(Membership, Membership.user_pk == User.pk)
@@ -132,13 +176,14 @@ def find_member(
         query = query.where(Membership.role == role)
     row = session.execute(query).first()
     if row is None:
-        message = (
-            errors.ERR_INSTRUCTOR_NOT_FOUND
-            if role == ROLE_INSTRUCTOR
-            else errors.ERR_STUDENT_NOT_FOUND
-        )
-        raise ApiError(404, message)
+        raise ApiError(404, _not_found_message(role))
     return row[0], row[1]
+
+
+def _not_found_message(role: str | None) -> str:
+    if role == ROLE_INSTRUCTOR:
+        return errors.ERR_INSTRUCTOR_NOT_FOUND
+    return errors.ERR_STUDENT_NOT_FOUND
 
 
 class Ref(NamedTuple):
@@ -174,12 +219,18 @@ class Scope:
         assignment_id: str | None = None,
         student_id: str | None = None,
     ) -> Scope:
-        """Everything at once; 'Course not found' if there is no live course."""
+        """Everything at once; 'Course not found' if there is no live course.
+
+        An id no database can store matches no row, on either database alike:
+        it is looked up as "" (which no route can ask for) and then not found.
+        """
+        if not can_exist(course_id):
+            raise ApiError(404, errors.ERR_COURSE_NOT_FOUND)
         params = {"course": course_id, "caller": identity.name}
         if assignment_id is not None:
-            params["assignment"] = assignment_id
+            params["assignment"] = assignment_id if can_exist(assignment_id) else ""
         if student_id is not None:
-            params["student"] = student_id
+            params["student"] = student_id if can_exist(student_id) else ""
         query = _scope_query(assignment_id is not None, student_id is not None)
         row = query.first(session.connection(), params)
         if row is None:
@@ -187,6 +238,10 @@ class Scope:
         course, user, role, *rest = row
         assignment = rest.pop(0) if assignment_id is not None else None
         student_user, student_membership = rest if student_id is not None else (None, None)
+        if assignment_id is not None and not can_exist(assignment_id):
+            assignment = None
+        if student_id is not None and not can_exist(student_id):
+            student_user = student_membership = None
         return cls(
             course=Ref(course),
             caller=Caller(identity, role),
@@ -400,6 +455,8 @@ __all__ = [
     "Ref",
     "Scope",
     "SubmissionRow",
+    "can_exist",
+    "batches",
     "caller_in",
     "find_assignment",
     "find_course",
@@ -410,6 +467,8 @@ __all__ = [
     "require_admin",
     "require_instructor",
     "require_member",
+    "require_new_id",
     "require_self_or_instructor",
     "require_timestamp",
+    "users_named",
 ]

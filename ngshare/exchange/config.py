@@ -23,6 +23,15 @@ class Exchange(Configurable):
         (shared by every student fetching the same release). 0 disables it.""",
     ).tag(config=True)
 
+    max_files_per_upload = Integer(
+        10_000,
+        min=0,
+        help="""The most files one release, submission or feedback upload may hold;
+        above it the upload is refused with a 413 "Too many files". Checking an
+        upload costs time linear in its files; the limit bounds that work and
+        the rows one request writes.""",
+    ).tag(config=True)
+
     @property
     def retention(self) -> timedelta:
         return timedelta(days=self.retention_days)

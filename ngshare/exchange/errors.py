@@ -1,4 +1,8 @@
-"""Wire texts of the exchange's errors, byte-identical to ngshare 0.6's."""
+"""Wire texts of the exchange's errors, byte-identical to ngshare 0.6's.
+
+The texts under "Ours" are new (ngshare 0.6 accepted such input, or failed
+on it with a 500); see docs/exchange-api.md.
+"""
 
 ERR_LOGIN_REQUIRED = "Login required"
 
@@ -32,3 +36,17 @@ ERR_CONTENT_BASE64 = "Content cannot be base64 decoded"
 
 ERR_TIMESTAMP_MISSING = "Please supply timestamp"
 ERR_TIMESTAMP_FORMAT = "Time format incorrect"
+
+# Ours: input that ngshare 0.6 accepted or failed on (see docs/exchange-api.md)
+ERR_ILLEGAL_COURSE_ID = "Illegal course id"
+ERR_ILLEGAL_ASSIGNMENT_ID = "Illegal assignment id"
+ERR_ILLEGAL_INSTRUCTOR_ID = "Illegal instructor id"
+ERR_ILLEGAL_STUDENT_ID = "Illegal student id"
+ERR_ILLEGAL_FIRST_NAME = "Illegal first name"
+ERR_ILLEGAL_LAST_NAME = "Illegal last name"
+ERR_ILLEGAL_EMAIL = "Illegal email"
+
+
+def too_many_files(limit: int) -> str:
+    """413 text of an upload over ``c.Exchange.max_files_per_upload``."""
+    return f"Too many files (at most {limit} per upload)"

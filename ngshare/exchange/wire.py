@@ -31,46 +31,118 @@ class UploadedFile:
 
 
 MAX_PATH_LENGTH = 4096
+#: The longest directory entry a client can create (ext4, XFS, btrfs, APFS: 255 bytes).
+MAX_NAME_BYTES = 255
+#: The longest text the ``String(255)`` columns (ids, roster names) hold on PostgreSQL.
+MAX_TEXT_CHARS = 255
+
+
+def is_storable(text: object, max_chars: int = MAX_TEXT_CHARS) -> bool:
+    """Text both databases store alike: valid UTF-8, no NUL, at most ``max_chars``.
+
+    PostgreSQL refuses NUL and over-long text where SQLite keeps them, and
+    neither can store a lone surrogate (from ``\\ud800`` or bytes that are not
+    UTF-8): such text is an input error, never a database one.
+    """
+    if not isinstance(text, str) or len(text) > max_chars or "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_legal_name(name: object) -> bool:
+    """One directory entry every client can create: an id, or one part of a path.
+
+    Course, assignment and student ids become directories on the clients'
+    disks (nbgrader's ``course_id/assignment_id``, ``submitted/student_id``),
+    so they follow the rule of a path's parts: 1 to 255 bytes of UTF-8, not
+    ``.`` or ``..``, no ``/``, ``\\`` (a separator on Windows, where ``..\\x``
+    would escape) or NUL.
+    """
+    if not isinstance(name, str) or name in ("", ".", ".."):
+        return False
+    if "/" in name or "\\" in name or "\x00" in name:
+        return False
+    try:
+        return len(name.encode("utf-8")) <= MAX_NAME_BYTES
+    except UnicodeEncodeError:
+        return False
 
 
 def is_legal_path(path: object) -> bool:
-    """A relative Unix path whose parts are all real names (no '', '.', '..')."""
-    if not isinstance(path, str) or not path or len(path) > MAX_PATH_LENGTH or "\x00" in path:
+    """A relative path of legal names joined by '/' (see :func:`is_legal_name`)."""
+    if not isinstance(path, str) or not path or len(path) > MAX_PATH_LENGTH:
         return False
-    return all(part not in ("", ".", "..") for part in path.split("/"))
+    return all(is_legal_name(part) for part in path.split("/"))
 
 
-def stage_files(chunks: Iterable[bytes] | None, store: BlobStore) -> list[UploadedFile]:
+class PathTree:
+    """The paths of one upload as a tree of names, to refuse what no disk can hold.
+
+    A path taken twice, or a file that is also a directory (``a`` and
+    ``a/b``), cannot both be written; each check walks the path's parts once,
+    so an upload is checked in time linear in its size.
+    """
+
+    _FILE = None  # the leaf of a file; a directory is a dict of its entries
+
+    def __init__(self) -> None:
+        self.root: dict = {}
+
+    def add(self, path: str) -> bool:
+        """Record ``path``; False if it clashes with a path added before."""
+        node = self.root
+        *dirs, name = path.split("/")
+        for part in dirs:
+            child = node.setdefault(part, {})
+            if child is self._FILE:
+                return False
+            node = child
+        if name in node:
+            return False
+        node[name] = self._FILE
+        return True
+
+
+def stage_files(
+    chunks: Iterable[bytes] | None, store: BlobStore, max_files: int | None = None
+) -> list[UploadedFile]:
     """Validate an encoded directory tree and stage its files (blocking).
 
     ``chunks`` is the field's bytes in pieces (see :mod:`ngshare.forms`). Checks
-    run in ngshare's order: presence, JSON, then per file its path and its
-    base64 content. On any error nothing staged so far is kept.
+    run in ngshare's order: presence, JSON, then (ours) at most ``max_files``
+    files, then per file its path and its base64 content. On any error nothing
+    staged so far is kept.
     """
     if chunks is None:
         raise ApiError(400, errors.ERR_FILES_MISSING)
     with store.writing():
-        return _stage_tree(chunks, store)
+        return _stage_tree(chunks, store, max_files)
 
 
-def _stage_tree(chunks: Iterable[bytes], store: BlobStore) -> list[UploadedFile]:
+def _stage_tree(
+    chunks: Iterable[bytes], store: BlobStore, max_files: int | None
+) -> list[UploadedFile]:
     skeleton = split_long_strings(chunks, str(store.tmp))
     try:
         if not skeleton.valid:
             raise ApiError(400, errors.ERR_FILES_JSON)
-        try:
-            entries = json.loads(skeleton.text)
-        except ValueError:
-            raise ApiError(400, errors.ERR_FILES_JSON) from None
+        entries = load_json(skeleton.text, errors.ERR_FILES_JSON)
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise ApiError(400, errors.ERR_FILES_JSON)
+        if max_files is not None and len(entries) > max_files:
+            raise ApiError(413, errors.too_many_files(max_files))
         paths: list[str] = []
+        tree = PathTree()
         path_error = None  # the first illegal path; files before it are still checked first
         for entry in entries:
             path = skeleton.resolve(entry.get("path"))
             if isinstance(path, LongString):  # decode it only if it could be a legal length
                 path = path.text() if path.size <= 6 * MAX_PATH_LENGTH else None
-            if not is_legal_path(path) or path in paths:
+            if not is_legal_path(path) or not tree.add(path):
                 path_error = ApiError(400, errors.ERR_ILLEGAL_PATH)
                 break
             paths.append(path)
@@ -84,6 +156,14 @@ def _stage_tree(chunks: Iterable[bytes], store: BlobStore) -> list[UploadedFile]
     finally:
         skeleton.close()
     return [UploadedFile(path=p, blob=b) for p, b in zip(paths, staged, strict=True)]
+
+
+def load_json(text: str | bytes, message: str) -> object:
+    """``json.loads``, with any undecodable text (nested too deep too) a 400 ``message``."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ApiError(400, message) from None
 
 
 def _stage_all(contents: list[object], store: BlobStore) -> list[StagedBlob | BaseException]:

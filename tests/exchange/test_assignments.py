@@ -190,7 +190,9 @@ async def test_unusual_but_legal_paths_are_accepted(exchange, api):
         "a..b/c.d": b"c",
         "with space/file name.txt": b"s",
         "données/é.csv": b"e",
-        "back\\slash.txt": b"b",
+        "é" * 127 + "x": b"255 bytes of UTF-8 in one name",
+        "d/e/f": b"a file beside its parent's sibling",
+        "d/g": b"g",
     }
     await exchange.course()
     await exchange.release("odd", files=files)
@@ -460,8 +462,22 @@ REJECTED_UPLOADS = [
         "Illegal path",
         id="duplicate-nested",
     ),
+    # ours: what no client can write to disk (ngshare 0.6 accepted these)
+    pytest.param(entries(("a", GOOD), ("a/b", GOOD)), "Illegal path", id="file-then-dir"),
+    pytest.param(entries(("d/a/b", GOOD), ("d/a", GOOD)), "Illegal path", id="dir-then-file"),
+    pytest.param(entries(("back\\slash.txt", GOOD)), "Illegal path", id="backslash"),
+    pytest.param(entries(("..\\x", GOOD)), "Illegal path", id="windows-parent"),
+    pytest.param(entries(("n" * 256, GOOD)), "Illegal path", id="name-over-255-bytes"),
+    pytest.param(entries(("d/" + "é" * 128, GOOD)), "Illegal path", id="utf8-name-over-255"),
+    pytest.param(entries(("\ud800", GOOD)), "Illegal path", id="lone-surrogate"),
+    pytest.param(entries(("a\x00b", GOOD)), "Illegal path", id="nul"),
     pytest.param(entries(("a.txt", "amtsCg")), "Content cannot be base64 decoded", id="unpadded"),
     pytest.param(entries(("a.txt", "é")), "Content cannot be base64 decoded", id="non-ascii"),
+    # ours: ngshare 0.6 skipped foreign characters ("!!!!" was an empty file)
+    pytest.param(entries(("a.txt", "!!!!")), "Content cannot be base64 decoded", id="foreign"),
+    pytest.param(
+        entries(("a.txt", "YQ==YQ==")), "Content cannot be base64 decoded", id="after-padding"
+    ),
     pytest.param(
         json.dumps([{"path": "a.txt"}]), "Content cannot be base64 decoded", id="no-content"
     ),

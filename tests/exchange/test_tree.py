@@ -24,17 +24,22 @@ def reference(text: bytes):
         return "Files cannot be JSON decoded"
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         return "Files cannot be JSON decoded"
-    out, seen = [], set()
+    out, files, dirs = [], set(), set()
     for e in entries:
         path = e.get("path")
-        if not is_legal_path(path) or path in seen:
+        if not is_legal_path(path) or path in files or path in dirs:
             return "Illegal path"
-        seen.add(path)
+        parents = {path.rsplit("/", k)[0] for k in range(1, path.count("/") + 1)}
+        if parents & files:  # a file where this path needs a directory
+            return "Illegal path"
+        files.add(path)
+        dirs |= parents
         content = e.get("content")
         if not isinstance(content, str):
             return "Content cannot be base64 decoded"
         try:
-            out.append((path, binascii.a2b_base64(content, strict_mode=False)))
+            raw = bytes(b for b in content.encode("ascii") if b not in b" \t\n\r\x0b\x0c")
+            out.append((path, binascii.a2b_base64(raw, strict_mode=True)))
         except ValueError:
             return "Content cannot be base64 decoded"
     return out
@@ -67,6 +72,15 @@ CASES = [
     json.dumps([{"path": "../x", "content": BIG}]),
     json.dumps([{"path": "x" * 70000, "content": "YQ=="}]),
     json.dumps([{"path": "a", "content": BIG}, {"path": "a", "content": "YQ=="}]),
+    json.dumps([{"path": "a", "content": BIG}, {"path": "a/b", "content": "YQ=="}]),
+    json.dumps([{"path": "d/e/f", "content": BIG}, {"path": "d/e", "content": "YQ=="}]),
+    json.dumps([{"path": "d/e/f", "content": "YQ=="}, {"path": "d/g", "content": "YQ=="}]),
+    json.dumps([{"path": "a", "content": "!!!!"}]),
+    json.dumps([{"path": "a", "content": BIG + "!"}]),
+    json.dumps([{"path": "a\\b", "content": "YQ=="}]),
+    json.dumps([{"path": "\ud800", "content": "YQ=="}]),
+    json.dumps([{"path": "n" * 256, "content": "YQ=="}]),
+    json.dumps([{"path": "d/" + "\u00e9" * 128, "content": "YQ=="}]),
     json.dumps([{"path": "a", "content": "\u00e9" * 40000}]),
     json.dumps([{"path": "a", "content": "YQ==", "checksum": "whatever", "x": [1, {"y": BIG}]}]),
     json.dumps({"path": "a", "content": "YQ=="}),
@@ -130,7 +144,8 @@ def test_canonical_content_in_memory_is_decoded_once_when_complete(tmp_path):
 
 
 TRICKY = [
-    r'[{"path": "a\\\\b", "content": "YW\nJj\/ZA=="}]',  # escaped backslash, \n, \/
+    r'[{"path": "a\\\\b", "content": "YW\nJj\/ZA=="}]',  # escaped backslash (illegal), \n, \/
+    r'[{"path": "a\/b", "content": "YW\nJj\/ZA=="}]',
     r'[{"path": "q\"uote", "content": "YQ=="}]',
     r'[{"path": "x", "content": "YWJjYWJj\\"}]',  # an escaped backslash right before the quote
     r'[{"path": "x", "content": "YWJjYWJj\\\"}]',  # ... then an escaped quote: unterminated

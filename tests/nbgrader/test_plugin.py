@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import sqlite3
 
 import pytest
 
@@ -25,9 +26,33 @@ from tests.servers import running_server  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def api_url(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("vngshare")) as base:
+def server_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("vngshare")
+
+
+@pytest.fixture(scope="module")
+def api_url(server_dir):
+    with running_server(server_dir) as base:
         yield base + "/api/"
+
+
+def enrol_behind_the_servers_back(server_dir, course: str, name: str) -> None:
+    """Enrol a student id the server refuses (a database from before its id checks may hold one)."""
+    db = sqlite3.connect(server_dir / "ngshare.db")
+    try:
+        with db:  # one transaction
+            db.execute(
+                "INSERT INTO users (name, created_at) VALUES (?, '2020-01-01 00:00:00.000000')",
+                (name,),
+            )
+            db.execute(
+                "INSERT INTO exchange_memberships (course_pk, user_pk, role, position)"
+                " SELECT c.pk, u.pk, 'student', 99 FROM exchange_courses c, users u"
+                " WHERE c.name = ? AND c.deleted_at IS NULL AND u.name = ?",
+                (course, name),
+            )
+    finally:
+        db.close()
 
 
 @pytest.fixture
@@ -172,11 +197,13 @@ class TestAgainstVngshare:
         assert not (tmp_path / "alice" / "ps1" / "feedback").exists()
 
     def test_collect_refuses_unusable_student_ids_but_collects_the_rest(
-        self, act, as_user, course, tmp_path
+        self, act, as_user, course, tmp_path, server_dir
     ):
-        as_user("kevin").add_students(
+        [refused] = as_user("kevin").add_students(
             course, [{"username": "..", "first_name": "", "last_name": "", "email": ""}]
         )
+        assert refused == {"username": "..", "success": False, "message": "Illegal student id"}
+        enrol_behind_the_servers_back(server_dir, course, "..")
         as_user("..").submit(course, "ps1", [encode_bytes("p1.ipynb", b"evil")])
         as_user("alice").submit(course, "ps1", [encode_bytes("p1.ipynb", b"fine")])
         with pytest.raises(ExchangeError, match="'..': not a usable folder name"):

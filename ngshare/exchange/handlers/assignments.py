@@ -30,6 +30,7 @@ def list_assignments(session: Session, course_id: str, identity: Identity) -> li
 def check_release(session: Session, course_id: str, identity: Identity, assignment_id: str):
     course = access.find_course(session, course_id)
     access.require_instructor(session, course, identity)
+    access.require_new_id(assignment_id, errors.ERR_ILLEGAL_ASSIGNMENT_ID)
     exists = session.scalar(
         select(Assignment.pk).where(
             Assignment.course_pk == course.pk,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from ngshare.exchange import codec, errors
+from ngshare.exchange.config import Exchange
 from ngshare.exchange.models import FileEntry
 from ngshare.exchange.response_cache import build_body, entry_json
 from ngshare.exchange.wire import UploadedFile, stage_files
@@ -24,10 +25,24 @@ PRECHECK_BYTES = 8 << 20
 WHOLE_BODY_BYTES = 4 << 20
 
 
+#: The URL groups naming courses, assignments and people.
+URL_IDS = frozenset({"course_id", "assignment_id", "student_id", "instructor_id"})
+
+
 class ExchangeHandler(APIHandler):
     """Base of every exchange route: ``{"success": ..}`` envelopes, files streamed."""
 
     unauthenticated_message = errors.ERR_LOGIN_REQUIRED
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """URL ids that are not UTF-8 reach the checks (as lone surrogates) instead of a bare 400.
+
+        Then such an id is "not found" when looked up and "Illegal ... id" when
+        created, like every other id no database stores (see ``access.can_exist``).
+        """
+        if name in URL_IDS:
+            return value.decode("utf-8", "surrogateescape")
+        return super().decode_argument(value, name)
 
     async def receive_upload(self, check: Callable, record: Callable, *args: Any, **kw: Any):
         """Take the ``files`` field: check, stage, then record in one transaction.
@@ -47,7 +62,10 @@ class ExchangeHandler(APIHandler):
             checked = True
         try:
             files = await self.ctx.run_blocking(
-                stage_files, self.argument_chunks("files"), self.ctx.storage
+                stage_files,
+                self.argument_chunks("files"),
+                self.ctx.storage,
+                self.ctx.state(Exchange).max_files_per_upload,
             )
         except ApiError:
             if not checked:

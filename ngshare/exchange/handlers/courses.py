@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import ROLE_INSTRUCTOR, Course, Membership
-from ngshare.plugin_api import ApiError, Identity, User, authenticated, get_or_create_users, utcnow
+from ngshare.exchange.wire import load_json
+from ngshare.plugin_api import ApiError, Identity, User, authenticated, utcnow
 
 
 def list_courses(session: Session, identity: Identity) -> list[str]:
@@ -28,6 +27,7 @@ def list_courses(session: Session, identity: Identity) -> list[str]:
 
 
 def create_course(session: Session, course_id: str, identity: Identity, raw: str) -> None:
+    access.require_new_id(course_id, errors.ERR_ILLEGAL_COURSE_ID)
     exists = session.scalar(
         select(Course.pk).where(Course.name == course_id, Course.deleted_at.is_(None))
     )
@@ -37,7 +37,7 @@ def create_course(session: Session, course_id: str, identity: Identity, raw: str
     course = Course(name=course_id)
     session.add(course)
     session.flush()
-    users = get_or_create_users(session, instructors)
+    users = access.users_named(session, instructors)
     session.add_all(
         Membership(course_pk=course.pk, user_pk=users[name].pk, role=ROLE_INSTRUCTOR, position=i)
         for i, name in enumerate(dict.fromkeys(instructors))
@@ -45,12 +45,11 @@ def create_course(session: Session, course_id: str, identity: Identity, raw: str
 
 
 def _parse_instructors(raw: str) -> list[str]:
-    try:
-        instructors = json.loads(raw)
-    except ValueError:
-        raise ApiError(400, errors.ERR_INSTRUCTORS_JSON) from None
+    instructors = load_json(raw, errors.ERR_INSTRUCTORS_JSON)
     if not isinstance(instructors, list) or not all(isinstance(i, str) and i for i in instructors):
         raise ApiError(400, errors.ERR_INSTRUCTORS_JSON)
+    for name in instructors:
+        access.require_new_id(name, errors.ERR_ILLEGAL_INSTRUCTOR_ID)
     return instructors
 
 

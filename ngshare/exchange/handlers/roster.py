@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,13 +11,13 @@ from sqlalchemy.orm import Session
 from ngshare.exchange import access, errors
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Membership
+from ngshare.exchange.wire import is_legal_name, is_storable, load_json
 from ngshare.plugin_api import (
     ApiError,
     Identity,
     User,
     authenticated,
     get_or_create_user,
-    get_or_create_users,
 )
 
 PERSON_FIELDS = ("username", "first_name", "last_name", "email")
@@ -93,6 +92,7 @@ def upsert_instructor(
     course = access.find_course(session, course_id)
     access.require_instructor(session, course, identity)
     names = _require_names(names)
+    access.require_new_id(username, errors.ERR_ILLEGAL_INSTRUCTOR_ID)
     user = get_or_create_user(session, username)
     membership = session.scalar(
         select(Membership).where(Membership.course_pk == course.pk, Membership.user_pk == user.pk)
@@ -119,6 +119,7 @@ def upsert_student(
     course = access.find_course(session, course_id)
     access.require_instructor(session, course, identity)
     names = _require_names(names)
+    access.require_new_id(username, errors.ERR_ILLEGAL_STUDENT_ID)
     user = get_or_create_user(session, username)
     membership = session.scalar(
         select(Membership).where(Membership.course_pk == course.pk, Membership.user_pk == user.pk)
@@ -143,19 +144,26 @@ def upsert_students(
     course = access.find_course(session, course_id)
     access.require_instructor(session, course, identity)
     entries = _parse_students(raw)
-    users = get_or_create_users(session, [e["username"] for e in entries])
+    refusals = {i: _entry_problem(e) for i, e in enumerate(entries)}
+    users = access.users_named(
+        session, [e["username"] for i, e in enumerate(entries) if refusals[i] is None]
+    )
     existing = {
         m.user_pk: m
+        for batch in access.batches([u.pk for u in users.values()])
         for m in session.scalars(
             select(Membership).where(
                 Membership.course_pk == course.pk,
-                Membership.user_pk.in_([u.pk for u in users.values()]),
+                Membership.user_pk.in_(batch),
             )
         )
     }
     position = next_position(session, course)
     status = []
-    for entry in entries:
+    for i, entry in enumerate(entries):
+        if refusals[i] is not None:
+            status.append({"username": entry["username"], "success": False, "message": refusals[i]})
+            continue
         user = users[entry["username"]]
         membership = existing.get(user.pk)
         if membership is not None and membership.role == ROLE_INSTRUCTOR:
@@ -183,10 +191,7 @@ def _parse_students(raw: str | None) -> list[dict]:
     """Check the whole request in ngshare's order before touching any entry."""
     if not raw:
         raise ApiError(400, errors.ERR_STUDENTS_MISSING)
-    try:
-        entries = json.loads(raw)
-    except ValueError:
-        raise ApiError(400, errors.ERR_STUDENTS_JSON) from None
+    entries = load_json(raw, errors.ERR_STUDENTS_JSON)
     if not isinstance(entries, list):
         raise ApiError(400, errors.ERR_STUDENTS_FORMAT)
     if not entries:
@@ -199,14 +204,37 @@ def _parse_students(raw: str | None) -> list[dict]:
     return entries
 
 
+def _entry_problem(entry: dict) -> str | None:
+    """Why one entry of a bulk enrolment cannot be stored (its own status), or None."""
+    if not is_legal_name(entry["username"]):
+        return errors.ERR_ILLEGAL_STUDENT_ID
+    return _names_problem(Names(entry["first_name"], entry["last_name"], entry["email"]))
+
+
 def _require_names(names: Names) -> Names:
+    """All three names present (ngshare's errors, in its order), then storable."""
     if names.first_name is None:
         raise ApiError(400, errors.ERR_FIRST_NAME_MISSING)
     if names.last_name is None:
         raise ApiError(400, errors.ERR_LAST_NAME_MISSING)
     if names.email is None:
         raise ApiError(400, errors.ERR_EMAIL_MISSING)
+    problem = _names_problem(names)
+    if problem is not None:
+        raise ApiError(400, problem)
     return names
+
+
+def _names_problem(names: Names) -> str | None:
+    """The error for the first name no database stores alike (NUL, not UTF-8, over 255)."""
+    for value, message in (
+        (names.first_name, errors.ERR_ILLEGAL_FIRST_NAME),
+        (names.last_name, errors.ERR_ILLEGAL_LAST_NAME),
+        (names.email, errors.ERR_ILLEGAL_EMAIL),
+    ):
+        if not is_storable(value):
+            return message
+    return None
 
 
 def _apply(membership: Membership, names: Names) -> None:
