@@ -116,7 +116,8 @@ def running(db_url: str, storage_path: str) -> Iterator[FuzzServer]:
         loop.run_forever()
 
     errors = ErrorLog()
-    loggers = [logging.getLogger(n) for n in ("ngshare", "ngshare.access", "tornado", "ngshare_vivere")]
+    names = ("ngshare", "ngshare.access", "tornado", "ngshare_vivere")
+    loggers = [logging.getLogger(n) for n in names]
     for logger in loggers:
         logger.addHandler(errors)
     thread = threading.Thread(target=run, name="fuzz-server", daemon=True)
