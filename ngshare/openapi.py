@@ -43,10 +43,8 @@ def _mounted_paths(prefix: str, feature_set: Plugin, tag: str) -> dict[str, dict
 
 
 def _json_ok(schema: dict | None = None) -> dict:
-    return {
-        "description": "OK",
-        "content": {"application/json": {"schema": schema or {"$ref": "#/components/schemas/Success"}}},
-    }
+    schema = schema or {"$ref": "#/components/schemas/Success"}
+    return {"description": "OK", "content": {"application/json": {"schema": schema}}}
 
 
 def core_paths(prefix: str, with_oauth: bool = False) -> dict[str, dict]:

@@ -17,6 +17,8 @@ The longer run is documented in docs/reliability.md#fuzzing.
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from tests.fuzz import driver
@@ -52,6 +54,9 @@ def test_every_operation_answers_as_documented(fuzz_server, feature_set):
     # the run reached the server and got past the permission checks somewhere
     assert outcome.requests >= 100, outcome
     assert any(200 <= code < 300 for code in outcome.statuses), outcome.statuses
+    for defect, finding in outcome.known:
+        message = f"known defect ({defect.reason}): {finding.role} {finding.operation}"
+        warnings.warn(message, stacklevel=1)
     report = "\n\n".join(str(f) for f in outcome.findings)
     assert not outcome.findings, (
         f"{len(outcome.findings)} answers do not match the OpenAPI document "

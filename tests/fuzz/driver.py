@@ -85,9 +85,41 @@ class Finding:
         return text + (f"\nserver log:\n{log}" if log else "")
 
 
+@dataclass(frozen=True)
+class KnownDefect:
+    """A 5xx found by the fuzzer in code other developers are fixing: kept out of the
+    failures only when its exact signature (operation, status, server log text) matches."""
+
+    operation: str
+    status: int
+    log_text: str
+    reason: str
+
+    def matches(self, finding: Finding) -> bool:
+        return (
+            finding.operation == self.operation
+            and finding.key[:1] == (self.status,)
+            and any(self.log_text in line for line in finding.server_log)
+        )
+
+
+#: Reported, not fixed here (the code is not the fuzzer's); each entry names its defect.
+KNOWN_DEFECTS = [
+    KnownDefect(
+        "DELETE /api/tokens/{token_id}",
+        500,
+        "integer out of range",
+        "PostgreSQL: a token id over 2**31-1 (the route takes up to 18 digits) reaches the "
+        "INTEGER primary key: psycopg NumericValueOutOfRange, a 500 instead of a 404",
+    ),
+]
+
+
 @dataclass
 class Outcome:
     findings: list[Finding] = field(default_factory=list)
+    #: failures matching a KNOWN_DEFECTS entry (reported, not failing the run)
+    known: list[tuple[KnownDefect, Finding]] = field(default_factory=list)
     requests: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -212,9 +244,12 @@ def _send_as_every_role(server, http, outcome, label, callers) -> Callable:
                 if (label, role, key) in seen:
                     continue
                 seen.add((label, role, key))
-                outcome.findings.append(
-                    Finding(label, role, _short(str(e)), server.errors.take(), key)
-                )
+                finding = Finding(label, role, _short(str(e)), server.errors.take(), key)
+                known = next((d for d in KNOWN_DEFECTS if d.matches(finding)), None)
+                if known is not None:
+                    outcome.known.append((known, finding))
+                else:
+                    outcome.findings.append(finding)
 
     return one
 
@@ -223,4 +258,4 @@ def _short(text: str, limit: int = 1500) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
-__all__ = ["MODES", "ROLES", "Finding", "Outcome", "fuzz"]
+__all__ = ["KNOWN_DEFECTS", "MODES", "ROLES", "Finding", "Outcome", "fuzz"]
