@@ -148,10 +148,10 @@ def complete_responses(spec: dict, ctx: ServerContext) -> None:
                 if hub:
                     wanted.append("503")
             for code in wanted:
-                if code not in responses:
-                    responses[code] = {"description": general[code], "content": content}
-                elif "content" not in responses[code]:
-                    responses[code] = {**responses[code], "content": content}
+                responses.setdefault(code, {"description": general[code]})
+            for code, response in responses.items():
+                if code[:1] in "45" and "content" not in response:  # errors are JSON
+                    responses[code] = {**response, "content": content}
 
 
 def _error_content(responses: dict) -> dict:
