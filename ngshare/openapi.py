@@ -26,6 +26,9 @@ ENVELOPE_ERROR = {
     "type": "object",
     "properties": {"success": {"const": False}, "message": {"type": "string"}},
 }
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+HTML_CONTENT = {"text/html": {"schema": {"type": "string"}}}
 
 
 def _mounted_paths(prefix: str, feature_set: Plugin, tag: str) -> dict[str, dict]:
@@ -39,38 +42,148 @@ def _mounted_paths(prefix: str, feature_set: Plugin, tag: str) -> dict[str, dict
     return paths
 
 
-def core_paths(prefix: str) -> dict[str, dict]:
-    def get(summary: str, public_: bool = True) -> dict:
-        op = {"summary": summary, "tags": ["core"], "responses": {"200": {"description": "OK"}}}
+def _json_ok(schema: dict | None = None) -> dict:
+    schema = schema or {"$ref": "#/components/schemas/Success"}
+    return {"description": "OK", "content": {"application/json": {"schema": schema}}}
+
+
+def core_paths(prefix: str, with_oauth: bool = False) -> dict[str, dict]:
+    """The core's own routes; the OAuth callback only where it is mounted (behind a hub)."""
+
+    def get(summary: str, ok: dict, public_: bool = True, **more: dict) -> dict:
+        op = {"summary": summary, "tags": ["core"], "responses": {"200": ok, **more}}
         if public_:
             op["security"] = []
         return {"get": op}
 
-    return {
-        "/healthz": get("Health check (no authentication)."),
-        prefix + "healthz": get("Health check under the prefix."),
-        prefix: get("Who you are (browser page; signs in through the hub).", False),
-        prefix + "openapi.json": get("This document."),
-        prefix + "docs": get("Swagger UI for this document."),
-        prefix + "plugins": get(
-            "Loaded plugins: version, mount, tables, jobs, channels (admins).", False
+    html_ok = {"description": "An HTML page", "content": HTML_CONTENT}
+    paths = {
+        "/healthz": get("Health check (no authentication).", _json_ok()),
+        prefix + "healthz": get("Health check under the prefix.", _json_ok()),
+        prefix: get(
+            "Who you are (browser page; signs in through the hub).",
+            html_ok,
+            False,
+            **{
+                "302": {"description": "Not signed in: to the hub's login page (behind a hub)"},
+                "401": {"description": "Not signed in (no hub to send you to)",
+                        "content": HTML_CONTENT},
+            },
         ),
-        prefix + "oauth_callback": get("OAuth callback from JupyterHub (browsers)."),
+        prefix + "openapi.json": get(
+            "This document.", {"description": "OpenAPI 3.1", "content": {"application/json": {}}}
+        ),
+        prefix + "docs": get("Swagger UI for this document.", html_ok),
+        prefix + "plugins": get(
+            "Loaded plugins: version, mount, tables, jobs, channels (admins).",
+            _json_ok({
+                "type": "object",
+                "properties": {"success": {"const": True}, "plugins": {"type": "array"}},
+            }),
+            False,
+            **{"403": {"description": "Not an admin", "content": ERROR_CONTENT}},
+        ),
     }
+    if with_oauth:
+        paths[prefix + "oauth_callback"] = {
+            "get": {
+                "summary": "OAuth callback from JupyterHub (browsers): sets the login cookie.",
+                "tags": ["core"],
+                "security": [],
+                "responses": {
+                    "302": {"description": "Signed in: back to the page that asked"},
+                    "400": {"description": "A malformed callback", "content": ERROR_CONTENT},
+                    "403": {
+                        "description": "A callback this browser did not start (OAuth state)",
+                        "content": ERROR_CONTENT,
+                    },
+                    "502": {"description": "The hub did not answer", "content": ERROR_CONTENT},
+                },
+            }
+        }
+    return paths
+
+
+def limits(ctx: ServerContext) -> dict:
+    """The limits every route applies, as this server is configured (``x-ngshare-limits``)."""
+    from ngshare.forms import MAX_FIELDS
+
+    return {
+        "max_body_bytes": ctx.config.max_body_bytes,
+        "max_fields": MAX_FIELDS,
+    }
+
+
+def complete_responses(spec: dict, ctx: ServerContext) -> None:
+    """Add the answers the core gives on every route, so the document lists all of them.
+
+    Every operation may answer 400 (a query string or form body of more than
+    ``max_fields`` fields, a malformed form body or ``Content-Length``); one
+    with a body 413 (over ``max_body_bytes``); one that needs a caller 401,
+    and behind a hub 503 when the hub cannot be asked. These errors are in the
+    operation's feature set's envelope, so the content of the operation's own
+    error answers is reused.
+    """
+    lim = limits(ctx)
+    hub = ctx.config.identity_kind == "hub"
+    general = {
+        "400": f"A query string or form body of more than {lim['max_fields']} fields, "
+        "a malformed form body or Content-Length",
+        "413": f"A request body over {lim['max_body_bytes']} bytes (c.NgShare.max_body_bytes)",
+        "401": "Not authenticated",
+        "503": "The hub could not be asked who the caller is",
+    }
+    for item in spec["paths"].values():
+        for method, op in item.items():
+            if method not in HTTP_METHODS or not isinstance(op, dict):
+                continue
+            responses = op.setdefault("responses", {})
+            content = _error_content(responses)
+            secured = op.get("security", spec["security"]) != []
+            wanted = ["400"]
+            if "requestBody" in op:
+                wanted.append("413")
+            if secured:
+                wanted.append("401")
+                if hub:
+                    wanted.append("503")
+            for code in wanted:
+                responses.setdefault(code, {"description": general[code]})
+            for code, response in responses.items():
+                if code[:1] in "45" and "content" not in response:  # errors are JSON
+                    responses[code] = {**response, "content": content}
+
+
+def _error_content(responses: dict) -> dict:
+    """The content of an operation's JSON error answers (its feature set's envelope)."""
+    for code, response in responses.items():
+        if code[:1] == "4" and "application/json" in response.get("content", {}):
+            return response["content"]
+    return ERROR_CONTENT
 
 
 def build_spec(ctx: ServerContext, plugins: list[Plugin]) -> dict:
     prefix = ctx.config.prefix
-    paths = core_paths(prefix)
+    paths = core_paths(prefix, with_oauth=ctx.identity.hub_auth is not None)
     tags = [{"name": "core", "description": "The server itself."}]
     for service in ctx.services:
         paths.update(_mounted_paths(prefix, service, "core"))
     for plugin in plugins:
         tags.append({"name": plugin.name, "description": plugin.description})
         paths.update(_mounted_paths(prefix, plugin, plugin.name))
-    return {
+    lim = limits(ctx)
+    spec = {
         "openapi": "3.1.0",
-        "info": {"title": "ngshare", "version": __version__},
+        "info": {
+            "title": "ngshare",
+            "version": __version__,
+            "description": (
+                f"Limits on every route: a request body of at most {lim['max_body_bytes']} "
+                "bytes (`c.NgShare.max_body_bytes`; larger ones get a 413 before they are "
+                f"read), at most {lim['max_fields']} fields in a query string and in a form "
+                "body (400). Errors are JSON in the feature set's envelope."
+            ),
+        },
         "servers": [{"url": "/"}],
         "tags": tags,
         "paths": dict(sorted(paths.items())),
@@ -86,7 +199,10 @@ def build_spec(ctx: ServerContext, plugins: list[Plugin]) -> dict:
             "schemas": {"Success": ENVELOPE_OK, "Error": ENVELOPE_ERROR},
         },
         "security": [{"token": []}],
+        "x-ngshare-limits": lim,
     }
+    complete_responses(spec, ctx)
+    return spec
 
 
 def route_template(pattern: str) -> str:

@@ -22,14 +22,28 @@ PERSON = {
 TIMESTAMP = {"type": "string", "examples": ["2026-11-26 07:03:21.123456 UTC"]}
 
 
+#: Ids in paths: one URL path segment, any characters but '/' (percent-encode the rest).
+ID = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
+
+
 def _param(name: str, where: str = "path", required: bool = True, desc: str = "") -> dict:
     return {
         "name": name,
         "in": where,
         "required": required,
-        "schema": {"type": "string"},
-        "description": desc,
+        "schema": ID if where == "path" else {"type": "string"},
+        "description": desc or ("An id: one path segment." if where == "path" else ""),
     }
+
+
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+#: What each refusal means; an operation lists the ones it can give.
+REFUSALS = {
+    "400": "A missing or malformed field (the message names it)",
+    "403": "Permission denied (not admin / not course instructor / not related to course)",
+    "404": "Course, assignment, student, instructor or submission not found",
+    "409": "Already exists (course, assignment), or an instructor added as a student",
+}
 
 
 def _op(
@@ -39,7 +53,13 @@ def _op(
     form: dict | None = None,
     query: list[str] = (),
     errors: str = "",
+    codes: str = "400 403 404",
 ) -> dict:
+    """One operation: its success body, its form fields and every refusal it can give.
+
+    The core adds 401 (no caller), 413 (a body over the limit) and the 400 of a
+    query string or form body with too many fields.
+    """
     op: dict = {
         "summary": summary,
         "description": f"Who: {who}. Errors (in order): {errors or 'none'}.",
@@ -55,9 +75,9 @@ def _op(
                     }
                 },
             },
-            "4XX": {
-                "description": "refused",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            **{
+                code: {"description": REFUSALS[code], "content": ERROR}
+                for code in codes.split()
             },
         },
     }
@@ -94,6 +114,7 @@ PATHS: dict[str, dict] = {
             "List the caller's courses (admins: all)",
             "anyone",
             {"courses": {"type": "array", "items": {"type": "string"}}},
+            codes="",
         ),
     },
     "/course/{course_id}": {
@@ -103,6 +124,7 @@ PATHS: dict[str, dict] = {
             "admins",
             form={"instructors": {"type": "string"}},
             errors="not admin, Course already exists, Instructors cannot be JSON decoded",
+            codes="400 403 409",
         ),
         "delete": _op(
             "Delete a course (restorable until purged)",
@@ -147,6 +169,7 @@ PATHS: dict[str, dict] = {
             "instructors",
             form=NAMES,
             errors="..., Cannot add instructor as student",
+            codes="400 403 404 409",
         ),
         "delete": _op("Remove a student (submissions stay)", "instructors"),
     },
@@ -182,6 +205,7 @@ PATHS: dict[str, dict] = {
             "instructors",
             form={"files": FILES_FIELD},
             errors="Assignment already exists, " + FILE_ERRORS,
+            codes="400 403 404 409",
         ),
         "delete": _op("Delete an assignment and hide its submissions", "instructors"),
     },

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ngshare_vivere import errors
+from ngshare_vivere.models import MAX_DESCRIPTION, MAX_LONG_DESCRIPTION, MAX_MESSAGE, MAX_NAME
 
 DATE = {"type": "string", "format": "date-time", "examples": ["2017-02-25T15:55:05.978Z"]}
 ID = {"type": "string", "examples": ["17"]}
@@ -95,6 +96,7 @@ def body(properties: dict[str, Any], required: list[str]) -> dict:
     schema = {"type": "object", "properties": properties, "required": required}
     return {
         "required": True,
+        "description": "A JSON object or a form; at most 64 KiB (larger: 413 before it is read).",
         "content": {
             "application/json": {"schema": schema},
             "application/x-www-form-urlencoded": {"schema": schema},
@@ -102,14 +104,38 @@ def body(properties: dict[str, Any], required: list[str]) -> dict:
     }
 
 
+#: Ids: decimal digits, at most 2**31 - 1; anything else is a 400 (Invalid ... ID).
+ID_PATTERN = "^[0-9]{1,10}$"
+
+
 def path_id(name: str) -> list[dict]:
-    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
+    return [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": "Decimal digits, at most 2147483647 (else 400 Invalid ... ID).",
+            "schema": {"type": "string", "pattern": ID_PATTERN},
+        }
+    ]
+
+
+def text(max_length: int) -> dict:
+    """A non-blank string of at most ``max_length`` characters (else a 400)."""
+    return {"type": "string", "minLength": 1, "maxLength": max_length}
 
 
 STR = {"type": "string"}
+NAME = text(MAX_NAME)
+RANK = {
+    "type": "integer",
+    "minimum": -1_000_000,
+    "maximum": 1_000_000,
+    "description": "rank >= 0 makes the location a map; -1_000_000..1_000_000",
+}
 LOGIN = fails(_401=errors.ERR_LOGIN_REQUIRED)
 ORGANISER = fails(_401=errors.ERR_LOGIN_REQUIRED, _403=errors.ERR_NOT_ORGANISER)
-ID_BODY = body({"id": ID}, ["id"])
+ID_BODY = body({"id": {"type": ["string", "integer"], "pattern": ID_PATTERN}}, ["id"])
 
 
 def ticket_action(summary: str, **codes: str) -> dict:
@@ -128,8 +154,8 @@ def ticket_action(summary: str, **codes: str) -> dict:
 
 
 EVENT_FIELDS = {
-    "short_description": STR,
-    "long_description": STR,
+    "short_description": NAME,
+    "long_description": {"type": "string", "maxLength": MAX_LONG_DESCRIPTION},
     "start_time": DATE,
     "end_time": DATE,
     "location_id": {"type": ["string", "integer", "null"]},
@@ -190,7 +216,12 @@ PATHS: dict[str, dict] = {
             "summary": "Create an account; returns a token.",
             "security": PUBLIC,
             "requestBody": body(
-                {"name": STR, "username": STR, "password": STR}, ["name", "username", "password"]
+                {
+                    "name": NAME,
+                    "username": {**NAME, "pattern": "^[a-z0-9][a-z0-9._@+-]*$"},
+                    "password": {"type": "string", "minLength": 8, "maxLength": 1024},
+                },
+                ["name", "username", "password"],
             ),
             "responses": {
                 **ok({"type": "object", "properties": {"token": STR}}, "201", "Created"),
@@ -204,7 +235,9 @@ PATHS: dict[str, dict] = {
         "post": {
             "summary": "Log in; returns a new token.",
             "security": PUBLIC,
-            "requestBody": body({"username": STR, "password": STR}, ["username", "password"]),
+            "requestBody": body(
+                {"username": NAME, "password": text(1024)}, ["username", "password"]
+            ),
             "responses": {
                 **ok(
                     {
@@ -221,7 +254,7 @@ PATHS: dict[str, dict] = {
             "summary": "Ask for a mentor.",
             "parameters": [TOKEN_HEADER],
             "requestBody": body(
-                {"description": STR, "location": STR, "contact": STR},
+                {"description": text(MAX_DESCRIPTION), "location": NAME, "contact": NAME},
                 ["description", "location", "contact"],
             ),
             "responses": {
@@ -316,7 +349,7 @@ PATHS: dict[str, dict] = {
         },
         "post": {
             "summary": "Create a location; rank >= 0 makes it a map (organisers).",
-            "requestBody": body({"name": STR, "rank": {"type": "integer"}}, ["name"]),
+            "requestBody": body({"name": NAME, "rank": RANK}, ["name"]),
             "responses": {**ok(LOCATION, "201", "Created"), **fails(_400="Bad field"), **ORGANISER},
         },
     },
@@ -324,7 +357,7 @@ PATHS: dict[str, dict] = {
         "patch": {
             "summary": "Rename or re-rank a location (organisers).",
             "parameters": path_id("location_id"),
-            "requestBody": body({"name": STR, "rank": {"type": "integer"}}, []),
+            "requestBody": body({"name": NAME, "rank": RANK}, []),
             "responses": {
                 **ok(LOCATION),
                 **fails(_400="Bad field", _404=errors.ERR_LOCATION_NOT_FOUND),
@@ -377,7 +410,7 @@ PATHS: dict[str, dict] = {
         },
         "post": {
             "summary": "Announce now, or at a future time (organisers).",
-            "requestBody": body({"message": STR, "time": DATE}, ["message"]),
+            "requestBody": body({"message": text(MAX_MESSAGE), "time": DATE}, ["message"]),
             "responses": {
                 **ok(ANNOUNCEMENT, "201", "Created"),
                 **fails(_400="Bad field"),
@@ -389,7 +422,7 @@ PATHS: dict[str, dict] = {
         "patch": {
             "summary": "Change an announcement's message or time (organisers).",
             "parameters": path_id("announcement_id"),
-            "requestBody": body({"message": STR, "time": DATE}, []),
+            "requestBody": body({"message": text(MAX_MESSAGE), "time": DATE}, []),
             "responses": {
                 **ok(ANNOUNCEMENT),
                 **fails(_400="Bad field", _404=errors.ERR_ANNOUNCEMENT_NOT_FOUND),
