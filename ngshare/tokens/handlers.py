@@ -5,6 +5,8 @@ from __future__ import annotations
 from ngshare.web import ApiError, APIHandler, authenticated
 
 ERR_TOKEN_NOT_FOUND = "Token not found"
+#: Token ids are 32-bit keys on every database; a larger one names no token.
+MAX_TOKEN_ID = 2**31 - 1
 
 
 class TokenListHandler(APIHandler):
@@ -37,6 +39,7 @@ class TokenHandler(APIHandler):
     @authenticated
     async def delete(self, token_id: str) -> None:
         assert self.identity is not None
-        if not await self.ctx.tokens.revoke(int(token_id), user=self.identity.name):
+        pk = int(token_id)
+        if pk > MAX_TOKEN_ID or not await self.ctx.tokens.revoke(pk, user=self.identity.name):
             raise ApiError(404, ERR_TOKEN_NOT_FOUND)
         self.write_json({"success": True, "revoked": 1})

@@ -480,3 +480,10 @@ async def test_the_dev_provider_has_no_hub_attributes(server):
     assert server.identity.hub_auth is None
     assert server.identity.login_url(None) is None
     assert server.identity.check_xsrf(None) is None  # no cookies, nothing to check
+
+
+@pytest.mark.gen_test
+async def test_a_token_id_beyond_the_key_range_is_not_found(server, call):
+    kevin = await server.tokens.issue("kevin", issuer="x")
+    status, body = await call("DELETE", "tokens/" + "9" * 18, kevin.secret)
+    assert (status, body["message"]) == (404, "Token not found")

@@ -104,15 +104,7 @@ class KnownDefect:
 
 
 #: Reported, not fixed here (the code is not the fuzzer's); each entry names its defect.
-KNOWN_DEFECTS = [
-    KnownDefect(
-        "DELETE /api/tokens/{token_id}",
-        500,
-        "integer out of range",
-        "PostgreSQL: a token id over 2**31-1 (the route takes up to 18 digits) reaches the "
-        "INTEGER primary key: psycopg NumericValueOutOfRange, a 500 instead of a 404",
-    ),
-]
+KNOWN_DEFECTS: list[KnownDefect] = []
 
 
 @dataclass
