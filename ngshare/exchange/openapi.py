@@ -22,8 +22,15 @@ PERSON = {
 TIMESTAMP = {"type": "string", "examples": ["2026-11-26 07:03:21.123456 UTC"]}
 
 
-#: Ids in paths: one URL path segment, any characters but '/' (percent-encode the rest).
-ID = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
+#: Ids (course, assignment, student, instructor) become directories on clients' disks:
+#: 1 to 255 bytes of UTF-8, not "." or "..", no "/", "\\" or NUL (else 400 Illegal ... id).
+ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": r"^[^/\\\x00]+$",
+    "not": {"enum": [".", ".."]},
+}
 
 
 def _param(name: str, where: str = "path", required: bool = True, desc: str = "") -> dict:
@@ -32,7 +39,12 @@ def _param(name: str, where: str = "path", required: bool = True, desc: str = ""
         "in": where,
         "required": required,
         "schema": ID if where == "path" else {"type": "string"},
-        "description": desc or ("An id: one path segment." if where == "path" else ""),
+        "description": desc
+        or (
+            'An id: 1 to 255 bytes of UTF-8, not "." or "..", no "/", "\\" or NUL.'
+            if where == "path"
+            else ""
+        ),
     }
 
 
@@ -43,6 +55,8 @@ REFUSALS = {
     "403": "Permission denied (not admin / not course instructor / not related to course)",
     "404": "Course, assignment, student, instructor or submission not found",
     "409": "Already exists (course, assignment), or an instructor added as a student",
+    "413": "Too many files (at most c.Exchange.max_files_per_upload, 10,000 by default), "
+    "or a body over c.NgShare.max_body_bytes",
 }
 
 
@@ -205,7 +219,7 @@ PATHS: dict[str, dict] = {
             "instructors",
             form={"files": FILES_FIELD},
             errors="Assignment already exists, " + FILE_ERRORS,
-            codes="400 403 404 409",
+            codes="400 403 404 409 413",
         ),
         "delete": _op("Delete an assignment and hide its submissions", "instructors"),
     },
@@ -229,6 +243,7 @@ PATHS: dict[str, dict] = {
             {"timestamp": TIMESTAMP},
             form={"files": FILES_FIELD},
             errors=FILE_ERRORS,
+            codes="400 403 404 413",
         ),
     },
     "/submission/{course_id}/{assignment_id}/{student_id}": {
@@ -256,6 +271,7 @@ PATHS: dict[str, dict] = {
             form={"timestamp": TIMESTAMP, "files": FILES_FIELD},
             errors="Please supply timestamp, Time format incorrect, "
             "Submission not found, " + FILE_ERRORS,
+            codes="400 403 404 413",
         ),
     },
 }
