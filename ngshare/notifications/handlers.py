@@ -18,6 +18,8 @@ ERR_NOT_ADMIN = "Permission denied (not admin)"
 ERR_MESSAGE_NOT_FOUND = "Message not found"
 ERR_NOT_FAILED = "Only failed messages can be retried"
 ERR_ADDRESS_NOT_FOUND = "Address not found"
+#: Keys are 32-bit on every database; a larger id names nothing.
+MAX_ID = 2**31 - 1
 ERR_NOT_RUNNING = "Notifications not running"
 
 
@@ -103,7 +105,7 @@ class MessageRetryHandler(_NotificationsHandler):
     async def post(self, message_id: str) -> None:
         service = self.admin_service()
         pk = int(message_id)
-        status = await self.ctx.db.run(message_status, pk)
+        status = await self.ctx.db.run(message_status, pk) if pk <= MAX_ID else None
         if status is None:
             raise ApiError(404, ERR_MESSAGE_NOT_FOUND)
         if status != FAILED or not await service.retry([pk]):
@@ -153,8 +155,9 @@ class AddressHandler(_NotificationsHandler):
     async def delete(self, address_id: str) -> None:
         assert self.identity is not None
         service = self.service()
-        removed = await self.ctx.db.run(
-            service.remove_address, user=self.identity.name, address_id=int(address_id)
+        pk = int(address_id)
+        removed = pk <= MAX_ID and await self.ctx.db.run(
+            service.remove_address, user=self.identity.name, address_id=pk
         )
         if not removed:
             raise ApiError(404, ERR_ADDRESS_NOT_FOUND)

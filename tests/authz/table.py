@@ -158,6 +158,32 @@ TABLE: dict[tuple[str, str], Case] = {
     ("/api/tokens/{token_id}", "DELETE"): C(
         lambda w: Req(f"tokens/{w.account_token_id}"), only("account", others=404)
     ),
+    # notifications: admins see and retry messages; everyone manages their own addresses
+    ("/api/notifications", "GET"): C(lambda w: Req("notifications"), only("admin")),
+    ("/api/notifications/{message_id}/retry", "POST"): C(
+        lambda w: Req("notifications/999999/retry"), only("admin", ok=404)
+    ),
+    ("/api/notifications/addresses", "GET"): C(
+        lambda w: Req("notifications/addresses"), signed_in()
+    ),
+    ("/api/notifications/addresses", "POST"): C(
+        lambda w: Req(
+            "notifications/addresses", form={"channel": "email", "address": "x@example.org"}
+        ),
+        signed_in(201),
+        keeps_seed=True,
+    ),
+    ("/api/notifications/addresses/{address_id}", "DELETE"): C(
+        lambda w: Req("notifications/addresses/999999"), signed_in(404)
+    ),
+    ("/api/notifications/preferences", "GET"): C(
+        lambda w: Req("notifications/preferences"), signed_in()
+    ),
+    ("/api/notifications/preferences", "POST"): C(
+        lambda w: Req("notifications/preferences", form={"channel": "email", "enabled": "false"}),
+        signed_in(),
+        keeps_seed=True,
+    ),
     # only behind JupyterHub (test_hub_routes_are_declared); no code: nothing to sign in with
     ("/api/oauth_callback", "GET"): C(lambda w: Req("oauth_callback"), everyone(400)),
     # -- exchange (docs/exchange-api.md; admins count as instructors of every course) ---------

@@ -106,3 +106,13 @@ def test_a_missing_database_driver_refuses_start_in_one_line(make_config, tmp_pa
     with pytest.raises(StartupError, match="database driver .* is not installed"):
         build(config)
     assert not Path("nothing").exists()
+
+
+@pytest.mark.gen_test
+async def test_ids_beyond_the_key_range_name_nothing(api):
+    """Route patterns take up to 18 digits; PostgreSQL's keys are 32-bit (was a 500 there)."""
+    big = "9" * 18
+    status, body = await api("POST", f"notifications/{big}/retry", user="root")
+    assert (status, body["message"]) == (404, "Message not found")
+    status, body = await api("DELETE", f"notifications/addresses/{big}", user="kevin")
+    assert (status, body["message"]) == (404, "Address not found")

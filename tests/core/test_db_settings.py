@@ -147,7 +147,6 @@ def server(make_config, io_loop):
     ctx, plugins = build(make_config(**ALL_OFF))
     empty_all_tables(ctx.db.engine)
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
-    ctx.state["test.plugins"] = plugins
     yield ctx
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
     ctx.close()
