@@ -33,9 +33,14 @@ from benchmarks.report import table  # noqa: E402
 
 def run_once(source: Path | None, args: argparse.Namespace) -> list[PhaseResult]:
     with servers.running("ours", source=source) as s:
-        return asyncio.run(driver.drive(
-            s.base_url, "deadline", server_pid=s.pid, deadline=driver.deadline_config(args),
-        ))
+        return asyncio.run(
+            driver.drive(
+                s.base_url,
+                "deadline",
+                server_pid=s.pid,
+                deadline=driver.deadline_config(args),
+            )
+        )
 
 
 def ab_table(base: list[list[PhaseResult]], head: list[list[PhaseResult]]) -> str:
@@ -47,10 +52,17 @@ def ab_table(base: list[list[PhaseResult]], head: list[list[PhaseResult]]) -> st
         mb, mh = statistics.median(b), statistics.median(h)
         wins = sum(1 for x, y in zip(b, h, strict=True) if y > x)
         errors = sum(run[i].errors for run in base + head)
-        rows.append([first.name, f"{mb:.1f}", f"{mh:.1f}", f"{mh / mb:.3f}" if mb else "-",
-                     f"{wins}/{len(b)}", str(errors)])
-    return table(["phase", "ops/s base", "ops/s head", "head / base", "head wins", "errors"],
-                 rows)
+        rows.append(
+            [
+                first.name,
+                f"{mb:.1f}",
+                f"{mh:.1f}",
+                f"{mh / mb:.3f}" if mb else "-",
+                f"{wins}/{len(b)}",
+                str(errors),
+            ]
+        )
+    return table(["phase", "ops/s base", "ops/s head", "head / base", "head wins", "errors"], rows)
 
 
 def main(argv: list[str] | None = None) -> int:

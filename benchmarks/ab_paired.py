@@ -98,8 +98,10 @@ class Side:
     async def _feedback(self, student: str):
         d = self.deadline
         return await d.api.post(
-            f"feedback/{d.c_a}/{student}", d.cfg.instructor,
-            {"timestamp": d.listed_ts[student]}, raw={"files": self.feedback[student]},
+            f"feedback/{d.c_a}/{student}",
+            d.cfg.instructor,
+            {"timestamp": d.listed_ts[student]},
+            raw={"files": self.feedback[student]},
         )
 
 
@@ -107,15 +109,20 @@ async def set_up(name: str, server: servers.Server, cfg: DeadlineConfig) -> Side
     """The deadline workload up to the listing of submissions; feedback bodies built."""
     api = ApiClient(server.base_url, DevUser(), "plain", cfg.concurrency, "/api/")
     d = Deadline(api, cfg, None)
-    for step in (d.create_course, d.enrol, d.release_assignment, d.fetch, d.submit,
-                 d.list_submissions):
+    for step in (
+        d.create_course,
+        d.enrol,
+        d.release_assignment,
+        d.fetch,
+        d.submit,
+        d.list_submissions,
+    ):
         await step()
     failed = [f"{r.name}: {r.error_texts[:1]}" for r in d.results if r.errors]
     if failed:
         raise RuntimeError(f"{name}: setting up failed: {failed}")
     feedback = {
-        s: payloads.files_field(d.feedback_blobs(s), line_wrapped=True)
-        for s in cfg.student_names
+        s: payloads.files_field(d.feedback_blobs(s), line_wrapped=True) for s in cfg.student_names
     }
     return Side(name, d, ProcWatch(server.pid), feedback)
 
@@ -157,39 +164,65 @@ def paired_table(passes: list[dict[str, Side]]) -> str:
     for phase in PHASES:
         b = [x for sides in passes for x in sides["base"].blocks[phase]]
         h = [x for sides in passes for x in sides["head"].blocks[phase]]
-        ratio, per_pass, wins = paired_ratio([
-            [(hh[0], bb[0]) for bb, hh in zip(sides["base"].blocks[phase],
-                                              sides["head"].blocks[phase], strict=True)]
-            for sides in passes
-        ])
-        rows.append([
-            phase,
-            f"{statistics.median(x[0] for x in b):.1f}",
-            f"{statistics.median(x[0] for x in h):.1f}",
-            f"{ratio:.3f}",
-            " / ".join(f"{r:.3f}" for r in per_pass),
-            f"{wins}/{len(b)}",
-            f"{statistics.fmean(x[1] for x in b):.2f}",
-            f"{statistics.fmean(x[1] for x in h):.2f}",
-        ])
-    return table(["phase", "ops/s base", "ops/s head", "head / base", "per pass",
-                  "head wins", "CPU ms/req base", "CPU ms/req head"], rows)
+        ratio, per_pass, wins = paired_ratio(
+            [
+                [
+                    (hh[0], bb[0])
+                    for bb, hh in zip(
+                        sides["base"].blocks[phase], sides["head"].blocks[phase], strict=True
+                    )
+                ]
+                for sides in passes
+            ]
+        )
+        rows.append(
+            [
+                phase,
+                f"{statistics.median(x[0] for x in b):.1f}",
+                f"{statistics.median(x[0] for x in h):.1f}",
+                f"{ratio:.3f}",
+                " / ".join(f"{r:.3f}" for r in per_pass),
+                f"{wins}/{len(b)}",
+                f"{statistics.fmean(x[1] for x in b):.2f}",
+                f"{statistics.fmean(x[1] for x in h):.2f}",
+            ]
+        )
+    return table(
+        [
+            "phase",
+            "ops/s base",
+            "ops/s head",
+            "head / base",
+            "per pass",
+            "head wins",
+            "CPU ms/req base",
+            "CPU ms/req head",
+        ],
+        rows,
+    )
 
 
-def run_pass(sources: dict[str, Path | None], order: tuple[str, str], cfg: DeadlineConfig,
-             block: int, kinds: dict[str, str]) -> dict[str, Side]:
+def run_pass(
+    sources: dict[str, Path | None],
+    order: tuple[str, str],
+    cfg: DeadlineConfig,
+    block: int,
+    kinds: dict[str, str],
+) -> dict[str, Side]:
     """Fresh servers for both sides (of ``kinds``), set up in ``order``, then measured."""
     with ExitStack() as stack:
-        running = {n: stack.enter_context(servers.running(kinds[n], source=sources[n]))
-                   for n in order}
+        running = {
+            n: stack.enter_context(servers.running(kinds[n], source=sources[n])) for n in order
+        }
 
         async def run() -> dict[str, Side]:
             sides = {n: await set_up(n, running[n], cfg) for n in order}
             students = cfg.student_names
             # the first block once more first, so both servers start warm (its
             # feedback is then uploaded twice: the second replaces the first)
-            await measure([sides["base"], sides["head"]], students[:block],
-                          blocks_of(students, block))
+            await measure(
+                [sides["base"], sides["head"]], students[:block], blocks_of(students, block)
+            )
             return sides
 
         return asyncio.run(run())
@@ -204,8 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--base", help="the revision to compare against")
-    which.add_argument("--against-ngshare06", action="store_true",
-                       help="compare against ngshare 0.6.0 (installed in its own venv)")
+    which.add_argument(
+        "--against-ngshare06",
+        action="store_true",
+        help="compare against ngshare 0.6.0 (installed in its own venv)",
+    )
     p.add_argument("--head", help="the revision to test (default: the work tree)")
     p.add_argument("--block", type=int, default=30, help="students per block")
     driver.add_workload_options(p)
@@ -224,13 +260,18 @@ def main(argv: list[str] | None = None) -> int:
             sources["head"] = stack.enter_context(servers.snapshot(args.head))[0]
         passes = []
         for order in (("base", "head"), ("head", "base")):
-            print(f"== pass {len(passes) + 1}/2: set up {order[0]}, then {order[1]}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"== pass {len(passes) + 1}/2: set up {order[0]}, then {order[1]}",
+                file=sys.stderr,
+                flush=True,
+            )
             passes.append(run_pass(sources, order, cfg, args.block, kinds))
     blocks = sum(len(sides["base"].blocks[PHASES[0]]) for sides in passes)
     base = "ngshare 0.6.0" if args.against_ngshare06 else args.base
-    print(f"base {base}, head {args.head or 'work tree'}: {cfg.students} students, "
-          f"2 passes, {blocks} pairs of blocks of {args.block}\n")
+    print(
+        f"base {base}, head {args.head or 'work tree'}: {cfg.students} students, "
+        f"2 passes, {blocks} pairs of blocks of {args.block}\n"
+    )
     print(paired_table(passes))
     return 0
 

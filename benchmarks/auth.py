@@ -62,15 +62,27 @@ class StandinHooks:
 
 
 async def drive_token(
-    base_url: str, cfg: DeadlineConfig, tokens: dict[str, str], standin: Standin, *,
-    server_pid: int | None = None, transport: str = "plain", hooks: Any = None,
+    base_url: str,
+    cfg: DeadlineConfig,
+    tokens: dict[str, str],
+    standin: Standin,
+    *,
+    server_pid: int | None = None,
+    transport: str = "plain",
+    hooks: Any = None,
     prefix: str = "/api/",
 ) -> list[PhaseResult]:
     """The deadline workload with token identity; each phase notes its hub lookups."""
     h = StandinHooks(standin, hooks)
     coro = driver.drive(
-        base_url, "deadline", identity=TokenAuth(tokens), transport=transport, prefix=prefix,
-        server_pid=server_pid, hooks=h, deadline=cfg,
+        base_url,
+        "deadline",
+        identity=TokenAuth(tokens),
+        transport=transport,
+        prefix=prefix,
+        server_pid=server_pid,
+        hooks=h,
+        deadline=cfg,
     )
     results = await coro
     h.annotate(results)
@@ -87,23 +99,49 @@ def comparison_table(token: list[PhaseResult], dev: list[PhaseResult]) -> str:
     median run.
     """
     by_name = {r.name: r for r in dev}
-    header = ["phase", "ops/s token", "ops/s dev", "ratio", "spread % token",
-              "spread % dev", "p99 ms token", "p99 ms dev", "server CPU s token",
-              "server CPU s dev", "hub lookups", "stand-in CPU s", "other CPU s token",
-              "other CPU s dev", "err token", "err dev"]
+    header = [
+        "phase",
+        "ops/s token",
+        "ops/s dev",
+        "ratio",
+        "spread % token",
+        "spread % dev",
+        "p99 ms token",
+        "p99 ms dev",
+        "server CPU s token",
+        "server CPU s dev",
+        "hub lookups",
+        "stand-in CPU s",
+        "other CPU s token",
+        "other CPU s dev",
+        "err token",
+        "err dev",
+    ]
     rows = []
     for t in token:
         d = by_name.get(t.name)
         if d is None:
             continue
-        rows.append([
-            t.name, _num(t.ops_per_s, ".1f"), _num(d.ops_per_s, ".1f"),
-            _num(div(t.ops_per_s, d.ops_per_s), ".3f"), spread(t), spread(d),
-            _ms(t.p99), _ms(d.p99),
-            _num(t.server_cpu), _num(d.server_cpu), str(t.notes.get("hub_lookups", "-")),
-            _num(t.notes.get("standin_cpu_s")), _num(t.other_cpu, ".1f"),
-            _num(d.other_cpu, ".1f"), str(t.errors), str(d.errors),
-        ])
+        rows.append(
+            [
+                t.name,
+                _num(t.ops_per_s, ".1f"),
+                _num(d.ops_per_s, ".1f"),
+                _num(div(t.ops_per_s, d.ops_per_s), ".3f"),
+                spread(t),
+                spread(d),
+                _ms(t.p99),
+                _ms(d.p99),
+                _num(t.server_cpu),
+                _num(d.server_cpu),
+                str(t.notes.get("hub_lookups", "-")),
+                _num(t.notes.get("standin_cpu_s")),
+                _num(t.other_cpu, ".1f"),
+                _num(d.other_cpu, ".1f"),
+                str(t.errors),
+                str(d.errors),
+            ]
+        )
     return table(header, rows)
 
 

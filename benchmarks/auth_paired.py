@@ -87,8 +87,13 @@ class Side:
         self.hub.clear()
 
 
-async def set_up(name: str, server: servers.Server, cfg: DeadlineConfig, identity,
-                 standin: hub_standin.Standin | None) -> Side:
+async def set_up(
+    name: str,
+    server: servers.Server,
+    cfg: DeadlineConfig,
+    identity,
+    standin: hub_standin.Standin | None,
+) -> Side:
     """A course, every student enrolled, the release in place (built for fetching)."""
     api = ApiClient(server.base_url, identity, "plain", cfg.concurrency, "/api/")
     d = Deadline(api, cfg, ProcWatch(server.pid))
@@ -100,8 +105,9 @@ async def set_up(name: str, server: servers.Server, cfg: DeadlineConfig, identit
     return Side(name, d, standin)
 
 
-def run_pass(order: tuple[str, str], cfg: DeadlineConfig, block: int,
-             source: Path | None) -> dict[str, Side]:
+def run_pass(
+    order: tuple[str, str], cfg: DeadlineConfig, block: int, source: Path | None
+) -> dict[str, Side]:
     """Fresh servers (and stand-in), set up in ``order``, then measured."""
     tokens = hub_standin.make_tokens(auth.users_for(cfg))
     with ExitStack() as stack:
@@ -109,16 +115,15 @@ def run_pass(order: tuple[str, str], cfg: DeadlineConfig, block: int,
         running = {}
         for name in order:
             env = hub.service_env() if name == "token" else None
-            running[name] = stack.enter_context(
-                servers.running("ours", source=source, hub_env=env)
-            )
+            running[name] = stack.enter_context(servers.running("ours", source=source, hub_env=env))
 
         async def run() -> dict[str, Side]:
             sides = {}
             for name in order:
                 identity = TokenAuth(tokens) if name == "token" else DevUser()
-                sides[name] = await set_up(name, running[name], cfg, identity,
-                                           hub if name == "token" else None)
+                sides[name] = await set_up(
+                    name, running[name], cfg, identity, hub if name == "token" else None
+                )
             chunks = blocks_of(cfg.student_names, block)
             # every student new to both servers: the warm-up block is not measured again
             await measure([sides["token"], sides["dev"]], chunks[0], chunks[1:])
@@ -129,11 +134,15 @@ def run_pass(order: tuple[str, str], cfg: DeadlineConfig, block: int,
 
 def paired_table(passes: list[dict[str, Side]]) -> str:
     """token / dev: the paired ratios' median per pass, and their geometric mean."""
-    ratio, per_pass, wins = paired_ratio([
-        [(t.ops_per_s, d.ops_per_s)
-         for t, d in zip(p["token"].blocks, p["dev"].blocks, strict=True)]
-        for p in passes
-    ])
+    ratio, per_pass, wins = paired_ratio(
+        [
+            [
+                (t.ops_per_s, d.ops_per_s)
+                for t, d in zip(p["token"].blocks, p["dev"].blocks, strict=True)
+            ]
+            for p in passes
+        ]
+    )
     token = [b for p in passes for b in p["token"].blocks]
     dev = [b for p in passes for b in p["dev"].blocks]
     hub = [h for p in passes for h in p["token"].hub]
@@ -151,16 +160,32 @@ def paired_table(passes: list[dict[str, Side]]) -> str:
         f"{sum(h[0] for h in hub) / len(hub):.0f}",
         f"{statistics.median(h[1] for h in hub):.3f}",
     ]
-    return table(["phase", "ops/s token", "ops/s dev", "token / dev", "per pass",
-                  "token wins", "p50 ms token", "p50 ms dev", "server CPU ms/fetch token",
-                  "server CPU ms/fetch dev",
-                  "hub lookups/block", "stand-in CPU s/block"], [row])
+    return table(
+        [
+            "phase",
+            "ops/s token",
+            "ops/s dev",
+            "token / dev",
+            "per pass",
+            "token wins",
+            "p50 ms token",
+            "p50 ms dev",
+            "server CPU ms/fetch token",
+            "server CPU ms/fetch dev",
+            "hub lookups/block",
+            "stand-in CPU s/block",
+        ],
+        [row],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--head-rev", metavar="REV",
-                   help="run our server as committed at REV (default: the work tree)")
+    p.add_argument(
+        "--head-rev",
+        metavar="REV",
+        help="run our server as committed at REV (default: the work tree)",
+    )
     p.add_argument("--block", type=int, default=300, help="students per block")
     driver.add_workload_options(p)
     p.set_defaults(students=3300)
@@ -170,16 +195,20 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--students must hold at least two blocks (the first is a warm-up)")
     client_heap.keep_freed_buffers()
     with ExitStack() as stack:
-        source = stack.enter_context(servers.snapshot(args.head_rev))[0] if args.head_rev \
-            else None
+        source = stack.enter_context(servers.snapshot(args.head_rev))[0] if args.head_rev else None
         passes = []
         for order in (SIDES, SIDES[::-1]):
-            print(f"== pass {len(passes) + 1}/2: set up {order[0]}, then {order[1]}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"== pass {len(passes) + 1}/2: set up {order[0]}, then {order[1]}",
+                file=sys.stderr,
+                flush=True,
+            )
             passes.append(run_pass(order, cfg, args.block, source))
     blocks = len(passes[0]["token"].blocks) + len(passes[1]["token"].blocks)
-    print(f"our server ({args.head_rev or 'work tree'}): {cfg.students} students, 2 passes, "
-          f"{blocks} pairs of fetch blocks of {args.block} (C={cfg.concurrency})\n")
+    print(
+        f"our server ({args.head_rev or 'work tree'}): {cfg.students} students, 2 passes, "
+        f"{blocks} pairs of fetch blocks of {args.block} (C={cfg.concurrency})\n"
+    )
     print(paired_table(passes))
     return 0
 

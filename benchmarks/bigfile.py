@@ -67,7 +67,9 @@ async def run_bigfile(
         released = envelope(r) is not None
         ph.record(r, sent=len(field), ok=released)
     ph.result.notes.update(
-        size_mib=size / MIB, body_mib=len(field) / MIB, rss_before_mib=rss_before,
+        size_mib=size / MIB,
+        body_mib=len(field) / MIB,
+        rss_before_mib=rss_before,
         **_answer_notes(r),
     )
     del field
@@ -79,8 +81,9 @@ async def run_bigfile(
             doc = envelope(r)
             n, problems = verify_files(doc, [blob]) if doc else (0, [])
             ph.result.verified_files += n
-            ph.record(r, ok=doc is not None and not problems,
-                      problem=problems[0] if problems else None)
+            ph.record(
+                r, ok=doc is not None and not problems, problem=problems[0] if problems else None
+            )
             ph.result.notes.update(_answer_notes(r) if doc is None else {"status": r.status})
         else:
             ph.result.notes["skipped"] = "release was refused"
@@ -99,10 +102,16 @@ async def run_limit_probe(
     with Phase("over_limit", watch, hooks) as ph:
         r = await api.post(f"assignment/{course}/{ASSIGNMENT}", INSTRUCTOR, raw={"files": field})
         notes = _answer_notes(r)
-        ph.record(r, sent=len(field), ok=r.status == 413 and notes["json"],
-                  problem=f"expected a JSON 413, got {notes}")
+        ph.record(
+            r,
+            sent=len(field),
+            ok=r.status == 413 and notes["json"],
+            problem=f"expected a JSON 413, got {notes}",
+        )
     ph.result.notes.update(
-        size_mib=size / MIB, body_mib=len(field) / MIB,
-        server_limit_mib=limit / MIB if limit else None, **notes,
+        size_mib=size / MIB,
+        body_mib=len(field) / MIB,
+        server_limit_mib=limit / MIB if limit else None,
+        **notes,
     )
     return [ph.result]

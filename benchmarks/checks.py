@@ -96,7 +96,9 @@ class ReferenceAnswer:
 
 
 async def each(
-    items: Iterable[T], concurrency: int, fn: Callable[[T], Awaitable[Any]],
+    items: Iterable[T],
+    concurrency: int,
+    fn: Callable[[T], Awaitable[Any]],
     on_error: Callable[[str], None],
 ) -> None:
     """Run ``fn`` over ``items`` with at most ``concurrency`` in flight (a fixed worker pool).

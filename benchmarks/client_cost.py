@@ -55,8 +55,7 @@ async def measure(base_url: str, kind: str, cfg: DeadlineConfig, setup: Deadline
         t0, c0 = time.perf_counter(), time.process_time()
 
         async def submit(s: str) -> None:
-            r = await api.post(f"submission/{cfg.course}/{cfg.assignment}", s,
-                               raw={"files": field})
+            r = await api.post(f"submission/{cfg.course}/{cfg.assignment}", s, raw={"files": field})
             if envelope(r) is None:
                 errors.append(s)
 

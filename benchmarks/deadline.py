@@ -76,8 +76,15 @@ class Deadline:
 
     async def run(self) -> list[PhaseResult]:
         for step in (
-            self.create_course, self.enrol, self.release_assignment, self.fetch, self.submit,
-            self.list_submissions, self.collect, self.release_feedback, self.fetch_feedback,
+            self.create_course,
+            self.enrol,
+            self.release_assignment,
+            self.fetch,
+            self.submit,
+            self.list_submissions,
+            self.collect,
+            self.release_feedback,
+            self.fetch_feedback,
         ):
             await step()
         return self.results
@@ -97,8 +104,12 @@ class Deadline:
     async def enrol(self) -> None:
         c = self.cfg
         roster = [
-            {"username": s, "first_name": "First" + s[-4:], "last_name": "Last" + s[-4:],
-             "email": f"{s}@example.org"}
+            {
+                "username": s,
+                "first_name": "First" + s[-4:],
+                "last_name": "Last" + s[-4:],
+                "email": f"{s}@example.org",
+            }
             for s in c.student_names
         ]
         with self.phase("enrol_bulk") as ph:
@@ -107,8 +118,10 @@ class Deadline:
             )
             doc = envelope(r)
             status = doc.get("status") if doc else None
-            ok = isinstance(status, list) and len(status) == c.students and all(
-                s.get("success") for s in status
+            ok = (
+                isinstance(status, list)
+                and len(status) == c.students
+                and all(s.get("success") for s in status)
             )
             ph.record(r, ok=ok)
             ph.result.notes["students"] = c.students
@@ -240,8 +253,10 @@ class Deadline:
                     continue
                 field = bodies.pop(student)
                 r = await self.api.post(
-                    f"feedback/{self.c_a}/{student}", self.cfg.instructor,
-                    {"timestamp": self.collected_ts[student]}, raw={"files": field},
+                    f"feedback/{self.c_a}/{student}",
+                    self.cfg.instructor,
+                    {"timestamp": self.collected_ts[student]},
+                    raw={"files": field},
                 )
                 ph.record(r, sent=len(field), ok=envelope(r) is not None)
         self._done(ph)
@@ -254,8 +269,10 @@ class Deadline:
                     ph.error(f"{student}: no feedback released")
                     return
                 r = await self.api.get(
-                    f"feedback/{self.c_a}/{student}", student,
-                    timestamp=self.submit_ts[student], list_only="false",
+                    f"feedback/{self.c_a}/{student}",
+                    student,
+                    timestamp=self.submit_ts[student],
+                    list_only="false",
                 )
                 doc = envelope(r)
                 n, problems = verify_files(doc, self.feedback[student]) if doc else (0, [])

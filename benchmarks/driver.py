@@ -86,15 +86,23 @@ def add_workload_options(p: argparse.ArgumentParser) -> None:
     """Options shared with run.py."""
     d = DeadlineConfig()
     p.add_argument("--students", type=int, default=d.students, help="deadline: N students")
-    p.add_argument("--concurrency", type=int, default=d.concurrency,
-                   help="requests in flight for student phases")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=d.concurrency,
+        help="requests in flight for student phases",
+    )
     p.add_argument("--notebooks", type=int, default=d.notebooks)
     p.add_argument("--notebook-kb", type=int, default=d.notebook_bytes // 1000)
     p.add_argument("--data-mb", type=float, default=d.data_bytes / 1e6)
     p.add_argument("--feedback-kb", type=int, default=d.feedback_bytes // 1000)
     p.add_argument("--sizes-mib", default="16,64,128,512", help="bigfile: comma-separated sizes")
-    p.add_argument("--limit-probe-mib", type=float, default=96,
-                   help="limit: file size whose base64 body exceeds the server's limit")
+    p.add_argument(
+        "--limit-probe-mib",
+        type=float,
+        default=96,
+        help="limit: file size whose base64 body exceeds the server's limit",
+    )
     p.add_argument("--transport", choices=TRANSPORTS, default="plain")
 
 
@@ -117,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:10101")
     p.add_argument("--prefix", default="/api/")
-    p.add_argument("--workload", choices=WORKLOADS, default="deadline",
-                   help="(the auth workload needs the hub stand-in: run.py --workloads auth)")
+    p.add_argument(
+        "--workload",
+        choices=WORKLOADS,
+        default="deadline",
+        help="(the auth workload needs the hub stand-in: run.py --workloads auth)",
+    )
     p.add_argument("--identity", choices=("dev", "token"), default="dev")
     p.add_argument("--tokens", help="JSON file {username: API token} for --identity token")
     p.add_argument("--server-pid", type=int, help="server PID for CPU/RSS (default: by port)")
@@ -128,9 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     pid = args.server_pid or pid_listening_on(urlparse(args.base_url).port or 80)
     results = asyncio.run(
         drive(
-            args.base_url, args.workload, identity=identity_from_args(args),
-            transport=args.transport, prefix=args.prefix, server_pid=pid,
-            deadline=deadline_config(args), sizes=sizes_from_args(args),
+            args.base_url,
+            args.workload,
+            identity=identity_from_args(args),
+            transport=args.transport,
+            prefix=args.prefix,
+            server_pid=pid,
+            deadline=deadline_config(args),
+            sizes=sizes_from_args(args),
             limit_probe_bytes=int(args.limit_probe_mib * MIB),
         )
     )

@@ -125,7 +125,9 @@ class TornadoTransport:
             from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
             self._client = SimpleAsyncHTTPClient(
-                force_instance=True, max_clients=concurrency, max_body_size=big,
+                force_instance=True,
+                max_clients=concurrency,
+                max_body_size=big,
                 max_buffer_size=big,
             )
 
@@ -197,7 +199,10 @@ class ApiClient:
         )
 
     async def post(
-        self, path: str, user: str, fields: dict[str, str] | None = None,
+        self,
+        path: str,
+        user: str,
+        fields: dict[str, str] | None = None,
         raw: dict[str, bytes] | None = None,
     ) -> Response:
         """POST a urlencoded form; ``raw`` fields are already percent-encoded."""

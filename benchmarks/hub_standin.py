@@ -81,9 +81,16 @@ class Tokens:
 def user_model(name: str) -> dict:
     """A user model with the fields a token holding the default ``self`` role sees."""
     return {
-        "kind": "user", "name": name, "admin": False, "roles": ["user"], "groups": [],
-        "server": None, "pending": None, "created": "2024-01-01T00:00:00.000000Z",
-        "last_activity": None, "servers": {},
+        "kind": "user",
+        "name": name,
+        "admin": False,
+        "roles": ["user"],
+        "groups": [],
+        "server": None,
+        "pending": None,
+        "created": "2024-01-01T00:00:00.000000Z",
+        "last_activity": None,
+        "servers": {},
     }
 
 
@@ -146,8 +153,7 @@ class HubApi:
             model = user_model(name)
             scopes = ["access:servers!user=" + name, "read:users!user=" + name]
         else:
-            model = {"kind": "service", "name": name, "admin": False,
-                     "roles": [name + "-service"]}
+            model = {"kind": "service", "name": name, "admin": False, "roles": [name + "-service"]}
             scopes = SERVICE_SCOPES
         model.update(scopes=scopes, token_id=token_id, session_id=None)
         return model
@@ -283,9 +289,17 @@ def running(users: dict[str, str], service_name: str = "ngshare") -> Iterator[St
     log_path = work / "standin.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), f"--port={port}",
-             f"--users={work / 'users.json'}", f"--services={work / 'services.json'}"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=work, start_new_session=True,
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                f"--port={port}",
+                f"--users={work / 'users.json'}",
+                f"--services={work / 'services.json'}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=work,
+            start_new_session=True,
         )
     standin = Standin(f"http://127.0.0.1:{port}", proc.pid, service_name, service_token)
     try:

@@ -269,16 +269,21 @@ class PlainTransport:
                     answer = await conn.exchange(head, pieces)
                     answered = True
             except (HttpError, OSError, TimeoutError) as e:
-                return Response(0, seconds=time.perf_counter() - t0,
-                                error=f"{type(e).__name__}: {e}")
+                return Response(
+                    0, seconds=time.perf_counter() - t0, error=f"{type(e).__name__}: {e}"
+                )
             finally:
                 if conn is not None and answered and not conn.closed:
                     self._idle.append(conn)  # ready for the next request
                 elif conn is not None:  # failed, cancelled or closed: never reused
                     conn.close()
                     self._all.discard(conn)
-        return Response(answer.status, answer.body, answer.headers.get("content-type", ""),
-                        time.perf_counter() - t0)
+        return Response(
+            answer.status,
+            answer.body,
+            answer.headers.get("content-type", ""),
+            time.perf_counter() - t0,
+        )
 
     async def _connection(self, host: str, port: int) -> _Connection:
         while self._idle:

@@ -26,12 +26,25 @@ from pathlib import Path
 #: Phases too short to be worth a profile (one request).
 SKIP = ("create_course", "list_submissions")
 #: Frames every stack has (threads, event loop, start-up): left out of "inclusive".
-PLUMBING = ("threading.py", "concurrent/futures/", "asyncio/", "selectors.py", "(<string>)",
-            "ngshare/config.py", "ngshare/app.py", "tornado/ioloop.py", "traitlets/")
+PLUMBING = (
+    "threading.py",
+    "concurrent/futures/",
+    "asyncio/",
+    "selectors.py",
+    "(<string>)",
+    "ngshare/config.py",
+    "ngshare/app.py",
+    "tornado/ioloop.py",
+    "traitlets/",
+)
 #: Leaf frames of a thread that waits (a worker on its queue, the loop in epoll).
 #: py-spy's own idle detection does not catch them on this VM, so drop them here.
-IDLE_LEAVES = ("_worker (concurrent/futures/thread.py)", "EpollSelector.select (selectors.py)",
-               "Condition.wait (threading.py)", "Thread._wait_for_tstate_lock (threading.py)")
+IDLE_LEAVES = (
+    "_worker (concurrent/futures/thread.py)",
+    "EpollSelector.select (selectors.py)",
+    "Condition.wait (threading.py)",
+    "Thread._wait_for_tstate_lock (threading.py)",
+)
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
@@ -56,12 +69,23 @@ class PySpyHooks:
             return
         out = self.out_dir / f"{self.label}-{name}.txt"
         self._proc = subprocess.Popen(
-            [py_spy(), "record", "--pid", str(self.pid), "--rate", str(self.rate),
-             "--format", "raw", "-o", str(out),
-             # BENCH_PROFILE_GIL=1: sample only the thread holding the GIL, i.e.
-             # the Python work that serialises the server
-             *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else [])],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                py_spy(),
+                "record",
+                "--pid",
+                str(self.pid),
+                "--rate",
+                str(self.rate),
+                "--format",
+                "raw",
+                "-o",
+                str(out),
+                # BENCH_PROFILE_GIL=1: sample only the thread holding the GIL, i.e.
+                # the Python work that serialises the server
+                *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else []),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.files[name] = out
         time.sleep(0.5)  # let it attach before the phase's clock starts

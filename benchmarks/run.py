@@ -59,8 +59,16 @@ class Runner:
     def server(self, kind: str, extra: list[str] = (), hub_env: dict | None = None):
         return servers.running(kind, extra, source=self.source, hub_env=hub_env)
 
-    def _drive(self, server: servers.Server, workload: str, label: str, *,
-               standin: hub_standin.Standin | None = None, tokens: dict | None = None, **kw):
+    def _drive(
+        self,
+        server: servers.Server,
+        workload: str,
+        label: str,
+        *,
+        standin: hub_standin.Standin | None = None,
+        tokens: dict | None = None,
+        **kw,
+    ):
         hooks = None
         if self.profile_dir is not None:
             hooks = PySpyHooks(server.pid, self.profile_dir, label)
@@ -69,13 +77,24 @@ class Runner:
             raise TimeoutError("--max-minutes reached")
         if standin is not None:  # the deadline workload with token identity
             coro = auth.drive_token(
-                server.base_url, self.deadline, tokens, standin, server_pid=server.pid,
-                transport=self.args.transport, hooks=hooks,
+                server.base_url,
+                self.deadline,
+                tokens,
+                standin,
+                server_pid=server.pid,
+                transport=self.args.transport,
+                hooks=hooks,
             )
         else:
             coro = driver.drive(
-                server.base_url, workload, transport=self.args.transport, server_pid=server.pid,
-                hooks=hooks, deadline=self.deadline, server_limit=server.body_limit, **kw,
+                server.base_url,
+                workload,
+                transport=self.args.transport,
+                server_pid=server.pid,
+                hooks=hooks,
+                deadline=self.deadline,
+                server_limit=server.body_limit,
+                **kw,
             )
         try:
             return asyncio.run(asyncio.wait_for(coro, remaining))
@@ -120,22 +139,33 @@ class Runner:
                 tag = f"round {i + 1}/{self.args.auth_rounds}"
                 os.sync()
                 if mode == "dev" and i == 0 and reuse and not any(r.errors for r in reuse):
-                    print(f"== {NAMES[kind]}: auth, dev identity: reusing deadline",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"== {NAMES[kind]}: auth, dev identity: reusing deadline",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     dev_runs.append(reuse)
                 elif mode == "dev":
-                    print(f"== {NAMES[kind]}: auth, dev identity, {tag}", file=sys.stderr,
-                          flush=True)
+                    print(
+                        f"== {NAMES[kind]}: auth, dev identity, {tag}", file=sys.stderr, flush=True
+                    )
                     with self.server(kind) as s:
                         dev_runs.append(self._drive(s, "deadline", f"{kind}-auth-dev"))
                 else:
-                    print(f"== {NAMES[kind]}: auth, token identity, {tag}", file=sys.stderr,
-                          flush=True)
-                    with hub_standin.running(tokens) as hub, \
-                            self.server(kind, hub_env=hub.service_env()) as s:
-                        token_runs.append(self._drive(
-                            s, "deadline", f"{kind}-auth-token", standin=hub, tokens=tokens
-                        ))
+                    print(
+                        f"== {NAMES[kind]}: auth, token identity, {tag}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    with (
+                        hub_standin.running(tokens) as hub,
+                        self.server(kind, hub_env=hub.service_env()) as s,
+                    ):
+                        token_runs.append(
+                            self._drive(
+                                s, "deadline", f"{kind}-auth-token", standin=hub, tokens=tokens
+                            )
+                        )
         return median_run(token_runs), median_run(dev_runs)
 
 
@@ -147,12 +177,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-minutes", type=float, default=30, help="stop everything after this")
     p.add_argument("--json", help="write all results here (default: benchmarks/results/)")
     p.add_argument("--profile", metavar="DIR", help="py-spy each phase of the server into DIR")
-    p.add_argument("--ours-rev", metavar="REV",
-                   help="run our server as committed at REV (git archive), not the working tree")
-    p.add_argument("--rounds", type=int, default=1,
-                   help="deadline: runs per server; the median per phase is reported")
-    p.add_argument("--auth-rounds", type=int, default=3,
-                   help="auth: pairs of (dev, token) runs; the median per phase is reported")
+    p.add_argument(
+        "--ours-rev",
+        metavar="REV",
+        help="run our server as committed at REV (git archive), not the working tree",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="deadline: runs per server; the median per phase is reported",
+    )
+    p.add_argument(
+        "--auth-rounds",
+        type=int,
+        default=3,
+        help="auth: pairs of (dev, token) runs; the median per phase is reported",
+    )
     driver.add_workload_options(p)
     args = p.parse_args(argv)
     kinds = ["ours", "ngshare06"] if args.compare else [args.server]
@@ -167,9 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     with ExitStack() as stack:
         if args.ours_rev:
-            runner.source, args.ours_revision = stack.enter_context(
-                servers.snapshot(args.ours_rev)
-            )
+            runner.source, args.ours_revision = stack.enter_context(servers.snapshot(args.ours_rev))
         _run_all(runner, kinds, workloads, results, args, started)
     print(render(results, kinds, workloads, len(auth.users_for(runner.deadline))))
     if runner.profiles:
@@ -201,9 +240,11 @@ def _run_rounds(runner: Runner, kinds, results, rounds: int) -> None:
             if not any(r.name.endswith("(failed)") for r in run):
                 runs[kind].append(run)
     for kind in kinds:
-        results[kind]["deadline"] = median_run(runs[kind]) if runs[kind] else [
-            PhaseResult("deadline (failed)", errors=1, error_texts=["every round failed"])
-        ]
+        results[kind]["deadline"] = (
+            median_run(runs[kind])
+            if runs[kind]
+            else [PhaseResult("deadline (failed)", errors=1, error_texts=["every round failed"])]
+        )
 
 
 def _run_one(runner: Runner, kind: str, workload: str, results) -> list[PhaseResult]:
@@ -244,15 +285,20 @@ def render_auth(results: dict, kinds: list[str], auth_users: int) -> str:
     out = []
     for kind in kinds:
         token, dev = results[kind].get("auth", []), results[kind].get("auth_dev")
-        out.append(f"### {NAMES[kind]}: token identity vs dev identity "
-                   "(ratio = ops/s token / dev)\n")
+        out.append(
+            f"### {NAMES[kind]}: token identity vs dev identity (ratio = ops/s token / dev)\n"
+        )
         if dev is None:  # failed before a comparison existed
             out.append(report.phase_table(token) + "\n")
             continue
         out.append(auth.comparison_table(token, dev) + "\n")
         out.append(auth.standin_summary(token, auth_users) + "\n")
-        errors = [f"- {mode} {r.name}: {t}" for mode, rs in (("token", token), ("dev", dev))
-                  for r in rs for t in r.error_texts]
+        errors = [
+            f"- {mode} {r.name}: {t}"
+            for mode, rs in (("token", token), ("dev", dev))
+            for r in rs
+            for t in r.error_texts
+        ]
         if errors:
             out.append("errors (first few per phase):\n" + "\n".join(errors) + "\n")
     if len(kinds) == 2 and all(results[k].get("auth_dev") for k in kinds):
@@ -265,8 +311,10 @@ def render_auth(results: dict, kinds: list[str], auth_users: int) -> str:
 
 
 def _write_json(args, results, started: float) -> None:
-    path = Path(args.json) if args.json else (
-        Path(__file__).resolve().parent / "results" / time.strftime("%Y%m%d-%H%M%S.json")
+    path = (
+        Path(args.json)
+        if args.json
+        else (Path(__file__).resolve().parent / "results" / time.strftime("%Y%m%d-%H%M%S.json"))
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
@@ -274,8 +322,9 @@ def _write_json(args, results, started: float) -> None:
         "ours_revision": getattr(args, "ours_revision", None) or _revision(),
         "started": started,
         "seconds": time.time() - started,
-        "results": {k: {w: [r.as_dict() for r in rs] for w, rs in v.items()}
-                    for k, v in results.items()},
+        "results": {
+            k: {w: [r.as_dict() for r in rs] for w, rs in v.items()} for k, v in results.items()
+        },
     }
     path.write_text(json.dumps(doc, indent=1))
     print(f"results written to {path}", file=sys.stderr)
@@ -285,10 +334,18 @@ def _revision() -> str:
     """The commit our server ran from, marked dirty if ngshare/ had local changes."""
     repo = Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "ngshare"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "ngshare"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")

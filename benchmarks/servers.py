@@ -66,7 +66,8 @@ def ensure_ngshare06(venv: Path = NGSHARE06_VENV, log=print) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
     pip = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", *NGSHARE06_REQUIREMENTS],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if pip.returncode != 0:
         raise RuntimeError(f"pip install failed:\n{pip.stdout}\n{pip.stderr}")
@@ -86,22 +87,35 @@ _LAUNCH = (
 def our_command(port: int, data_dir: Path, extra: list[str], hub: bool = False) -> list[str]:
     entry, identity = ("main", ["--NgShare.identity=hub"]) if hub else ("main_dev", [])
     return [
-        sys.executable, "-c", _LAUNCH.format(entry=entry),
-        f"--port={port}", f"--data-dir={data_dir}", "--admins=root", *identity, *extra,
+        sys.executable,
+        "-c",
+        _LAUNCH.format(entry=entry),
+        f"--port={port}",
+        f"--data-dir={data_dir}",
+        "--admins=root",
+        *identity,
+        *extra,
     ]
 
 
 def ngshare06_command(python: Path, port: int, data_dir: Path, hub: bool = False) -> list[str]:
     return [
-        str(python), str(HERE / "ngshare06_launcher.py"), "--hub" if hub else "--vngshare",
-        f"--port={port}", f"--database=sqlite:///{data_dir / 'ngshare.db'}",
-        f"--storage={data_dir / 'files'}/", "--admins=root",
+        str(python),
+        str(HERE / "ngshare06_launcher.py"),
+        "--hub" if hub else "--vngshare",
+        f"--port={port}",
+        f"--database=sqlite:///{data_dir / 'ngshare.db'}",
+        f"--storage={data_dir / 'files'}/",
+        "--admins=root",
     ]
 
 
 @contextmanager
 def running(
-    kind: str, extra: list[str] = (), keep: bool = False, source: Path | None = None,
+    kind: str,
+    extra: list[str] = (),
+    keep: bool = False,
+    source: Path | None = None,
     hub_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """Run a fresh server of ``kind`` ("ours" | "ngshare06"); always stopped on exit.
@@ -129,7 +143,11 @@ def running(
         if source is not None and kind == "ours":
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
         proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir, env=env,
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=data_dir,
+            env=env,
             start_new_session=True,
         )
     server = Server(kind, f"http://127.0.0.1:{port}", proc.pid, data_dir, log_path, limit)
@@ -152,19 +170,23 @@ def snapshot(rev: str) -> Iterator[tuple[Path, str]]:
     repo = HERE.parent
     sha = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "--verify", rev + "^{commit}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     # the core's migrations: top-level alembic/ (found by ngshare/migrations.py next to
     # ngshare/), inside ngshare/ in revisions from before that folder moved
     paths = ["ngshare"] + [
-        p for p in ["alembic"]
+        p
+        for p in ["alembic"]
         if subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{sha}:{p}"]).returncode == 0
     ]
     out = Path(tempfile.mkdtemp(prefix="ngshare-bench-src-"))
     try:
         archive = subprocess.run(
             ["git", "-C", str(repo), "archive", "--format=tar", sha, *paths],
-            capture_output=True, check=True,
+            capture_output=True,
+            check=True,
         )
         subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
         yield out, sha

@@ -43,7 +43,7 @@ from benchmarks.metrics import ProcWatch  # noqa: E402
 from benchmarks.servers import running  # noqa: E402
 
 #: Installed in the server by ``sitecustomize``: on SIGUSR2, write a memory report.
-PROBE = r'''
+PROBE = r"""
 import ctypes, gc, json, os, signal, sys
 
 _cache = []  # the exchange's ResponseCache, found once (it is frozen: see ngshare.gc_freeze)
@@ -92,7 +92,7 @@ def _report(signum, frame):
     os.replace(path + ".part", path)
 
 signal.signal(signal.SIGUSR2, _report)
-'''
+"""
 
 
 def ask(pid: int, report: Path, trim: bool = False, timeout: float = 30.0) -> dict:
@@ -150,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
                 students=args.students, concurrency=args.concurrency, course=f"soak{i}"
             )
             t0 = time.monotonic()
-            phases = asyncio.run(drive(server.base_url, "deadline", deadline=cfg,
-                                       server_pid=server.pid))
+            phases = asyncio.run(
+                drive(server.base_url, "deadline", deadline=cfg, server_pid=server.pid)
+            )
             errors = sum(ph.errors for ph in phases)
             peak = watch.peak_rss_mib()
             r = ask(server.pid, report)
@@ -160,15 +161,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"round {i}: {r['seconds']} s, {errors} errors", file=sys.stderr)
         time.sleep(args.idle)
         reports.append((f"idle {args.idle:.0f} s", ask(server.pid, report, trim=True)))
-    print("| when | RSS MiB | RSS after malloc_trim MiB | Python blocks | gc objects "
-          "| cache entries | cache MiB |")
+    print(
+        "| when | RSS MiB | RSS after malloc_trim MiB | Python blocks | gc objects "
+        "| cache entries | cache MiB |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for label, r in reports:
         print(row(label, r))
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"args": vars(args), "reports": [{"when": w, **r} for w, r in reports]}, indent=2
-        ))
+        Path(args.json).write_text(
+            json.dumps(
+                {"args": vars(args), "reports": [{"when": w, **r} for w, r in reports]}, indent=2
+            )
+        )
     return 0
 
 

@@ -39,8 +39,9 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def measure(rounds: int, lookups: int, concurrency: int,
-                  client: str = "fast") -> list[tuple[float, float]]:
+async def measure(
+    rounds: int, lookups: int, concurrency: int, client: str = "fast"
+) -> list[tuple[float, float]]:
     """Per round: (stand-in CPU s, asking side's CPU s)."""
     from jupyterhub.services.auth import HubAuth
 
@@ -67,10 +68,12 @@ async def measure(rounds: int, lookups: int, concurrency: int,
 
         for r in range(rounds):
             before, own, t0 = sampler.cpu_seconds(), own_cpu_seconds(), time.perf_counter()
-            await asyncio.gather(*(lookup(n) for n in names[r * lookups:(r + 1) * lookups]))
+            await asyncio.gather(*(lookup(n) for n in names[r * lookups : (r + 1) * lookups]))
             cpu.append((sampler.cpu_seconds() - before, own_cpu_seconds() - own))
-            print(f"round {r + 1}: {lookups} lookups, stand-in CPU {cpu[-1][0]:.3f} s, "
-                  f"asking side CPU {cpu[-1][1]:.3f} s, wall {time.perf_counter() - t0:.3f} s")
+            print(
+                f"round {r + 1}: {lookups} lookups, stand-in CPU {cpu[-1][0]:.3f} s, "
+                f"asking side CPU {cpu[-1][1]:.3f} s, wall {time.perf_counter() - t0:.3f} s"
+            )
         assert hub.stats()["lookups"] == rounds * lookups
         fast.close()
     return cpu
@@ -81,13 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--lookups", type=int, default=300)
     p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--client", choices=("fast", "hubauth"), default="fast",
-                   help="ask as HubIdentity does by default (fast) or through HubAuth")
+    p.add_argument(
+        "--client",
+        choices=("fast", "hubauth"),
+        default="fast",
+        help="ask as HubIdentity does by default (fast) or through HubAuth",
+    )
     args = p.parse_args(argv)
     cpu = asyncio.run(measure(args.rounds, args.lookups, args.concurrency, args.client))
     standin, asking = (sorted(c[i] for c in cpu)[len(cpu) // 2] for i in (0, 1))
-    print(f"median CPU per {args.lookups} lookups: stand-in {standin:.3f} s, "
-          f"asking side {asking:.3f} s")
+    print(
+        f"median CPU per {args.lookups} lookups: stand-in {standin:.3f} s, "
+        f"asking side {asking:.3f} s"
+    )
     return 0
 
 

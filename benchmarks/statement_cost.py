@@ -58,8 +58,15 @@ def _populate(db) -> list[str]:
             s.add(sub)
             s.flush()
             s.add_all(
-                StoredFile(kind="submission", submission_pk=sub.pk, position=k,
-                           path=f"p{k}.ipynb", sha256=_digest(f"{i}.{k}"), md5="0" * 32, size=100)
+                StoredFile(
+                    kind="submission",
+                    submission_pk=sub.pk,
+                    position=k,
+                    path=f"p{k}.ipynb",
+                    sha256=_digest(f"{i}.{k}"),
+                    md5="0" * 32,
+                    size=100,
+                )
                 for k in range(3)
             )
             stamps.append(format_timestamp(ts))
@@ -78,8 +85,9 @@ def _operations(ctx, stamps: list[str]) -> dict:
 
     teacher = Identity(name="kevin", is_admin=False)
     files = [
-        SimpleNamespace(path=f"f{k}.html",
-                        blob=SimpleNamespace(sha256=_digest(str(k)), md5="1" * 32, size=1000))
+        SimpleNamespace(
+            path=f"f{k}.html", blob=SimpleNamespace(sha256=_digest(str(k)), md5="1" * 32, size=1000)
+        )
         for k in range(3)
     ]
     clock = SubmissionClock()
@@ -92,19 +100,23 @@ def _operations(ctx, stamps: list[str]) -> dict:
         return stamps[i % STUDENTS]
 
     def blobs(session, i):
-        held = [SimpleNamespace(sha256=_digest(f"b{i}.{k}"), data=b"x" * 2000, packed=None)
-                for k in range(3)]
+        held = [
+            SimpleNamespace(sha256=_digest(f"b{i}.{k}"), data=b"x" * 2000, packed=None)
+            for k in range(3)
+        ]
         ctx.storage._insert_held(session.connection(), held)
 
     return {
         "transaction alone": lambda session, i: session.connection(),
         "collect": lambda session, i: submissions.submission_files(
-            session, "c1", teacher, "a1", student(i), stamp(i)),
+            session, "c1", teacher, "a1", student(i), stamp(i)
+        ),
         "feedback upload": lambda session, i: feedback.record_feedback(
-            session, "c1", teacher, "a1", student(i), stamp(i), files=files),
+            session, "c1", teacher, "a1", student(i), stamp(i), files=files
+        ),
         "submit": lambda session, i: submissions.record_submission(
-            session, "c1", Identity(name=student(i), is_admin=False), "a1",
-            files=files, clock=clock),
+            session, "c1", Identity(name=student(i), is_admin=False), "a1", files=files, clock=clock
+        ),
         "3 small blobs": blobs,
     }
 
@@ -114,8 +126,10 @@ def _server(folder: Path, driver_statements: bool):
     from ngshare.config import VNgShare
 
     config = VNgShare(
-        db_url=f"sqlite:///{folder / 'bench.db'}", storage_path=str(folder / "files"),
-        config_file="", db_driver_statements=driver_statements,
+        db_url=f"sqlite:///{folder / 'bench.db'}",
+        storage_path=str(folder / "files"),
+        config_file="",
+        db_driver_statements=driver_statements,
     )
     return build(config)[0]
 

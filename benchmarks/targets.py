@@ -63,11 +63,14 @@ def evaluate(ours: dict, theirs: dict) -> list[Target]:
     else:
         peak = r.server_peak_rss_mib
         base = r.notes.get("rss_before_mib") or 0
-        out.append(Target(
-            "64 MiB release: server peak RSS",
-            f"{peak:.0f} MiB = {peak / 64:.2f}x size ({peak - base:.0f} MiB over idle)",
-            "< 3x size (192 MiB)", peak < 192 and r.errors == 0,
-        ))
+        out.append(
+            Target(
+                "64 MiB release: server peak RSS",
+                f"{peak:.0f} MiB = {peak / 64:.2f}x size ({peak - base:.0f} MiB over idle)",
+                "< 3x size (192 MiB)",
+                peak < 192 and r.errors == 0,
+            )
+        )
 
     r = _phase(ours, "limit", "over_limit")
     if r is None:
@@ -77,8 +80,14 @@ def evaluate(ours: dict, theirs: dict) -> list[Target]:
         value = f"HTTP {n.get('status')}, json={n.get('json')}, {n.get('message')!r}"
         if n.get("transport_error"):
             value += f", {n['transport_error']}"
-        out.append(Target("body over the limit", value, "JSON 413",
-                          n.get("status") == 413 and bool(n.get("json"))))
+        out.append(
+            Target(
+                "body over the limit",
+                value,
+                "JSON 413",
+                n.get("status") == 413 and bool(n.get("json")),
+            )
+        )
     return out
 
 
@@ -108,9 +117,13 @@ def auth_targets(ours: dict) -> list[Target]:
             continue
         x = div(t.ops_per_s, d.ops_per_s)
         clean = t.errors == 0 and d.errors == 0
-        value = "-" if x is None else (
-            f"{x:.3f}x ({t.ops_per_s:.1f} vs {d.ops_per_s:.1f})"
-            + ("" if clean else f" ({t.errors}+{d.errors} errors)")
+        value = (
+            "-"
+            if x is None
+            else (
+                f"{x:.3f}x ({t.ops_per_s:.1f} vs {d.ops_per_s:.1f})"
+                + ("" if clean else f" ({t.errors}+{d.errors} errors)")
+            )
         )
         out.append(Target(label, value, goal, x is not None and x >= AUTH_MIN_RATIO and clean))
     out.append(_whole_workload_target(ours, goal))
@@ -130,8 +143,10 @@ def _whole_workload_target(ours: dict, goal: str) -> Target:
     t, d = rate(token), rate(dev)
     x = div(t, d)
     errors = sum(r.errors for r in (*token.values(), *dev.values()))
-    value = "-" if x is None else f"{x:.3f}x ({t:.1f} vs {d:.1f})" + (
-        f" ({errors} errors)" if errors else ""
+    value = (
+        "-"
+        if x is None
+        else f"{x:.3f}x ({t:.1f} vs {d:.1f})" + (f" ({errors} errors)" if errors else "")
     )
     return Target(label, value, goal, x is not None and x >= AUTH_MIN_RATIO and not errors)
 

@@ -221,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between posts")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument(
-        "--client", choices=["aiohttp", "tornado"], default="aiohttp",
+        "--client",
+        choices=["aiohttp", "tornado"],
+        default="aiohttp",
         help="WebSocket client library of the subscribers",
     )
     parser.add_argument("--json", type=Path, help="also write the result here")

@@ -143,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--auth", choices=["token", "dev"], default="token",
+        "--auth",
+        choices=["token", "dev"],
+        default="token",
         help="token: Vivere tokens (a lookup per request); dev: vngshare's user= argument",
     )
     parser.add_argument("--postgresql", metavar="URL", help="run on PostgreSQL (a temp schema)")

@@ -270,7 +270,6 @@ class NgShare(Application):
         return ["exchange"] + [p for p in self.plugins if p != "exchange"]
 
 
-
 class VNgShare(NgShare):
     """vngshare: a stand-alone development server (``user=`` names the caller)."""
 

@@ -101,11 +101,14 @@ def check(
     cutoff = now - grace_seconds
     unknown = _tables_of_disabled_feature_sets(ctx)
     if unknown:
-        report.problems.append(Problem(
-            "disabled-feature-set", ", ".join(unknown),
-            "tables of a feature set that is not enabled: its blob references cannot be read; "
-            "enable it (--plugins) so that no blob it uses is taken for garbage",
-        ))
+        report.problems.append(
+            Problem(
+                "disabled-feature-set",
+                ", ".join(unknown),
+                "tables of a feature set that is not enabled: its blob references cannot be read; "
+                "enable it (--plugins) so that no blob it uses is taken for garbage",
+            )
+        )
     by_plugin = ctx.db.run_sync(_references_by_feature_set, ctx)
     keep: set[str] = set().union(*by_plugin.values()) if by_plugin else set()
     report.referenced = len(keep)
@@ -117,41 +120,54 @@ def check(
 
     for digest, mtime in sorted(files.items()):
         if digest not in keep and mtime < cutoff and not unknown:
-            report.problems.append(Problem(
-                "unreferenced-file", _rel(store, store.path_for(digest)),
-                f"no row refers to it; last stored {_ago(now - mtime)} ago",
-            ))
+            report.problems.append(
+                Problem(
+                    "unreferenced-file",
+                    _rel(store, store.path_for(digest)),
+                    f"no row refers to it; last stored {_ago(now - mtime)} ago",
+                )
+            )
     row_cutoff = datetime.fromtimestamp(cutoff, timezone.utc).replace(tzinfo=None)
     for digest, touched in sorted(rows.items()):
         if digest not in keep and _naive_utc(touched) < row_cutoff and not unknown:
-            report.problems.append(Problem(
-                "unreferenced-row", digest, "a row of blobs no row refers to"
-            ))
+            report.problems.append(
+                Problem("unreferenced-row", digest, "a row of blobs no row refers to")
+            )
     for digest in sorted(keep - files.keys() - rows.keys()):
         owners = sorted(name for name, refs in by_plugin.items() if digest in refs)
-        report.problems.append(Problem(
-            "missing-blob", digest,
-            f"referenced by {', '.join(owners)} but stored nowhere: its content is lost "
-            "unless a temp file or a backup holds it",
-        ))
+        report.problems.append(
+            Problem(
+                "missing-blob",
+                digest,
+                f"referenced by {', '.join(owners)} but stored nowhere: its content is lost "
+                "unless a temp file or a backup holds it",
+            )
+        )
     for path, mtime in _temp_files(store):
         if mtime < _temp_cutoff(grace_seconds, now):
-            report.problems.append(Problem(
-                "temp-file", _rel(store, path), f"not modified for {_ago(now - mtime)}"
-            ))
+            report.problems.append(
+                Problem("temp-file", _rel(store, path), f"not modified for {_ago(now - mtime)}")
+            )
     if verify:
         for digest in sorted(files):
             if _file_sha256(store.path_for(digest)) != digest:
-                report.problems.append(Problem(
-                    "corrupt-blob", _rel(store, store.path_for(digest)),
-                    "the file's content does not hash to its name",
-                ))
+                report.problems.append(
+                    Problem(
+                        "corrupt-blob",
+                        _rel(store, store.path_for(digest)),
+                        "the file's content does not hash to its name",
+                    )
+                )
         for digest in sorted(rows):
             data = _inline_content(store, digest)
             if data is None or hashlib.sha256(data).hexdigest() != digest:
-                report.problems.append(Problem(
-                    "corrupt-blob", digest, "the blobs row's content does not hash to its digest"
-                ))
+                report.problems.append(
+                    Problem(
+                        "corrupt-blob",
+                        digest,
+                        "the blobs row's content does not hash to its digest",
+                    )
+                )
     return report
 
 
@@ -265,9 +281,13 @@ def _scan_files(store: BlobStore, report: Report, cutoff: float) -> dict[str, fl
             if entry.is_file(follow_symlinks=False) and _is_digest(digest):
                 files[digest] = st.st_mtime
             elif st.st_mtime < cutoff and entry.is_file(follow_symlinks=False):
-                report.problems.append(Problem(
-                    "stray-file", _rel(store, Path(entry.path)), "not a blob: its name is no digest"
-                ))
+                report.problems.append(
+                    Problem(
+                        "stray-file",
+                        _rel(store, Path(entry.path)),
+                        "not a blob: its name is no digest",
+                    )
+                )
     return files
 
 
@@ -361,9 +381,9 @@ def _delete_row_if_older(store: BlobStore, digest: str, cutoff: float) -> bool:
     assert store.engine is not None
     row_cutoff = datetime.fromtimestamp(cutoff, timezone.utc).replace(tzinfo=None)
     with store.engine.begin() as conn:
-        conn.execute(sa.delete(_BLOBS).where(
-            _BLOBS.c.sha256 == digest, _BLOBS.c.touched_at < row_cutoff
-        ))
+        conn.execute(
+            sa.delete(_BLOBS).where(_BLOBS.c.sha256 == digest, _BLOBS.c.touched_at < row_cutoff)
+        )
         still = conn.scalar(sa.select(sa.func.count()).where(_BLOBS.c.sha256 == digest))
     return not still
 

@@ -42,18 +42,24 @@ def refuse_unread_body(handler: RequestHandler, status: int, envelope: dict) -> 
     connection over only while the headers are handled).
     """
     body = json.dumps(envelope, separators=(",", ":")).encode()
-    head = "\r\n".join([
-        f"HTTP/1.1 {status} {httputil.responses.get(status, 'Unknown')}",
-        f"Date: {httputil.format_timestamp(time.time())}",
-        "Content-Type: application/json; charset=UTF-8",
-        f"Content-Length: {len(body)}",
-        "Connection: close",
-        "\r\n",
-    ]).encode("latin-1")
+    head = "\r\n".join(
+        [
+            f"HTTP/1.1 {status} {httputil.responses.get(status, 'Unknown')}",
+            f"Date: {httputil.format_timestamp(time.time())}",
+            "Content-Type: application/json; charset=UTF-8",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            "\r\n",
+        ]
+    ).encode("latin-1")
     stream = handler.detach()  # Tornado neither answers nor reads this request any more
     # the path, not the URI: query strings may carry tokens
-    log.info("%d %s %s (refused before its body was read)", status, handler.request.method,
-             handler.request.path)
+    log.info(
+        "%d %s %s (refused before its body was read)",
+        status,
+        handler.request.method,
+        handler.request.path,
+    )
     task = asyncio.ensure_future(_answer_then_linger(stream, head + body))
     _LINGERING.add(task)  # a task only weakly referenced by the loop could vanish
     task.add_done_callback(_LINGERING.discard)

@@ -66,8 +66,10 @@ def core_paths(prefix: str, with_oauth: bool = False) -> dict[str, dict]:
             False,
             **{
                 "302": {"description": "Not signed in: to the hub's login page (behind a hub)"},
-                "401": {"description": "Not signed in (no hub to send you to)",
-                        "content": HTML_CONTENT},
+                "401": {
+                    "description": "Not signed in (no hub to send you to)",
+                    "content": HTML_CONTENT,
+                },
             },
         ),
         prefix + "openapi.json": get(
@@ -76,10 +78,12 @@ def core_paths(prefix: str, with_oauth: bool = False) -> dict[str, dict]:
         prefix + "docs": get("Swagger UI for this document.", html_ok),
         prefix + "plugins": get(
             "Loaded plugins: version, mount, tables, jobs, channels (admins).",
-            _json_ok({
-                "type": "object",
-                "properties": {"success": {"const": True}, "plugins": {"type": "array"}},
-            }),
+            _json_ok(
+                {
+                    "type": "object",
+                    "properties": {"success": {"const": True}, "plugins": {"type": "array"}},
+                }
+            ),
             False,
             **{"403": {"description": "Not an admin", "content": ERROR_CONTENT}},
         ),

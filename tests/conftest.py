@@ -96,10 +96,12 @@ def empty_all_tables(engine: sa.Engine) -> None:
         if engine.dialect.name == "postgresql":
             for table in _schema_tables_children_first(conn):
                 conn.execute(table.delete())
-            conn.execute(sa.text(
-                "SELECT setval(c.oid, 1, false) FROM pg_class c"
-                " WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
-            ))
+            conn.execute(
+                sa.text(
+                    "SELECT setval(c.oid, 1, false) FROM pg_class c"
+                    " WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
+                )
+            )
             return
         tables = [
             *ExchangeBase.metadata.sorted_tables[::-1],
@@ -115,9 +117,9 @@ _reflected: dict[tuple[str, int], list[sa.Table]] = {}
 
 def _schema_tables_children_first(conn: sa.Connection) -> list[sa.Table]:
     """The schema's tables, referencing ones first (reflected again when a plugin adds some)."""
-    count = conn.execute(sa.text(
-        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
-    )).scalar_one()
+    count = conn.execute(
+        sa.text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
+    ).scalar_one()
     key = (str(conn.engine.url), count)
     if key not in _reflected:
         metadata = sa.MetaData()

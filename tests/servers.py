@@ -24,8 +24,15 @@ def running_server(data_dir: Path, *args: str, command: str = "vngshare", env=No
     port = free_port()
     log = open(data_dir / f"{command}-{port}.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-c", f"from ngshare.cli import {_entry(command)} as m; m()",
-         f"--port={port}", f"--data-dir={data_dir}", "--admins=root", *args],
+        [
+            sys.executable,
+            "-c",
+            f"from ngshare.cli import {_entry(command)} as m; m()",
+            f"--port={port}",
+            f"--data-dir={data_dir}",
+            "--admins=root",
+            *args,
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=data_dir,

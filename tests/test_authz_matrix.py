@@ -164,7 +164,6 @@ async def test_authorization_matrix(app, server, http_client, base_url, http_por
     assert not failures, "\n".join(failures)
 
 
-
 @pytest.mark.gen_test(timeout=60)
 async def test_objects_of_others(app, server, http_client, base_url, http_port):  # noqa: F811
     """The same routes on objects a role stands in another relation to (their own, a peer's)."""

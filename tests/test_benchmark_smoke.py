@@ -22,11 +22,22 @@ from benchmarks.metrics import pid_listening_on
 from tests.servers import running_server
 
 DEADLINE_PHASES = [
-    "create_course", "enrol_bulk", "release", "fetch", "submit", "list_submissions",
-    "collect", "release_feedback", "fetch_feedback",
+    "create_course",
+    "enrol_bulk",
+    "release",
+    "fetch",
+    "submit",
+    "list_submissions",
+    "collect",
+    "release_feedback",
+    "fetch_feedback",
 ]
 TINY = DeadlineConfig(
-    students=3, concurrency=2, notebooks=2, notebook_bytes=5_000, data_bytes=20_000,
+    students=3,
+    concurrency=2,
+    notebooks=2,
+    notebook_bytes=5_000,
+    data_bytes=20_000,
     feedback_bytes=2_000,
 )
 
@@ -83,8 +94,10 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict]:
 
 def test_auth_workload_with_hub_standin():
     tokens = hub_standin.make_tokens(auth.users_for(TINY))
-    with hub_standin.running(tokens) as hub, \
-            servers.running("ours", hub_env=hub.service_env()) as server:
+    with (
+        hub_standin.running(tokens) as hub,
+        servers.running("ours", hub_env=hub.service_env()) as server,
+    ):
         results = asyncio.run(
             auth.drive_token(server.base_url, TINY, tokens, hub, server_pid=server.pid)
         )
@@ -115,7 +128,9 @@ def test_hub_standin_answers_like_the_hub():
         assert _get(api + "/users/bob", hub.service_token)[1]["name"] == "bob"
         assert _get(api + "/users/carol", hub.service_token)[0] == 404
         assert _get(api + "/groups", hub.service_token) == (
-            404, {"status": 404, "message": "Not Found"})
+            404,
+            {"status": 404, "message": "Not Found"},
+        )
         stats = hub.stats()
         assert (stats["lookups"], stats["refused"], stats["requests"]) == (2, 2, 8)
 
@@ -127,19 +142,25 @@ def test_hub_standin_keeps_connections_alive_and_refuses_other_methods():
     with hub_standin.running({"alice": "a" * 64}) as hub:
         conn = http.client.HTTPConnection(hub.url.removeprefix("http://"), timeout=10)
         try:
-            answers = [("a" * 64, 200, "name", "alice"), ("nope", 403, "status", 403),
-                       ("a" * 64, 200, "name", "alice")]
+            answers = [
+                ("a" * 64, 200, "name", "alice"),
+                ("nope", 403, "status", 403),
+                ("a" * 64, 200, "name", "alice"),
+            ]
             for token, status, key, value in answers:
                 conn.request("GET", "/hub/api/user", headers={"Authorization": "Bearer " + token})
                 resp = conn.getresponse()
                 body = json.loads(resp.read())
                 assert resp.status == status and resp.getheader("Connection") is None
                 assert body[key] == value
-            conn.request("POST", "/hub/api/user", body=b"{}",
-                         headers={"Authorization": "token " + "a" * 64})
+            conn.request(
+                "POST", "/hub/api/user", body=b"{}", headers={"Authorization": "token " + "a" * 64}
+            )
             resp = conn.getresponse()
             assert (resp.status, json.loads(resp.read())) == (
-                405, {"status": 405, "message": "Method Not Allowed"})
+                405,
+                {"status": 405, "message": "Method Not Allowed"},
+            )
         finally:
             conn.close()
         assert hub.stats()["lookups"] == 2
@@ -149,8 +170,20 @@ def test_rounds_report_the_median_run_per_phase(tmp_path, capsys):
     from benchmarks import run
 
     out = tmp_path / "results.json"
-    tiny = ["--students", "3", "--concurrency", "2", "--notebooks", "2", "--notebook-kb", "5",
-            "--data-mb", "0.02", "--feedback-kb", "2"]
+    tiny = [
+        "--students",
+        "3",
+        "--concurrency",
+        "2",
+        "--notebooks",
+        "2",
+        "--notebook-kb",
+        "5",
+        "--data-mb",
+        "0.02",
+        "--feedback-kb",
+        "2",
+    ]
     assert run.main(["--workloads", "deadline", "--rounds", "3", "--json", str(out), *tiny]) == 0
     phases = json.loads(out.read_text())["results"]["ours"]["deadline"]
     assert [p["name"] for p in phases] == DEADLINE_PHASES
@@ -164,8 +197,20 @@ def test_rounds_report_the_median_run_per_phase(tmp_path, capsys):
 def test_ab_compares_two_revisions_of_our_server(capsys):
     from benchmarks import ab
 
-    tiny = ["--students", "3", "--concurrency", "2", "--notebooks", "2", "--notebook-kb", "5",
-            "--data-mb", "0.02", "--feedback-kb", "2"]
+    tiny = [
+        "--students",
+        "3",
+        "--concurrency",
+        "2",
+        "--notebooks",
+        "2",
+        "--notebook-kb",
+        "5",
+        "--data-mb",
+        "0.02",
+        "--feedback-kb",
+        "2",
+    ]
     assert ab.main(["--base", "HEAD", "--rounds", "2", *tiny]) == 0
     out = capsys.readouterr().out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
@@ -195,8 +240,11 @@ def test_collect_counts_a_wrong_answer_checked_after_the_phase():
     class Api:
         async def get(self, path, user, **query):
             blob = bad if path.endswith("student0002") else good
-            doc = {"success": True, "timestamp": query["timestamp"],
-                   "files": [{"path": blob.path, "content": blob.b64, "checksum": blob.md5}]}
+            doc = {
+                "success": True,
+                "timestamp": query["timestamp"],
+                "files": [{"path": blob.path, "content": blob.b64, "checksum": blob.md5}],
+            }
             return Response(200, json.dumps(doc).encode(), seconds=0.001)
 
     run = Deadline(Api(), DeadlineConfig(students=3, concurrency=1), None)
@@ -218,24 +266,32 @@ def _fetch_with(answer_for):
         async def get(self, path, user, **query):
             return Response(200, answer_for(user, run.release), seconds=0.001)
 
-    cfg = DeadlineConfig(students=3, concurrency=2, notebooks=1, notebook_bytes=2000,
-                         data_bytes=3000)
+    cfg = DeadlineConfig(
+        students=3, concurrency=2, notebooks=1, notebook_bytes=2000, data_bytes=3000
+    )
     run = Deadline(Api(), cfg, None)
     asyncio.run(run.fetch())
     return run.results[0]
 
 
 def _release_answer(blobs, break_path=None) -> bytes:
-    files = [{"path": b.path, "checksum": b.md5,
-              "content": b.b64 if b.path != break_path else b.b64[::-1]} for b in blobs]
+    files = [
+        {
+            "path": b.path,
+            "checksum": b.md5,
+            "content": b.b64 if b.path != break_path else b.b64[::-1],
+        }
+        for b in blobs
+    ]
     return json.dumps({"success": True, "files": files}).encode()
 
 
 def test_fetch_checks_the_reference_answer_and_each_differing_one():
     """Copies of the first answer share its check (after the phase); others are checked alone."""
     ok = _fetch_with(
-        lambda user, release: _release_answer(release, "problem1.ipynb" if user == "student0002"
-                                              else None)
+        lambda user, release: _release_answer(
+            release, "problem1.ipynb" if user == "student0002" else None
+        )
     )
     assert ok.ops == 3 and ok.verified_files == 2 * 2 + 1  # its data file is right
     assert ok.errors == 1 and "student0002" in ok.error_texts[0]
@@ -250,13 +306,30 @@ def test_fetch_counts_every_copy_of_a_wrong_reference_answer():
 def test_ab_paired_measures_both_sequential_phases_in_two_passes(capsys):
     from benchmarks import ab_paired
 
-    tiny = ["--students", "4", "--block", "2", "--concurrency", "2", "--notebooks", "2",
-            "--notebook-kb", "5", "--data-mb", "0.02", "--feedback-kb", "2"]
+    tiny = [
+        "--students",
+        "4",
+        "--block",
+        "2",
+        "--concurrency",
+        "2",
+        "--notebooks",
+        "2",
+        "--notebook-kb",
+        "5",
+        "--data-mb",
+        "0.02",
+        "--feedback-kb",
+        "2",
+    ]
     assert ab_paired.main(["--base", "HEAD", *tiny]) == 0
     captured = capsys.readouterr()
     assert "== pass 2/2: set up head, then base" in captured.err
-    rows = {line.split("|")[1].strip(): line for line in captured.out.splitlines()
-            if line.startswith("| ")}
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in captured.out.splitlines()
+        if line.startswith("| ")
+    }
     for phase in ab_paired.PHASES:
         cells = [c.strip() for c in rows[phase].split("|")[1:-1]]
         assert float(cells[1]) > 0 and float(cells[2]) > 0
@@ -279,8 +352,20 @@ def test_ab_paired_puts_ngshare06_on_the_base_side_only_when_asked(capsys):
 def test_auth_paired_measures_fetch_blocks_on_both_identities_in_two_passes(capsys):
     from benchmarks import auth_paired
 
-    tiny = ["--students", "6", "--block", "2", "--concurrency", "2", "--notebooks", "2",
-            "--notebook-kb", "5", "--data-mb", "0.02"]
+    tiny = [
+        "--students",
+        "6",
+        "--block",
+        "2",
+        "--concurrency",
+        "2",
+        "--notebooks",
+        "2",
+        "--notebook-kb",
+        "5",
+        "--data-mb",
+        "0.02",
+    ]
     assert auth_paired.main(tiny) == 0
     captured = capsys.readouterr()
     assert "== pass 2/2: set up dev, then token" in captured.err
@@ -301,9 +386,21 @@ def test_standin_cost_asks_as_the_server_does_and_reports_both_sides(client):
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "standin_cost.py"
     # its own process: it configures Tornado's HTTP client process-wide, as the server does
     done = subprocess.run(
-        [sys.executable, str(script), "--rounds", "2", "--lookups", "5", "--concurrency", "2",
-         "--client", client],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            str(script),
+            "--rounds",
+            "2",
+            "--lookups",
+            "5",
+            "--concurrency",
+            "2",
+            "--client",
+            client,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()

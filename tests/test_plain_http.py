@@ -26,8 +26,9 @@ def _feed(wire: bytes, step: int) -> _Answer:
 def _chunked(body: bytes, size: int, trailer: bytes = b"") -> bytes:
     pieces = [body[i : i + size] for i in range(0, len(body), size)]
     framed = b"".join(b"%x;ext=1\r\n" % len(p) + p + b"\r\n" for p in pieces)
-    head = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-            b"Content-Type: application/json\r\n\r\n")
+    head = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+    )
     return head + framed + b"0\r\n" + trailer + b"\r\n"
 
 
@@ -41,8 +42,10 @@ def test_chunked_answers_split_anywhere(step):
 
 @pytest.mark.parametrize("step", [1, 3, 1 << 30])
 def test_content_length_answers(step):
-    wire = (b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 5\r\n"
-            b"Connection: close\r\n\r\nhello")
+    wire = (
+        b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 5\r\n"
+        b"Connection: close\r\n\r\nhello"
+    )
     answer = _feed(wire, step)
     assert answer.done and answer.status == 413 and answer.body == b"hello"
     assert answer.headers["connection"] == "close"
@@ -87,8 +90,10 @@ def test_requests_share_one_connection_and_early_answers_end_uploads():
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":")[1])
                 if length > 1_000_000:  # refuse at once, unread, and close
-                    writer.write(b"HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\n"
-                                 b"Connection: close\r\n\r\n{}")
+                    writer.write(
+                        b"HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\n"
+                        b"Connection: close\r\n\r\n{}"
+                    )
                     await writer.drain()
                     writer.close()
                     return

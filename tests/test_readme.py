@@ -26,7 +26,9 @@ def test_the_readme_curl_walkthrough_works(tmp_path):
         script = script.replace("curl -s ", "curl -s -w '\\n' ")
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert done.returncode == 0, done.stderr
     answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

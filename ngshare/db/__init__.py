@@ -92,7 +92,11 @@ def create_db_engine(
             url, settings, checkpointed=checkpointed, echo=echo, execution_options=options
         )
     return create_engine(
-        url, echo=echo, pool_pre_ping=True, pool_size=8, max_overflow=8,
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=8,
+        max_overflow=8,
         hide_parameters=True,  # errors and logs never show bound values (tokens)
         execution_options=options,
     )

@@ -467,4 +467,3 @@ class EventBus(LoggingConfigurable):
             _, late = await asyncio.wait(waiting, timeout=self.shutdown_grace_seconds)
             if late:
                 self.log.warning("%d event connections did not close in time", len(late))
-

@@ -218,4 +218,3 @@ class EventSocketHandler(websocket.WebSocketHandler):
     def on_close(self) -> None:
         if self._subscription is not None:
             self._subscription.detach()
-

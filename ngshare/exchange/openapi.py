@@ -89,10 +89,7 @@ def _op(
                     }
                 },
             },
-            **{
-                code: {"description": REFUSALS[code], "content": ERROR}
-                for code in codes.split()
-            },
+            **{code: {"description": REFUSALS[code], "content": ERROR} for code in codes.split()},
         },
     }
     if query:

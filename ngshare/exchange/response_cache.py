@@ -114,4 +114,3 @@ def build_body(files: list[FileEntry], storage: BlobStore, fields: dict | None =
         pieces.append(b'"}')
     pieces.append(b"]}")
     return b"".join(pieces)
-

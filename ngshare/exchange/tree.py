@@ -26,7 +26,6 @@ MEMORY_BYTES = 8 * 1024 * 1024  # long strings beyond this are spilled to a temp
 DECODE_CHUNK_CHARS = 4 * (1 << 18)  # a multiple of 4: base64 pieces decode on their own
 
 
-
 @dataclass
 class LongString:
     """The raw (still JSON-escaped) text of one long string.

@@ -108,9 +108,7 @@ class NotificationPreference(CoreBase):
 
     __tablename__ = "notifications_preferences"
 
-    user_pk: Mapped[int] = mapped_column(
-        ForeignKey(User.pk, ondelete="CASCADE"), primary_key=True
-    )
+    user_pk: Mapped[int] = mapped_column(ForeignKey(User.pk, ondelete="CASCADE"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     enabled: Mapped[bool]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

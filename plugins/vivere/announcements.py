@@ -156,15 +156,11 @@ def delete_announcement(session: Session, bus: EventBus, pk: int) -> dict[str, A
 def is_pending(session: Session, pk: int) -> datetime | None:
     """The time of announcement ``pk`` if it still waits to be published."""
     return session.scalar(
-        select(Announcement.time).where(
-            Announcement.pk == pk, Announcement.published_at.is_(None)
-        )
+        select(Announcement.time).where(Announcement.pk == pk, Announcement.published_at.is_(None))
     )
 
 
-def publish_due(
-    session: Session, bus: EventBus, now: datetime, only_pk: int | None = None
-) -> int:
+def publish_due(session: Session, bus: EventBus, now: datetime, only_pk: int | None = None) -> int:
     """Publish due, unpublished announcements (oldest first); how many went out."""
     query = (
         select(Announcement)

@@ -117,9 +117,9 @@ class Vivere(Configurable):
     event_start_time = Unicode(
         "2017-03-18T00:15:00", help=_TIME_HELP.format("event_start_time")
     ).tag(config=True)
-    event_end_time = Unicode(
-        "2017-03-19T02:00:00", help=_TIME_HELP.format("event_end_time")
-    ).tag(config=True)
+    event_end_time = Unicode("2017-03-19T02:00:00", help=_TIME_HELP.format("event_end_time")).tag(
+        config=True
+    )
     hacking_start_time = Unicode(
         "2017-03-18T02:00:00",
         help=_TIME_HELP.format("hacking_start_time"),

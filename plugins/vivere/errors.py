@@ -6,8 +6,7 @@ Titles default to the HTTP reason phrase of the status (``"Conflict"``).
 
 # request shape
 ERR_BAD_JSON = (
-    "You must provide the parameters in the form of a JSON object and set the "
-    "Content-Type Header"
+    "You must provide the parameters in the form of a JSON object and set the Content-Type Header"
 )
 ERR_MISSING = "No {name} provided"
 ERR_BLANK = "{name} is blank"

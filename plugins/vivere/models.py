@@ -42,9 +42,7 @@ class Profile(VivereBase):
 
     __tablename__ = "vivere_profiles"
 
-    user_pk: Mapped[int] = mapped_column(
-        ForeignKey(User.pk, ondelete="CASCADE"), primary_key=True
-    )
+    user_pk: Mapped[int] = mapped_column(ForeignKey(User.pk, ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(MAX_NAME))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -113,9 +111,7 @@ class Ticket(VivereBase):
     description: Mapped[str] = mapped_column(Text)
     location: Mapped[str] = mapped_column(String(MAX_NAME))
     contact: Mapped[str] = mapped_column(String(MAX_NAME))
-    created_by_pk: Mapped[int] = mapped_column(
-        ForeignKey(User.pk, ondelete="CASCADE"), index=True
-    )
+    created_by_pk: Mapped[int] = mapped_column(ForeignKey(User.pk, ondelete="CASCADE"), index=True)
     claimed_by_pk: Mapped[int | None] = mapped_column(
         ForeignKey(User.pk, ondelete="SET NULL"), index=True
     )

@@ -243,15 +243,16 @@ class TestHub:
     @pytest.mark.gen_test(timeout=60)
     async def test_a_forged_cookie_is_refused_before_the_body(self, port, hub_server):  # noqa: F811
         name = hub_server.identity.hub_auth.cookie_name
-        reader, writer = await start_upload(
-            port, UPLOAD, 200 * MiB, {"Cookie": f"{name}=forged"}
-        )
+        reader, writer = await start_upload(port, UPLOAD, 200 * MiB, {"Cookie": f"{name}=forged"})
         assert await asyncio.wait_for(read_answer(reader), PATIENCE) == (401, LOGIN_REQUIRED)
         await abort(writer)
 
     @pytest.mark.gen_test(timeout=60)
     async def test_a_signed_cookie_without_an_xsrf_header_waits_for_the_body(
-        self, port, hub_server, app  # noqa: F811
+        self,
+        port,
+        hub_server,  # noqa: F811
+        app,  # noqa: F811
     ):
         # a browser's form may carry its _xsrf token in the body: that one is read first
         name = hub_server.identity.hub_auth.cookie_name
@@ -297,9 +298,7 @@ async def abandon_uploads(port: int, tmp: Path, count: int, batch: int, path: st
         connections = [await start_upload(port, path, 10 * MiB) for _ in range(n)]
         for _, writer in connections:
             writer.write(part)
-        await asyncio.wait_for(
-            asyncio.gather(*(w.drain() for _, w in connections)), PATIENCE
-        )
+        await asyncio.wait_for(asyncio.gather(*(w.drain() for _, w in connections)), PATIENCE)
         await wait_until(lambda n=n: open_spool_files(tmp) >= n, f"{n} bodies spooled")
         most = max(most, open_spool_files(tmp))
         for _, writer in connections:

@@ -81,9 +81,18 @@ class Server:
         log = open(self.data_dir / f"server-{self.starts}.log", "wb")  # noqa: SIM115
         args = [f"--database={self.database}"] if self.database else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from ngshare.cli import main_dev as m; m()",
-             f"--port={self.port}", f"--data-dir={self.data_dir}", "--admins=root", *args],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir,
+            [
+                sys.executable,
+                "-c",
+                "from ngshare.cli import main_dev as m; m()",
+                f"--port={self.port}",
+                f"--data-dir={self.data_dir}",
+                "--admins=root",
+                *args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.data_dir,
         )
         log.close()
         deadline = time.monotonic() + 60
@@ -130,9 +139,19 @@ class Server:
     def fsck(self, *args: str) -> subprocess.CompletedProcess:
         db = [f"--database={self.database}"] if self.database else []
         return subprocess.run(
-            [sys.executable, "-c", "from ngshare.cli import main; main()", "fsck", *args,
-             f"--data-dir={self.data_dir}", *db],
-            capture_output=True, text=True, timeout=300, cwd=self.data_dir,
+            [
+                sys.executable,
+                "-c",
+                "from ngshare.cli import main; main()",
+                "fsck",
+                *args,
+                f"--data-dir={self.data_dir}",
+                *db,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=self.data_dir,
         )
 
 
@@ -216,11 +235,16 @@ class Load:
                 return
             target = submissions[n % len(submissions)]
             student = target.student
-            files = {"p1.html": f"r{self.round} feedback #{n}\n".encode() + rng.randbytes(
-                LARGE if rng.random() < 0.3 else rng.randrange(10, 3000))}
+            files = {
+                "p1.html": f"r{self.round} feedback #{n}\n".encode()
+                + rng.randbytes(LARGE if rng.random() < 0.3 else rng.randrange(10, 3000))
+            }
             up = Upload(
-                "feedback", f"feedback/c1/a1/{student}", files,
-                timestamp=target.timestamp, student=student,
+                "feedback",
+                f"feedback/c1/a1/{student}",
+                files,
+                timestamp=target.timestamp,
+                student=student,
             )
             if not self.send(up, user=INSTRUCTOR, files=encode(files), timestamp=target.timestamp):
                 return
@@ -231,9 +255,11 @@ class Load:
             for s, seed in zip(STUDENTS, self.seeds, strict=False)
         ]
         threads.append(threading.Thread(target=self.releaser, args=(self.seeds[-2],), daemon=True))
-        threads.append(threading.Thread(
-            target=self.feedbacker, args=(self.seeds[-1], submissions), daemon=True
-        ))
+        threads.append(
+            threading.Thread(
+                target=self.feedbacker, args=(self.seeds[-1], submissions), daemon=True
+            )
+        )
         for t in threads:
             t.start()
         self.first_ack.wait(timeout=MAX_LOAD_SECONDS)  # the kill comes after some work
@@ -268,8 +294,9 @@ def check_everything(server: Server, uploads: list[Upload]) -> dict[str, int]:
         assert set(acked) <= shown, f"acknowledged submissions of {student} lost"
         in_flight = [u.files for u in mine if not u.acked]
         for ts in shown:
-            got = decode(server.call("GET", f"submission/c1/a1/{student}", INSTRUCTOR,
-                                     timestamp=ts))
+            got = decode(
+                server.call("GET", f"submission/c1/a1/{student}", INSTRUCTOR, timestamp=ts)
+            )
             if ts in acked:
                 assert got == acked[ts].files, f"submission {student} {ts} differs"
                 counts["acked"] += 1
@@ -320,8 +347,9 @@ def test_kill_9_during_uploads_loses_nothing_acknowledged(tmp_path, crash_databa
     uploads: list[Upload] = []
     try:
         server.call("POST", "course/c1", "root", instructors=json.dumps([INSTRUCTOR]))
-        roster = [{"username": s, "first_name": "F", "last_name": "L", "email": "e@x"}
-                  for s in STUDENTS]
+        roster = [
+            {"username": s, "first_name": "F", "last_name": "L", "email": "e@x"} for s in STUDENTS
+        ]
         server.call("POST", "students/c1", INSTRUCTOR, students=json.dumps(roster))
         server.call("POST", "assignment/c1/a1", INSTRUCTOR, files=encode({"p1.ipynb": b"{}"}))
         # submissions that feedback goes to (every round's feedback thread uses them)
@@ -351,7 +379,9 @@ def test_kill_9_during_uploads_loses_nothing_acknowledged(tmp_path, crash_databa
         assert list((tmp_path / "files" / "tmp").iterdir()) == []
         server.start()
         counts = check_everything(server, uploads)
-        print(f"crash test: {ROUNDS} kills, {counts} (acknowledged uploads verified, in flight "
-              "at a kill and found whole or absent, bytes compared)")
+        print(
+            f"crash test: {ROUNDS} kills, {counts} (acknowledged uploads verified, in flight "
+            "at a kill and found whole or absent, bytes compared)"
+        )
     finally:
         server.stop()

@@ -145,8 +145,10 @@ def test_new_sqlite_databases_get_wal_and_larger_pages_old_ones_keep_theirs(tmp_
         with db.engine.begin() as conn:
             conn.execute(sa.text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
             conn.execute(sa.text("INSERT INTO t VALUES (1)"))
-            result = (conn.exec_driver_sql("PRAGMA page_size").scalar(),
-                      conn.exec_driver_sql("PRAGMA journal_mode").scalar())
+            result = (
+                conn.exec_driver_sql("PRAGMA page_size").scalar(),
+                conn.exec_driver_sql("PRAGMA journal_mode").scalar(),
+            )
         db.dispose()
         return result
 

@@ -72,7 +72,8 @@ def test_rows_written_on_the_driver_read_back_alike_both_ways(db):
         driver = BY_KIND.rows(conn, {"kind": "note"})
         core = conn.execute(
             sa.select(things.c.name, things.c.at, things.c.data)
-            .where(things.c.kind == "note").order_by(things.c.pk)
+            .where(things.c.kind == "note")
+            .order_by(things.c.pk)
         ).all()
     assert [tuple(r) for r in driver] == [tuple(r) for r in core]
     assert [(r.name, r.at, r.data) for r in driver] == [
@@ -87,9 +88,13 @@ def test_datetimes_are_bound_as_sqlalchemy_stores_them(db):
         conn.execute(sa.insert(things), ROWS[:2])
         assert NOTES_AT.first(conn, {"at": datetime(2026, 1, 2, 3, 4, 5)}).name == "whole second"
         INSERT.run_many(conn, [{**ROWS[0], "name": "again"}])
-        found = conn.execute(
-            sa.select(things.c.name).where(things.c.at == datetime(2026, 1, 2, 3, 4, 5))
-        ).scalars().all()
+        found = (
+            conn.execute(
+                sa.select(things.c.name).where(things.c.at == datetime(2026, 1, 2, 3, 4, 5))
+            )
+            .scalars()
+            .all()
+        )
     assert found == ["whole second", "again"]
 
 

@@ -96,6 +96,7 @@ def test_the_log_is_checkpointed_either_way(tmp_path, checkpoint_thread):
         sqlite=SqliteSettings(checkpoint_thread=checkpoint_thread, page_bytes=4096),
     )
     try:
+
         def write(session):
             session.execute(sa.text("CREATE TABLE IF NOT EXISTS b (x BLOB)"))
             session.execute(sa.text("INSERT INTO b VALUES (:x)"), [{"x": b"z" * 4000}] * 100)
@@ -173,8 +174,11 @@ async def test_the_exchange_works_with_every_mechanism_off(server, exchange, api
         assert [f["path"] for f in collected["files"]] == ["p1.ipynb"]
         feedback = {"feedback.html": f"<p>{student}</p>".encode()}
         await exchange.ok(
-            "POST", f"feedback/c1/a1/{student}", "kevin",
-            timestamp=stamp, files=encode_files(feedback),
+            "POST",
+            f"feedback/c1/a1/{student}",
+            "kevin",
+            timestamp=stamp,
+            files=encode_files(feedback),
         )
     status, body = await api("GET", "feedback/c1/a1/s3", user="s3", timestamp=stamps[3])
     assert status == 200, body

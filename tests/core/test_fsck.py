@@ -53,9 +53,11 @@ def age(path, seconds: float) -> None:
 
 
 def age_rows(server, seconds: float) -> None:
-    server.db.run_sync(lambda s: s.execute(
-        sa.update(InlineBlob).values(touched_at=utcnow() - timedelta(seconds=seconds))
-    ))
+    server.db.run_sync(
+        lambda s: s.execute(
+            sa.update(InlineBlob).values(touched_at=utcnow() - timedelta(seconds=seconds))
+        )
+    )
 
 
 def inline_digests(server) -> set[str]:
@@ -125,10 +127,12 @@ async def test_old_unreferenced_blobs_are_found_and_removed_young_ones_kept(
         server.storage.commit([server.storage.stage(b"young row")], conn)
 
     report = fsck(server)
-    assert kinds(report) == sorted([
-        ("unreferenced-file", rel(server, orphan_file.sha256)),
-        ("unreferenced-row", sha(b"orphan row")),
-    ])
+    assert kinds(report) == sorted(
+        [
+            ("unreferenced-file", rel(server, orphan_file.sha256)),
+            ("unreferenced-row", sha(b"orphan row")),
+        ]
+    )
     assert report.remaining == report.problems  # report only by default
     assert server.storage.exists(orphan_file.sha256)
 
@@ -165,7 +169,8 @@ async def test_old_temp_files_are_found_and_removed_fresh_ones_kept(released, se
 
     report = fsck(server, repair_problems=True)
     assert kinds(report) == [
-        ("temp-file", "tmp/blob-crashed"), ("temp-file", "tmp/ngshare-body-crashed")
+        ("temp-file", "tmp/blob-crashed"),
+        ("temp-file", "tmp/ngshare-body-crashed"),
     ]
     assert all(p.repaired for p in report.problems)
     assert sorted(p.name for p in tmp.iterdir()) == ["blob-in-flight"]
@@ -212,9 +217,7 @@ async def test_a_missing_blob_is_restored_from_a_temp_file_holding_its_content(
     assert await fetched(exchange, server) == files
 
 
-async def test_verify_finds_corrupt_blobs_and_removes_only_those_it_may(
-    released, exchange, server
-):
+async def test_verify_finds_corrupt_blobs_and_removes_only_those_it_may(released, exchange, server):
     files = await released()
     referenced = sha(files["big.bin"])
     orphan = server.storage.put(big(server, b"orphan"))
@@ -223,10 +226,12 @@ async def test_verify_finds_corrupt_blobs_and_removes_only_those_it_may(
             f.write(b"rot")
     assert fsck(server).problems == []  # not hashed without --verify (the orphan is young)
     report = fsck(server, repair_problems=True, verify=True)
-    assert kinds(report) == sorted([
-        ("corrupt-blob", rel(server, referenced)),
-        ("corrupt-blob", rel(server, orphan.sha256)),
-    ])
+    assert kinds(report) == sorted(
+        [
+            ("corrupt-blob", rel(server, referenced)),
+            ("corrupt-blob", rel(server, orphan.sha256)),
+        ]
+    )
     state = {p.target: p.repaired for p in report.problems}
     assert state == {rel(server, referenced): False, rel(server, orphan.sha256): True}
     assert server.storage.path_for(referenced).exists()  # the only copy: kept for a human
@@ -236,9 +241,13 @@ async def test_verify_finds_corrupt_blobs_and_removes_only_those_it_may(
 async def test_verify_finds_a_corrupt_row_of_blobs(released, server):
     files = await released()
     digest = sha(files["small.txt"])
-    server.db.run_sync(lambda s: s.execute(
-        sa.update(InlineBlob).where(InlineBlob.sha256 == digest).values(content=b"rot", codec=None)
-    ))
+    server.db.run_sync(
+        lambda s: s.execute(
+            sa.update(InlineBlob)
+            .where(InlineBlob.sha256 == digest)
+            .values(content=b"rot", codec=None)
+        )
+    )
     report = fsck(server, repair_problems=True, verify=True)
     assert kinds(report) == [("corrupt-blob", digest)]
     assert report.remaining == report.problems  # referenced, no other copy
@@ -264,9 +273,17 @@ def test_the_command_reports_repairs_and_says_so_in_its_exit_status(tmp_path):
 
     def ngshare(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-c", "from ngshare.cli import main; main()", *args,
-             f"--data-dir={tmp_path}"],
-            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            [
+                sys.executable,
+                "-c",
+                "from ngshare.cli import main; main()",
+                *args,
+                f"--data-dir={tmp_path}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
         )
 
     first = ngshare("fsck")

@@ -21,7 +21,10 @@ print(use_pycurl_if_installed(), type(AsyncHTTPClient()).__name__)
 
 def _choose(mode: str) -> list[str]:
     out = subprocess.run(
-        [sys.executable, "-c", CHOOSE, mode], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", CHOOSE, mode],
+        capture_output=True,
+        text=True,
+        check=True,
         timeout=60,
     )
     return out.stdout.split()

@@ -209,8 +209,10 @@ def _send_and_close(data: bytes):
         (b"SMTP ready\r\n\r\n", "malformed"),
         (ok(b"{" + b" " * MAX_ANSWER_BYTES + b"}"), "malformed"),  # over the size bound
         ("close", "connection closed"),
-        (_send_and_close(b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"name"'),
-         "connection closed"),
+        (
+            _send_and_close(b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"name"'),
+            "connection closed",
+        ),
         (_send_and_close(b"HTTP/1.1 200 OK\r\n\r\n{}"), "connection closed"),  # no length
     ],
 )

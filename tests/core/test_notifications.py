@@ -157,9 +157,7 @@ async def test_sms_and_whatsapp_go_out_through_twilio(servers, twilio):
     )
     await eventually(lambda: len(twilio.received) == 2, what="two messages at Twilio")
     await eventually(lambda: statuses(ctx), what="rows")
-    await eventually(
-        lambda: _all_status(ctx, "sent"), what="both recorded as sent"
-    )
+    await eventually(lambda: _all_status(ctx, "sent"), what="both recorded as sent")
     by_to = {form["To"]: form for form in twilio.received}
     assert by_to["+15550102030"] == {"To": "+15550102030", "Body": "Quiz at 10", "From": FROM}
     assert by_to["whatsapp:+15550102031"]["From"] == "whatsapp:+14155238886"
@@ -317,7 +315,11 @@ async def test_a_message_committed_with_the_change_that_caused_it_is_sent(server
 
         get_or_create_user(session, "newcomer")
         return svc.send(
-            session, plugin="testnotify", channel="sms", to="+15550100007", body="welcome",
+            session,
+            plugin="testnotify",
+            channel="sms",
+            to="+15550100007",
+            body="welcome",
             user="newcomer",
         )
 
@@ -418,9 +420,7 @@ async def test_two_servers_on_one_database_send_each_message_once(servers, twili
 
 
 @pytest.mark.gen_test(timeout=30)
-async def test_email_goes_out_over_starttls_with_a_login_and_recipients_batched(
-    servers, tmp_path
-):
+async def test_email_goes_out_over_starttls_with_a_login_and_recipients_batched(servers, tmp_path):
     cert, key = self_signed(tmp_path)
     smtp, controller = start_smtp(tls_files=(cert, key), credentials=("bot", "s3cret"))
     try:
@@ -448,16 +448,25 @@ async def test_email_goes_out_over_starttls_with_a_login_and_recipients_batched(
         def announce(session):
             for name in ("ada", "bob", "cy", "gone", "busy"):
                 svc.send(
-                    session, plugin="testnotify", channel="email", to=f"{name}@Example.ORG",
-                    subject="Lab moved", body="Room 2", data={"html": "<p>Room 2</p>"},
+                    session,
+                    plugin="testnotify",
+                    channel="email",
+                    to=f"{name}@Example.ORG",
+                    subject="Lab moved",
+                    body="Room 2",
+                    data={"html": "<p>Room 2</p>"},
                 )
-            svc.send(session, plugin="testnotify", channel="email", to="dee@example.org",
-                     subject="Your grade", body="A")
+            svc.send(
+                session,
+                plugin="testnotify",
+                channel="email",
+                to="dee@example.org",
+                subject="Your grade",
+                body="A",
+            )
 
         await ctx.db.run(announce)
-        await eventually(
-            lambda: _final(ctx, 6), timeout=20, what="every message in a final state"
-        )
+        await eventually(lambda: _final(ctx, 6), timeout=20, what="every message in a final state")
         by_to = {m.recipient: m for m in await rows(ctx)}
         assert {t: m.status for t, m in by_to.items()} == {
             "ada@example.org": "sent",
@@ -532,7 +541,12 @@ async def test_a_refused_smtp_login_is_retried_then_failed(servers, tmp_path):
 async def test_under_vngshare_every_channel_goes_to_the_log_provider(servers, caplog):
     ctx = await servers.start()  # make_config is vngshare's
     assert ctx.notifications.enabled_channels() == [
-        "email", "sms", "whatsapp", "webpush", "apns", "fcm"
+        "email",
+        "sms",
+        "whatsapp",
+        "webpush",
+        "apns",
+        "fcm",
     ]
     caplog.set_level("INFO", logger="ngshare.notifications.log")
     pk = await ctx.notifications.submit(
@@ -681,7 +695,9 @@ async def test_admins_list_filter_and_retry_messages(server, api):
     assert (status, body["message"]) == (404, "Message not found")
     status, body = await api("POST", f"notifications/{failed - 1}/retry", user=ADMIN)
     assert (status, body["message"], body["message_status"]) == (
-        409, "Only failed messages can be retried", "sent"
+        409,
+        "Only failed messages can be retried",
+        "sent",
     )
     status, body = await api("POST", f"notifications/{failed}/retry", user=ADMIN)
     assert status == 200 and body["message"]["status"] == "pending"
@@ -693,8 +709,14 @@ async def test_admins_list_filter_and_retry_messages(server, api):
 async def test_people_manage_their_own_addresses_and_preferences(
     server, api, http_client, base_url
 ):
-    status, body = await api("POST", "notifications/addresses", user="ada", channel="sms",
-                             address="+1 555 010 2030", label="phone")
+    status, body = await api(
+        "POST",
+        "notifications/addresses",
+        user="ada",
+        channel="sms",
+        address="+1 555 010 2030",
+        label="phone",
+    )
     assert status == 201
     assert body["address"]["address"] == "+15550102030" and body["address"]["label"] == "phone"
     address_id = body["address"]["id"]
@@ -713,14 +735,19 @@ async def test_people_manage_their_own_addresses_and_preferences(
         assert message in body["message"]
 
     response = await http_client.fetch(
-        base_url + "/api/notifications/addresses?user=ada", method="POST", body="{not json",
-        headers={"Content-Type": "application/json"}, raise_error=False,
+        base_url + "/api/notifications/addresses?user=ada",
+        method="POST",
+        body="{not json",
+        headers={"Content-Type": "application/json"},
+        raise_error=False,
     )
     assert response.code == 400 and json.loads(response.body)["success"] is False
     response = await http_client.fetch(
-        base_url + "/api/notifications/addresses?user=ada", method="POST",
+        base_url + "/api/notifications/addresses?user=ada",
+        method="POST",
         body=json.dumps({"channel": "email", "address": ["a@b.org"]}),
-        headers={"Content-Type": "application/json"}, raise_error=False,
+        headers={"Content-Type": "application/json"},
+        raise_error=False,
     )
     assert response.code == 400 and "must be a string" in json.loads(response.body)["message"]
 
@@ -731,12 +758,16 @@ async def test_people_manage_their_own_addresses_and_preferences(
 
     status, body = await api("GET", "notifications/preferences", user="ada")
     assert status == 200 and all(body["preferences"].values())
-    status, body = await api("POST", "notifications/preferences", user="ada", channel="sms",
-                             enabled="false")
+    status, body = await api(
+        "POST", "notifications/preferences", user="ada", channel="sms", enabled="false"
+    )
     assert status == 200 and body["preferences"]["sms"] is False
     assert body["preferences"]["email"] is True
-    for fields in [{"channel": "sms", "enabled": "maybe"}, {"channel": "fax", "enabled": "true"},
-                   {"enabled": "true"}]:
+    for fields in [
+        {"channel": "sms", "enabled": "maybe"},
+        {"channel": "fax", "enabled": "true"},
+        {"enabled": "true"},
+    ]:
         status, body = await api("POST", "notifications/preferences", user="ada", **fields)
         assert (status, body["success"]) == (400, False), fields
     assert (await api("GET", "notifications/preferences"))[0] == 401
@@ -799,9 +830,7 @@ def test_addresses_table_keeps_one_row_per_user_channel_and_address(make_config)
         empty_all_tables(ctx.db.engine)
         svc = NotificationService(ctx)
         for _ in range(2):
-            ctx.db.run_sync(
-                svc.add_address, user="ada", channel="email", address="Ada@Example.org"
-            )
+            ctx.db.run_sync(svc.add_address, user="ada", channel="email", address="Ada@Example.org")
         count = ctx.db.run_sync(
             lambda s: s.scalar(sa.select(sa.func.count()).select_from(NotificationAddress))
         )

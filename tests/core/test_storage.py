@@ -147,7 +147,9 @@ def test_streamed_content_is_held_only_while_it_stays_small(db_store, server, pi
     blob = db_store.stage_stream(iter(pieces))
     assert (blob.temp_path is None) == (len(data) <= 64)
     assert (blob.sha256, blob.md5, blob.size) == (
-        hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data)
+        hashlib.sha256(data).hexdigest(),
+        hashlib.md5(data).hexdigest(),
+        len(data),
     )
     with server.db.engine.begin() as conn:
         db_store.commit([blob], conn)
@@ -197,7 +199,8 @@ def test_compressible_small_blobs_are_stored_packed_and_read_back_whole(packing_
     assert packing_store.read(blob.sha256) == html
     assert packing_store.read_small([blob.sha256]) == {blob.sha256: html}
     assert (blob.sha256, blob.md5) == (
-        hashlib.sha256(html).hexdigest(), hashlib.md5(html).hexdigest()
+        hashlib.sha256(html).hexdigest(),
+        hashlib.md5(html).hexdigest(),
     )  # the digests name the content, not its stored form
 
 
@@ -337,9 +340,10 @@ def test_with_packing_off_compressible_blobs_are_stored_as_is_and_packed_ones_st
 
 def test_with_threads_off_an_upload_stays_on_its_own_thread(server, tmp_path):
     store = BlobStore(tmp_path / "one", server.db.engine, inline_bytes=1 << 20, threads=False)
-    assert store.map_side_by_side(lambda _: threading.current_thread(), [1, 2, 3]) == [
-        threading.current_thread()
-    ] * 3
+    assert (
+        store.map_side_by_side(lambda _: threading.current_thread(), [1, 2, 3])
+        == [threading.current_thread()] * 3
+    )
     with store.writing():
         blob = store.stage(b"feedback " * 10_000)
     assert isinstance(blob.packing, bytes) and isinstance(blob.md5_digest, str)  # computed at once
@@ -433,8 +437,9 @@ def test_database_errors_do_not_carry_bound_values(db_url):
     engine = create_db_engine(db_url)
     try:
         with pytest.raises(sa.exc.DBAPIError) as caught, engine.connect() as conn:
-            conn.execute(sa.text("SELECT token FROM no_such_table WHERE token = :v"),
-                         {"v": "secret-token-1"})
+            conn.execute(
+                sa.text("SELECT token FROM no_such_table WHERE token = :v"), {"v": "secret-token-1"}
+            )
         assert "no_such_table" in str(caught.value)
         assert "secret-token-1" not in str(caught.value)
         assert "hidden due to hide_parameters" in str(caught.value)

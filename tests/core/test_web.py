@@ -175,7 +175,6 @@ async def test_server_errors_are_json_without_a_trace(
     assert json.loads(response.body) == {"success": False, "message": "Internal Server Error"}
 
 
-
 async def _refused_while_still_sending(port: int, declared: int) -> bytes:
     """Send headers declaring ``declared`` bytes, then keep sending; return all that came back."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)

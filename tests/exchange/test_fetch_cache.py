@@ -145,7 +145,6 @@ def test_the_body_is_the_same_whatever_the_encoding_piece_size(tmp_path, monkeyp
         "success": True,
         "timestamp": "t",
         "files": [
-            {"path": r.path, "checksum": r.md5, "content": encoded(contents[r.path])}
-            for r in rows
+            {"path": r.path, "checksum": r.md5, "content": encoded(contents[r.path])} for r in rows
         ],
     }

@@ -221,9 +221,7 @@ async def test_bulk_enrolment_refuses_an_illegal_student_id_on_its_own(exchange,
         {"username": bad, **NAMES},
         {"username": "ok2", **NAMES},
     ]
-    status, body = await api(
-        "POST", "students/c1", user=INSTRUCTOR, students=json.dumps(students)
-    )
+    status, body = await api("POST", "students/c1", user=INSTRUCTOR, students=json.dumps(students))
     assert status == 200
     assert body["status"] == [
         {"username": "ok1", "success": True},
@@ -245,9 +243,7 @@ BAD_NAMES = [
 async def test_roster_names_must_be_storable(exchange, api, bad, field, message):
     await exchange.course()
     students = [{"username": "ok", **NAMES}, {"username": "s9", **NAMES, field: bad}]
-    status, body = await api(
-        "POST", "students/c1", user=INSTRUCTOR, students=json.dumps(students)
-    )
+    status, body = await api("POST", "students/c1", user=INSTRUCTOR, students=json.dumps(students))
     assert status == 200
     assert body["status"] == [
         {"username": "ok", "success": True},
@@ -357,7 +353,9 @@ async def test_a_dev_user_name_that_is_not_utf8_is_nobody(exchange, http_client,
     """vngshare's ``user`` field, in a body, with bytes that are not UTF-8: 401, not a 500."""
     await exchange.setup()
     response = await http_client.fetch(
-        f"{base_url}/api/submission/c1/a1", method="POST", body="user=%FF&files=[]",
+        f"{base_url}/api/submission/c1/a1",
+        method="POST",
+        body="user=%FF&files=[]",
         raise_error=False,
     )
     assert (response.code, json.loads(response.body)) == (401, error("Login required"))

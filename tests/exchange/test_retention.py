@@ -178,9 +178,7 @@ async def test_small_files_are_kept_in_the_database_and_collected_there(exchange
     big = b"x" * (server.storage.inline_bytes + 1)
     await exchange.setup()
     await exchange.release("a2", files={"small.txt": b"unique to a2", "big.bin": big})
-    on_disk = {
-        p.parent.name + p.name for p in server.storage.root.glob("??/*") if p.is_file()
-    }
+    on_disk = {p.parent.name + p.name for p in server.storage.root.glob("??/*") if p.is_file()}
     assert on_disk == {hashlib.sha256(big).hexdigest()}  # only the large file is a file
     assert inline_count() == 3  # a1's two files and a2's small one
     await exchange.ok("DELETE", "assignment/c1/a2", "kevin")

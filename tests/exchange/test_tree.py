@@ -95,8 +95,11 @@ CASES = [
     json.dumps([{"path": "a", "content": "!!"}, {"path": "../x", "content": "YQ=="}]),
     json.dumps([{"path": "a", "content": BIG}, {"path": "../x", "content": BIG}]),
     json.dumps(
-        [{"path": "a", "content": BIG}, {"path": "b", "content": BIG[:-1]},
-         {"path": "../c", "content": BIG}]
+        [
+            {"path": "a", "content": BIG},
+            {"path": "b", "content": BIG[:-1]},
+            {"path": "../c", "content": BIG},
+        ]
     ),
     json.dumps([{"path": "a", "content": BIG}, {"path": "b", "content": 5}, {"path": "c"}]),
     json.dumps([{"path": f"f{i}", "content": BIG[: 4 * (i + 1) * 1000]} for i in range(7)]),
@@ -129,9 +132,12 @@ def test_canonical_content_in_memory_is_decoded_once_when_complete(tmp_path):
     data = bytes(range(256)) * 300
     wrapped = base64.encodebytes(data).decode()
     other_escape = wrapped.replace("/", "\\/", 1)  # JSON's \/ is a slash too: inspected
-    text = json.dumps(
-        [{"path": "a", "content": BIG}, {"path": "b", "content": wrapped}]
-    )[:-1] + ', {"path": "c", "content": "' + other_escape.replace("\n", "\\n") + '"}]'
+    text = (
+        json.dumps([{"path": "a", "content": BIG}, {"path": "b", "content": wrapped}])[:-1]
+        + ', {"path": "c", "content": "'
+        + other_escape.replace("\n", "\\n")
+        + '"}]'
+    )
     assert [e["content"] for e in json.loads(text)][1:] == [wrapped, wrapped]
     skeleton = tree.split_long_strings([text.encode()], str(tmp_path))
     canonical, line_wrapped, escaped = skeleton.longs
@@ -176,8 +182,12 @@ def test_a_refused_multi_file_upload_leaves_no_staged_files(tmp_path):
 
 @pytest.mark.parametrize(
     "ts",
-    ["2026-01-02 03:04:05", "2026-11-26 23:59:59.999999", "2000-02-29 12:00:00.000001",
-     "0999-01-01 01:01:01.000005"],
+    [
+        "2026-01-02 03:04:05",
+        "2026-11-26 23:59:59.999999",
+        "2000-02-29 12:00:00.000001",
+        "0999-01-01 01:01:01.000005",
+    ],
 )
 def test_timestamps_are_formatted_like_strftime(ts):
     from datetime import datetime

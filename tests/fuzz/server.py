@@ -133,6 +133,7 @@ def running(db_url: str, storage_path: str) -> Iterator[FuzzServer]:
         errors.take()  # seeding is not under test
         yield FuzzServer(base_url=base_url, spec=spec, seed=seed, errors=errors)
     finally:
+
         async def stop() -> None:
             server = holder.get("server")
             if server is not None:
@@ -180,9 +181,7 @@ def seed_objects(base_url: str) -> Seed:
     ok("POST", "course/c2", ADMIN, data={"instructors": json.dumps([INSTRUCTOR])})
     release = {"p1.ipynb": b'{"cells": []}', "data/x.csv": b"1,2\n"}
     ok("POST", "assignment/c1/a1", INSTRUCTOR, data={"files": _files(release)})
-    submitted = ok(
-        "POST", "submission/c1/a1", STUDENT, data={"files": _files({"p1.ipynb": b"{}"})}
-    )
+    submitted = ok("POST", "submission/c1/a1", STUDENT, data={"files": _files({"p1.ipynb": b"{}"})})
     timestamp = submitted["timestamp"]
     ok(
         "POST",
@@ -190,24 +189,61 @@ def seed_objects(base_url: str) -> Seed:
         INSTRUCTOR,
         data={"timestamp": timestamp, "files": _files({"p1.html": b"<p>ok</p>"})},
     )
-    token = ok("POST", "vivere/user/create", None, 201, json={
-        "name": "Jason", "username": "jason", "password": PASSWORD,
-    })["data"]["token"]
-    location = ok("POST", "vivere/admin/locations", ORGANISER, 201, json={
-        "name": "Main hall", "rank": 0,
-    })["data"]
+    token = ok(
+        "POST",
+        "vivere/user/create",
+        None,
+        201,
+        json={
+            "name": "Jason",
+            "username": "jason",
+            "password": PASSWORD,
+        },
+    )["data"]["token"]
+    location = ok(
+        "POST",
+        "vivere/admin/locations",
+        ORGANISER,
+        201,
+        json={
+            "name": "Main hall",
+            "rank": 0,
+        },
+    )["data"]
     ok("POST", "vivere/admin/locations", ORGANISER, 201, json={"name": "Side room"})
-    event = ok("POST", "vivere/admin/events", ORGANISER, 201, json={
-        "short_description": "Opening", "long_description": "Welcome",
-        "start_time": "2030-02-25T15:00:00Z", "end_time": "2030-02-25T16:00:00Z",
-        "location_id": location["id"],
-    })["data"]
-    announcement = ok("POST", "vivere/admin/announcements", ORGANISER, 201, json={
-        "message": "Hello",
-    })["data"]
-    ticket = ok("POST", "vivere/mentorship/create", STUDENT, 201, json={
-        "description": "help", "location": "table 4", "contact": "s1@x",
-    })["data"]
+    event = ok(
+        "POST",
+        "vivere/admin/events",
+        ORGANISER,
+        201,
+        json={
+            "short_description": "Opening",
+            "long_description": "Welcome",
+            "start_time": "2030-02-25T15:00:00Z",
+            "end_time": "2030-02-25T16:00:00Z",
+            "location_id": location["id"],
+        },
+    )["data"]
+    announcement = ok(
+        "POST",
+        "vivere/admin/announcements",
+        ORGANISER,
+        201,
+        json={
+            "message": "Hello",
+        },
+    )["data"]
+    ticket = ok(
+        "POST",
+        "vivere/mentorship/create",
+        STUDENT,
+        201,
+        json={
+            "description": "help",
+            "location": "table 4",
+            "contact": "s1@x",
+        },
+    )["data"]
     core_tokens = ok("GET", "tokens", None, headers={"X-MenloHacks-Authorization": token})
     jobs = ok("GET", "jobs", ADMIN)["jobs"]
     values = {

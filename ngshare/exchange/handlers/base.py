@@ -121,7 +121,11 @@ class ExchangeHandler(APIHandler):
 
 
 def _record_with_blobs(
-    session: Any, record: Callable, storage: BlobStore, files: list[UploadedFile], *args: Any,
+    session: Any,
+    record: Callable,
+    storage: BlobStore,
+    files: list[UploadedFile],
+    *args: Any,
     **kw: Any,
 ) -> Any:
     result = record(session, *args, files=files, **kw)  # checks, then rows (flushed)

@@ -36,9 +36,7 @@ def find_feedback_target(
     user = scope.find_submitter(session)
     access.require_timestamp(raw_timestamp)
     if files_of_kind is not None:
-        return access.find_submission_files(
-            session, assignment, user, raw_timestamp, files_of_kind
-        )
+        return access.find_submission_files(session, assignment, user, raw_timestamp, files_of_kind)
     return access.find_submission(session, assignment, user, raw_timestamp)
 
 

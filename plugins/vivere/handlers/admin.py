@@ -343,9 +343,7 @@ class AdminAnnouncementHandler(_AnnouncementHandler):
     async def delete(self, announcement_id: str) -> None:
         self.require_organiser()
         pk = parse_id(announcement_id, "Announcement")
-        announcement = await self.ctx.db.run(
-            announcements.delete_announcement, self.ctx.events, pk
-        )
+        announcement = await self.ctx.db.run(announcements.delete_announcement, self.ctx.events, pk)
         await self.ctx.scheduler.cancel(announcements.dated_job_id(pk))
         self.success(announcement)
 

@@ -49,9 +49,7 @@ class UserQueueHandler(VivereHandler):
     @authenticated
     async def get(self) -> None:
         assert self.identity is not None
-        self.success(
-            await self.ctx.db.run(tickets.user_queue, self.identity.name, self.moment())
-        )
+        self.success(await self.ctx.db.run(tickets.user_queue, self.identity.name, self.moment()))
 
 
 class ClaimedHandler(VivereHandler):

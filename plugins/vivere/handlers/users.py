@@ -85,9 +85,7 @@ class UserCreateHandler(VivereHandler):
         assert name is not None and username is not None and password is not None
         try:
             new = await self.ctx.accounts.prepare(username, password)
-            token = await self.ctx.db.run(
-                sign_up, new, name, self.vivere.token_expiry_seconds
-            )
+            token = await self.ctx.db.run(sign_up, new, name, self.vivere.token_expiry_seconds)
         except AccountExists:
             raise ApiError(409, errors.ERR_USER_EXISTS) from None
         except AccountError as e:

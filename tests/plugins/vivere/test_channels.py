@@ -231,7 +231,5 @@ async def test_nothing_is_published_when_the_change_fails(vv, server, base_url, 
 
 @pytest.mark.gen_test
 async def test_subscribing_needs_an_identity(vv, http_client, base_url):
-    response = await http_client.fetch(
-        base_url + "/api/events/sse?" + query(), raise_error=False
-    )
+    response = await http_client.fetch(base_url + "/api/events/sse?" + query(), raise_error=False)
     assert response.code == 401

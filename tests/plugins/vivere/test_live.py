@@ -110,7 +110,9 @@ async def test_map_urls_use_the_configured_public_url(vv, settings):
     settings.public_url = "https://api.menlohacks.com"
     loc = await location(vv, "Gym", rank=1, image=images.png())
     reply = await vv.call("GET", "maps")
-    assert reply.data[0]["map"] == f"https://api.menlohacks.com/api/vivere/location/image/{loc['id']}"
+    assert (
+        reply.data[0]["map"] == f"https://api.menlohacks.com/api/vivere/location/image/{loc['id']}"
+    )
 
 
 @pytest.mark.gen_test

@@ -119,9 +119,7 @@ async def test_bad_sign_ups_are_400s(vv, body, message):
     ],
 )
 async def test_a_malformed_json_body_is_a_400(vv, body, content_type):
-    reply = await vv.call(
-        "POST", "user/create", body=body, headers={"Content-Type": content_type}
-    )
+    reply = await vv.call("POST", "user/create", body=body, headers={"Content-Type": content_type})
     status, message = reply.error
     assert status == 400 and "JSON object" in message
 

@@ -130,7 +130,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("vivere_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_vivere_events_start_time"))

@@ -114,10 +114,15 @@ plugin = Plugin(
     channels=[Channel("example.notes", lambda identity, ctx: True, "New notes")],
     openapi={
         "/notes": {
-            "get": {"summary": "List notes", "security": [],
-                    "responses": {"200": {"description": "the notes"}}},
-            "post": {"summary": "Add a note (text)",
-                     "responses": {"201": {"description": "the new note"}}},
+            "get": {
+                "summary": "List notes",
+                "security": [],
+                "responses": {"200": {"description": "the notes"}},
+            },
+            "post": {
+                "summary": "Add a note (text)",
+                "responses": {"201": {"description": "the new note"}},
+            },
         }
     },
 )
