@@ -29,6 +29,8 @@ def describe(plugin: Plugin, prefix: str) -> dict[str, Any]:
 class PluginListHandler(APIHandler):
     """``{prefix}plugins``: GET (admins) — every loaded plugin, in load order."""
 
+    admins_only = True
+
     @authenticated
     async def get(self) -> None:
         if not self.identity.is_admin:

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 ERR_TOO_LARGE = "Request body too large"
 ERR_BAD_JSON = "The request body must be JSON"
+ERR_NOT_ADMIN = "Permission denied (not admin)"
 
 #: Bodies up to this size are parsed on the IOLoop (by Tornado).
 SMALL_BODY_BYTES = 64 * 1024
@@ -117,6 +118,10 @@ class APIHandler(web.RequestHandler):
     """
 
     unauthenticated_message = "Authentication required"
+    #: Only admins may call this route: a signed-in caller known before the
+    #: body who is not one is refused (403) before the body is read. The
+    #: handler still checks itself (requests without a body).
+    admins_only = False
     #: The message of :meth:`json_body`'s 400; feature sets set their own wire text.
     bad_json_message = ERR_BAD_JSON
     identity: Identity | None = None
@@ -256,6 +261,9 @@ class APIHandler(web.RequestHandler):
         if identity is None:
             envelope = self.error_envelope(401, self.unauthenticated_message, {})
             refuse_unread_body(self, 401, envelope)
+            return
+        if self.admins_only and not identity.is_admin:
+            refuse_unread_body(self, 403, self.error_envelope(403, ERR_NOT_ADMIN, {}))
             return
         self.identity = identity
         self._identified_before_body = True

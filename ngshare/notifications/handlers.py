@@ -77,6 +77,8 @@ class MessageListHandler(_NotificationsHandler):
     ``idempotency_key``, ``created_at``, ``sent_at``.
     """
 
+    admins_only = True
+
     @authenticated
     async def get(self) -> None:
         service = self.admin_service()
@@ -100,6 +102,8 @@ class MessageRetryHandler(_NotificationsHandler):
     Its attempt count starts again. 404 for an unknown id, 409 when the message
     has not failed.
     """
+
+    admins_only = True
 
     @authenticated
     async def post(self, message_id: str) -> None:

@@ -16,6 +16,8 @@ from ngshare.web import ApiError, APIHandler, authenticated
 class _JobsHandler(APIHandler):
     """Admins only; core envelope."""
 
+    admins_only = True
+
     def scheduler_for_admin(self) -> Scheduler:
         assert self.identity is not None
         if not self.identity.is_admin:

@@ -187,6 +187,17 @@ async def test_dev_mode_user_in_the_query_names_the_caller_before_the_body(serve
 
 
 @pytest.mark.gen_test(timeout=60)
+@pytest.mark.parametrize(
+    "path", ["/api/jobs/exchange.purge_deleted/run", "/api/notifications/1/retry"]
+)
+async def test_a_signed_in_non_admin_is_refused_an_admin_route_before_the_body(server, port, path):
+    reader, writer = await start_upload(port, path + "?user=kevin", 200 * MiB)
+    answer = await asyncio.wait_for(read_answer(reader), PATIENCE)
+    assert answer == (403, {"success": False, "message": "Permission denied (not admin)"})
+    await abort(writer)
+
+
+@pytest.mark.gen_test(timeout=60)
 async def test_public_routes_still_read_their_body(no_identity, port):
     body = b"a=b"
     reader, writer = await start_upload(port, "/api/no-such-route", len(body))
