@@ -59,6 +59,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: The largest integer primary key: keys are 32-bit on every database (PostgreSQL's
+#: INTEGER), so a larger id from a URL names nothing (404), never a database error.
+MAX_KEY = 2**31 - 1
 intpk = Annotated[int, mapped_column(primary_key=True)]
 timestamp = Annotated[datetime, mapped_column()]
 

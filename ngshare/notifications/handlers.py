@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ngshare.db import MAX_KEY
 from ngshare.notifications.addresses import CHANNELS, NotificationError
 from ngshare.notifications.models import FAILED
 from ngshare.notifications.service import NotificationService
@@ -18,8 +19,6 @@ ERR_NOT_ADMIN = "Permission denied (not admin)"
 ERR_MESSAGE_NOT_FOUND = "Message not found"
 ERR_NOT_FAILED = "Only failed messages can be retried"
 ERR_ADDRESS_NOT_FOUND = "Address not found"
-#: Keys are 32-bit on every database; a larger id names nothing.
-MAX_ID = 2**31 - 1
 ERR_NOT_RUNNING = "Notifications not running"
 
 
@@ -109,7 +108,7 @@ class MessageRetryHandler(_NotificationsHandler):
     async def post(self, message_id: str) -> None:
         service = self.admin_service()
         pk = int(message_id)
-        status = await self.ctx.db.run(message_status, pk) if pk <= MAX_ID else None
+        status = await self.ctx.db.run(message_status, pk) if pk <= MAX_KEY else None
         if status is None:
             raise ApiError(404, ERR_MESSAGE_NOT_FOUND)
         if status != FAILED or not await service.retry([pk]):
@@ -160,7 +159,7 @@ class AddressHandler(_NotificationsHandler):
         assert self.identity is not None
         service = self.service()
         pk = int(address_id)
-        removed = pk <= MAX_ID and await self.ctx.db.run(
+        removed = pk <= MAX_KEY and await self.ctx.db.run(
             service.remove_address, user=self.identity.name, address_id=pk
         )
         if not removed:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from ngshare.db import MAX_KEY
 from ngshare.web import ApiError, APIHandler, authenticated
 
 ERR_TOKEN_NOT_FOUND = "Token not found"
-#: Token ids are 32-bit keys on every database; a larger one names no token.
-MAX_TOKEN_ID = 2**31 - 1
 
 
 class TokenListHandler(APIHandler):
@@ -40,6 +39,6 @@ class TokenHandler(APIHandler):
     async def delete(self, token_id: str) -> None:
         assert self.identity is not None
         pk = int(token_id)
-        if pk > MAX_TOKEN_ID or not await self.ctx.tokens.revoke(pk, user=self.identity.name):
+        if pk > MAX_KEY or not await self.ctx.tokens.revoke(pk, user=self.identity.name):
             raise ApiError(404, ERR_TOKEN_NOT_FOUND)
         self.write_json({"success": True, "revoked": 1})
