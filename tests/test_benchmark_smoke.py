@@ -32,6 +32,10 @@ DEADLINE_PHASES = [
     "release_feedback",
     "fetch_feedback",
 ]
+#: The tiny workload's files, as the benchmark commands take them.
+TINY_FILES_ARGS = ["--notebooks", "2", "--notebook-kb", "5", "--data-mb", "0.02"]
+#: The tiny deadline workload for run.py and ab.py.
+TINY_ARGS = ["--students", "3", "--concurrency", "2", *TINY_FILES_ARGS, "--feedback-kb", "2"]
 TINY = DeadlineConfig(
     students=3,
     concurrency=2,
@@ -170,21 +174,9 @@ def test_rounds_report_the_median_run_per_phase(tmp_path, capsys):
     from benchmarks import run
 
     out = tmp_path / "results.json"
-    tiny = [
-        "--students",
-        "3",
-        "--concurrency",
-        "2",
-        "--notebooks",
-        "2",
-        "--notebook-kb",
-        "5",
-        "--data-mb",
-        "0.02",
-        "--feedback-kb",
-        "2",
-    ]
-    assert run.main(["--workloads", "deadline", "--rounds", "3", "--json", str(out), *tiny]) == 0
+    assert (
+        run.main(["--workloads", "deadline", "--rounds", "3", "--json", str(out), *TINY_ARGS]) == 0
+    )
     phases = json.loads(out.read_text())["results"]["ours"]["deadline"]
     assert [p["name"] for p in phases] == DEADLINE_PHASES
     for p in phases:
@@ -197,21 +189,7 @@ def test_rounds_report_the_median_run_per_phase(tmp_path, capsys):
 def test_ab_compares_two_revisions_of_our_server(capsys):
     from benchmarks import ab
 
-    tiny = [
-        "--students",
-        "3",
-        "--concurrency",
-        "2",
-        "--notebooks",
-        "2",
-        "--notebook-kb",
-        "5",
-        "--data-mb",
-        "0.02",
-        "--feedback-kb",
-        "2",
-    ]
-    assert ab.main(["--base", "HEAD", "--rounds", "2", *tiny]) == 0
+    assert ab.main(["--base", "HEAD", "--rounds", "2", *TINY_ARGS]) == 0
     out = capsys.readouterr().out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
     assert set(DEADLINE_PHASES) <= set(rows)
@@ -307,20 +285,9 @@ def test_ab_paired_measures_both_sequential_phases_in_two_passes(capsys):
     from benchmarks import ab_paired
 
     tiny = [
-        "--students",
-        "4",
-        "--block",
-        "2",
-        "--concurrency",
-        "2",
-        "--notebooks",
-        "2",
-        "--notebook-kb",
-        "5",
-        "--data-mb",
-        "0.02",
-        "--feedback-kb",
-        "2",
+        *("--students", "4", "--block", "2", "--concurrency", "2"),
+        *TINY_FILES_ARGS,
+        *("--feedback-kb", "2"),
     ]
     assert ab_paired.main(["--base", "HEAD", *tiny]) == 0
     captured = capsys.readouterr()
@@ -352,20 +319,7 @@ def test_ab_paired_puts_ngshare06_on_the_base_side_only_when_asked(capsys):
 def test_auth_paired_measures_fetch_blocks_on_both_identities_in_two_passes(capsys):
     from benchmarks import auth_paired
 
-    tiny = [
-        "--students",
-        "6",
-        "--block",
-        "2",
-        "--concurrency",
-        "2",
-        "--notebooks",
-        "2",
-        "--notebook-kb",
-        "5",
-        "--data-mb",
-        "0.02",
-    ]
+    tiny = ["--students", "6", "--block", "2", "--concurrency", "2", *TINY_FILES_ARGS]
     assert auth_paired.main(tiny) == 0
     captured = capsys.readouterr()
     assert "== pass 2/2: set up dev, then token" in captured.err
