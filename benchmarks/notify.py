@@ -129,7 +129,15 @@ def sequential_baseline(twilio_url: str, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-async def outbox_run(db_url: str, data_dir: str, twilio_url: str, count: int) -> dict:
+async def outbox_run(
+    db_url: str,
+    data_dir: str,
+    twilio_url: str,
+    count: int,
+    concurrency: int,
+    batch: int,
+    keep_alive: bool = True,
+) -> dict:
     from tornado.httpserver import HTTPServer
     from traitlets.config import Config
 
@@ -147,8 +155,9 @@ async def outbox_run(db_url: str, data_dir: str, twilio_url: str, count: int) ->
                     "auth_token": TOKEN,
                     "from_number": FROM,
                     "api_base_url": twilio_url,
-                    "concurrency": 8,
-                    "max_batch": 25,
+                    "concurrency": concurrency,
+                    "max_batch": batch,
+                    "keep_alive": keep_alive,
                 },
             }
         )
@@ -178,6 +187,7 @@ async def outbox_run(db_url: str, data_dir: str, twilio_url: str, count: int) ->
     try:
         await asyncio.sleep(0.5)  # the prober's first requests: an idle server
         svc = ctx.notifications
+        cpu_start = time.process_time()
         start = time.perf_counter()
         per_transaction = 500
 
@@ -206,6 +216,7 @@ async def outbox_run(db_url: str, data_dir: str, twilio_url: str, count: int) ->
                 raise RuntimeError(f"not done after 600 s: {counts}")
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
     finally:
         watcher.cancel()
         probe.stdin.write("stop\n")  # type: ignore[union-attr]
@@ -222,6 +233,8 @@ async def outbox_run(db_url: str, data_dir: str, twilio_url: str, count: int) ->
         "queue_seconds": round(queued, 3),
         "seconds": round(elapsed, 3),
         "messages_per_second": round(count / elapsed, 1),
+        # the server's CPU (every thread), per message: less sensitive to other load than rates
+        "server_cpu_ms_per_message": round(1000 * cpu / count, 3),
         "healthz_requests": len(latencies),
         "healthz_p50_ms": round(1000 * percentile(latencies, 0.50), 2),
         "healthz_p99_ms": round(1000 * percentile(latencies, 0.99), 2),
@@ -241,16 +254,44 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=1000, help="messages of the plain loop")
     parser.add_argument("--postgresql", metavar="URL", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--concurrency", type=int, default=8, help="c.TwilioProvider.concurrency")
+    parser.add_argument("--batch", type=int, default=25, help="c.TwilioProvider.max_batch")
+    parser.add_argument(
+        "--no-keep-alive",
+        action="store_true",
+        help="c.TwilioProvider.keep_alive = False: a new connection per request",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ngshare-notify-") as tmp, twilio_standin() as twilio:
         baseline = sequential_baseline(twilio, args.baseline)
         if args.postgresql:
             with postgresql_schema(args.postgresql) as url:
-                result = asyncio.run(outbox_run(url, tmp, twilio, args.messages))
+                result = asyncio.run(
+                    outbox_run(
+                        url,
+                        tmp,
+                        twilio,
+                        args.messages,
+                        args.concurrency,
+                        args.batch,
+                        not args.no_keep_alive,
+                    )
+                )
         else:
             url = f"sqlite:///{tmp}/ngshare.db"
-            result = asyncio.run(outbox_run(url, tmp, twilio, args.messages))
+            result = asyncio.run(
+                outbox_run(
+                    url,
+                    tmp,
+                    twilio,
+                    args.messages,
+                    args.concurrency,
+                    args.batch,
+                    not args.no_keep_alive,
+                )
+            )
     result["database"] = "postgresql" if args.postgresql else "sqlite"
+    result["keep_alive"] = not args.no_keep_alive
     result["sequential_messages_per_second"] = round(baseline, 1)
     result["speedup"] = round(result["messages_per_second"] / baseline, 2)
     result["cpus"] = os.cpu_count()

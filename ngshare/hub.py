@@ -55,7 +55,7 @@ def use_pycurl_if_installed() -> bool:
     every student's first request needs a lookup, so a deadline starts with a
     burst of them. With pycurl, the server's extra CPU for the 300 lookups
     of the benchmark's fetch phase fell from 0.06 s to 0.00-0.01 s on one
-    machine (docs/benchmarks.md, session 8). JupyterHub 6 asks through an
+    machine (docs/benchmarks.md). JupyterHub 6 asks through an
     aiohttp session of its own (kept alive too), and this plays no part
     there: the server makes no other HTTP requests. Token lookups at an
     http:// hub go through :mod:`ngshare.hub_lookup` in any case

@@ -211,15 +211,10 @@ class NotificationService(LoggingConfigurable):
         to = normalize_address(channel, to)
         self._check_fields(plugin, body, subject, data, key)
         user_pk = get_or_create_user(session, user).pk if user else None
+        # the user's preference and the address's state are checked when it is about to go
         status, error = PENDING, None
         if channel not in self._by_channel:
             status, error = SKIPPED, f"channel {channel!r} is not configured"
-        elif user_pk is not None and not store.channel_enabled_for(session, user_pk, channel):
-            status, error = SKIPPED, f"{user} turned {channel} off"
-        else:
-            reason = store.disabled_reason(session, channel, to)
-            if reason is not None:
-                status, error = SKIPPED, f"address disabled: {reason}"
         pk, created = store.insert_message(
             session,
             plugin=plugin,

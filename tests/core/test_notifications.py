@@ -168,6 +168,22 @@ async def test_sms_and_whatsapp_go_out_through_twilio(servers, twilio):
     assert messages[wa].recipient == "whatsapp:+15550102031"
 
 
+@pytest.mark.parametrize("keep_alive", [True, False])
+@pytest.mark.gen_test(timeout=30)
+async def test_twilio_requests_reuse_connections_unless_keep_alive_is_off(
+    servers, twilio, keep_alive
+):
+    pytest.importorskip("pycurl")  # the kept-alive client is Tornado's curl client
+    ctx = await servers.start(**twilio_settings(twilio, keep_alive=keep_alive, concurrency=1))
+    for i in range(5):  # one after the other: a kept-alive connection serves them all
+        await ctx.notifications.submit(
+            plugin="testnotify", channel="sms", to=f"+1555010210{i}", body="x"
+        )
+        await eventually(lambda n=i + 1: len(twilio.received) == n, what=f"message {i + 1}")
+    connections = len(set(twilio.peers))
+    assert connections == (1 if keep_alive else 5), twilio.peers
+
+
 async def _all_status(ctx, status: str) -> bool:
     found = await statuses(ctx)
     return bool(found) and all(s == status for s in found)
@@ -273,6 +289,12 @@ async def test_an_invalid_number_disables_the_address_and_tells_the_plugin(serve
     direct = await svc.submit(plugin="testnotify", channel="sms", to=dead, body="3")
     await eventually(lambda: len(twilio.received) == 2, what="the second message")
     assert len(again) == 1
+
+    async def direct_decided() -> bool:
+        (message,) = await rows(ctx, pk=direct)
+        return message.status != "pending"
+
+    await eventually(direct_decided, what="the message to the dead number decided")
     (skipped,) = await rows(ctx, pk=direct)
     assert skipped.status == "skipped" and "21211" in skipped.last_error
     assert [form["To"] for form in twilio.received] == [alive, alive]
@@ -837,3 +859,26 @@ def test_addresses_table_keeps_one_row_per_user_channel_and_address(make_config)
         assert count == 1
     finally:
         ctx.close()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_channel_turned_off_after_queueing_stops_the_message(servers):
+    """Preferences are read when the message is about to go, not only when it was queued."""
+    ctx = await servers.start()
+    svc = ctx.notifications
+
+    def queue_then_turn_off(session) -> int:
+        pk = svc.send(
+            session, plugin="testnotify", channel="sms", to="+15550100001", body="x", user="ada"
+        )
+        svc.set_preference(session, user="ada", channel="sms", enabled=False)
+        return pk
+
+    pk = await ctx.db.run(queue_then_turn_off)
+    await eventually(lambda: _final_or_skipped(ctx), what="the message decided")
+    (message,) = await rows(ctx, pk=pk)
+    assert (message.status, message.last_error, message.attempts) == (
+        "skipped",
+        "ada turned sms off",
+        0,
+    )

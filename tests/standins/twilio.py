@@ -45,6 +45,8 @@ class TwilioStandIn:
     scripted: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     #: seconds each answer waits (a slow Twilio)
     hold: float = 0.0
+    #: the client address (host, port) of each request: one per connection used
+    peers: list[tuple[str, int]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def script(self, to: str, *answers: tuple[int, dict[str, str]]) -> None:
@@ -85,6 +87,7 @@ class MessagesHandler(web.RequestHandler):
             return
         form = {k: v[0] for k, v in parse_qs(self.request.body.decode()).items()}
         s.requests.append((time.monotonic(), form))
+        s.peers.append(self.request.connection.stream.socket.getpeername()[:2])
         if s.hold:
             await asyncio.sleep(s.hold)
         to, body = form.get("To", ""), form.get("Body", "")

@@ -21,7 +21,8 @@ from urllib.parse import quote, urlencode
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from traitlets import Integer, Unicode
 
-from ngshare.notifications.providers.base import Outcome, Outgoing, Provider, parse_retry_after
+from ngshare.notifications.providers.base import Outcome, Outgoing, parse_retry_after
+from ngshare.notifications.providers.http import HttpProvider
 
 #: Twilio error codes meaning "this address will never receive": invalid 'To'
 #: number (21211), cannot route to it (21612), unsubscribed by STOP (21610), not
@@ -29,7 +30,7 @@ from ngshare.notifications.providers.base import Outcome, Outgoing, Provider, pa
 INVALID_RECIPIENT_CODES = frozenset({21211, 21612, 21614, 21610, 30006, 63003})
 
 
-class TwilioProvider(Provider):
+class TwilioProvider(HttpProvider):
     """``sms`` and ``whatsapp`` through one Twilio account."""
 
     name = "twilio"
@@ -70,9 +71,7 @@ class TwilioProvider(Provider):
 
     async def start(self) -> None:
         """One HTTP client of this provider's own, as wide as its concurrency allows."""
-        self._client = AsyncHTTPClient(
-            force_instance=True, max_clients=max(1, self.concurrency * self.max_batch)
-        )
+        self._client = self.http_client(self.concurrency * self.max_batch)
 
     async def close(self) -> None:
         """Close the HTTP client."""
