@@ -530,6 +530,65 @@ async def _final(ctx, count: int) -> bool:
 
 
 @pytest.mark.gen_test(timeout=30)
+async def test_email_goes_out_over_implicit_tls(servers, tmp_path):
+    cert, key = self_signed(tmp_path)
+    smtp, controller = start_smtp(
+        tls_files=(cert, key), credentials=("bot", "s3cret"), implicit_tls=True
+    )
+    try:
+        ctx = await servers.start(
+            NotificationService={"channels": {"email": "smtp"}},
+            SmtpProvider={
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "security": "tls",
+                "username": "bot",
+                "password": "s3cret",
+                "sender": "bot@example.org",
+                "ca_file": str(cert),
+            },
+        )
+        await ctx.notifications.submit(
+            plugin="testnotify", channel="email", to="ada@example.org", subject="Hi", body="x"
+        )
+        await eventually(lambda: _all_status(ctx, "sent"), what="sent over TLS")
+        (mail,) = smtp.received
+        assert mail.rcpt_tos == ["ada@example.org"] and mail.login == "bot"
+    finally:
+        controller.stop()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_an_untrusted_smtp_certificate_is_refused(servers, tmp_path):
+    """Without the relay's CA the certificate check fails: nothing is sent in clear instead."""
+    cert, key = self_signed(tmp_path)
+    smtp, controller = start_smtp(
+        tls_files=(cert, key), credentials=("bot", "s3cret"), implicit_tls=True
+    )
+    try:
+        ctx = await servers.start(
+            NotificationService={"channels": {"email": "smtp"}, "max_attempts": 1},
+            SmtpProvider={
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "security": "tls",
+                "username": "bot",
+                "password": "s3cret",
+                "sender": "bot@example.org",
+            },
+        )
+        await ctx.notifications.submit(
+            plugin="testnotify", channel="email", to="ada@example.org", body="x"
+        )
+        await eventually(lambda: _all_status(ctx, "failed"), what="refused")
+        (message,) = await rows(ctx)
+        assert "CERTIFICATE_VERIFY_FAILED" in message.last_error
+        assert smtp.received == []
+    finally:
+        controller.stop()
+
+
+@pytest.mark.gen_test(timeout=30)
 async def test_a_refused_smtp_login_is_retried_then_failed(servers, tmp_path):
     cert, key = self_signed(tmp_path)
     smtp, controller = start_smtp(tls_files=(cert, key), credentials=("bot", "s3cret"))

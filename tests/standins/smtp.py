@@ -119,19 +119,27 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 def start_smtp(
-    *, tls_files: tuple[Path, Path] | None = None, credentials: tuple[str, str] | None = None
+    *,
+    tls_files: tuple[Path, Path] | None = None,
+    credentials: tuple[str, str] | None = None,
+    implicit_tls: bool = False,
 ) -> tuple[SmtpStandIn, Controller]:
     """Start the stand-in on a free loopback port (its own thread); stop with ``controller.stop()``.
 
-    With ``tls_files`` it offers STARTTLS and requires it; with ``credentials``
-    it requires that login (over TLS).
+    With ``tls_files`` it offers STARTTLS and requires it, or, with
+    ``implicit_tls``, speaks TLS from the first byte (SMTPS, port 465's way);
+    with ``credentials`` it requires that login (over TLS).
     """
     handler = SmtpStandIn(credentials=credentials)
     kwargs: dict = {}
     if tls_files is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(tls_files[0]), str(tls_files[1]))
-        kwargs.update(tls_context=context, require_starttls=True)
+        if implicit_tls:
+            # aiosmtpd only counts STARTTLS as TLS; the whole connection is TLS here
+            kwargs.update(ssl_context=context, auth_require_tls=False)
+        else:
+            kwargs.update(tls_context=context, require_starttls=True)
     if credentials is not None:
         kwargs.update(authenticator=handler.authenticate, auth_required=True)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **kwargs)
