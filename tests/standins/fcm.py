@@ -15,9 +15,10 @@ exactly one target, ``notification`` with string ``title``/``body``, ``data``
 a map of strings to strings without FCM's reserved keys (400
 ``INVALID_ARGUMENT``, naming the field). It answers ``{"name":
 "projects/{project}/messages/{id}"}`` or Google's error shape with an
-``FcmError`` detail. Tests make registration tokens :attr:`FcmStandIn.unregistered`,
-script answers per token (:meth:`FcmStandIn.script`), and revoke the access
-tokens issued so far (:meth:`FcmStandIn.revoke_access_tokens`).
+``FcmError`` detail. Tests make registration tokens :attr:`FcmStandIn.unregistered`
+or :attr:`FcmStandIn.malformed`, script answers per token
+(:meth:`FcmStandIn.script`), and revoke the access tokens issued so far
+(:meth:`FcmStandIn.revoke_access_tokens`).
 """
 
 from __future__ import annotations
@@ -76,12 +77,14 @@ class FcmStandIn:
     public_key: rsa.RSAPublicKey
     token_lifetime: int = 3600
     received: list[dict[str, Any]] = field(default_factory=list)
-    #: every send request: (monotonic time, registration token or "")
+    #: every send request, refused ones too: (monotonic time, registration token or "")
     requests: list[tuple[float, str]] = field(default_factory=list)
     #: access tokens issued: token -> expiry (time.time())
     issued: dict[str, float] = field(default_factory=dict)
     grants: list[dict[str, Any]] = field(default_factory=list)
     unregistered: set[str] = field(default_factory=set)
+    #: registration tokens FCM calls malformed (400 INVALID_ARGUMENT on message.token)
+    malformed: set[str] = field(default_factory=set)
     scripted: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -182,6 +185,7 @@ class SendHandler(_Handler):
 
     def post(self, project: str) -> None:
         s = self.standin
+        s.requests.append((time.monotonic(), _registration_token(self.request.body)))
         auth = self.request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else ""
         if s.issued.get(token, 0) <= time.time():
@@ -204,11 +208,14 @@ class SendHandler(_Handler):
             return
         targets = [k for k in ("token", "topic", "condition") if k in message]
         registration = message.get("token") if isinstance(message.get("token"), str) else ""
-        s.requests.append((time.monotonic(), registration))
         problem = _message_problem(message, targets)
         if problem is not None:
             field_name, text = problem
             self.answer(400, s.error(400, text, "INVALID_ARGUMENT", field_name))
+            return
+        if registration in s.malformed:
+            text = "The registration token is not a valid FCM registration token"
+            self.answer(400, s.error(400, text, "INVALID_ARGUMENT", "message.token"))
             return
         if registration in s.unregistered:
             self.answer(404, s.error(404, "Requested entity was not found.", "UNREGISTERED"))
@@ -221,6 +228,15 @@ class SendHandler(_Handler):
         name = f"projects/{project}/messages/0:{int(time.time() * 1000)}%{next(s._ids):016x}"
         s.received.append(message)
         self.answer(200, {"name": name})
+
+
+def _registration_token(body: bytes) -> str:
+    """The ``message.token`` of a request body, '' if it has none (for the request log)."""
+    try:
+        token = json.loads(body)["message"]["token"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return token if isinstance(token, str) else ""
 
 
 def _message_problem(message: dict, targets: list[str]) -> tuple[str, str] | None:
