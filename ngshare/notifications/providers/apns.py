@@ -16,6 +16,9 @@ Outcomes: 200 -> delivered (the ``apns-id``); 410, and 400 ``BadDeviceToken``,
 timeouts and failed connections -> retry (honouring ``Retry-After``); 403
 ``ExpiredProviderToken`` -> a new token and one more try at once; any other
 4xx -> failed with Apple's reason.
+
+``httpx`` is imported when the provider starts: a server without APNs or FCM
+does not load it.
 """
 
 from __future__ import annotations
@@ -24,10 +27,9 @@ import asyncio
 import json
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
 from traitlets import Enum, Float, Integer, Unicode
 
 from ngshare.notifications.providers.apns_token import (
@@ -37,6 +39,9 @@ from ngshare.notifications.providers.apns_token import (
     load_signing_key,
 )
 from ngshare.notifications.providers.base import Outcome, Outgoing, Provider, parse_retry_after
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Apple's hosts per ``environment``.
 APNS_HOSTS = {
@@ -132,6 +137,8 @@ class ApnsProvider(Provider):
 
     async def start(self) -> None:
         """The HTTP/2 client (one connection carries every stream) and the token."""
+        import httpx
+
         if self._token is None:
             self._token = self._make_token()
         verify: ssl.SSLContext | bool = True
@@ -173,6 +180,8 @@ class ApnsProvider(Provider):
         return {"aps": aps, **extra}
 
     async def _send_one(self, m: Outgoing) -> Outcome:
+        import httpx
+
         assert self._client is not None and self._token is not None
         body = json.dumps(self.payload(m), separators=(",", ":"), ensure_ascii=False).encode()
         if len(body) > MAX_PAYLOAD_BYTES:

@@ -6,6 +6,9 @@ whose token changes more than once in 20 minutes (``TooManyProviderTokenUpdates`
 So every request of every batch shares :meth:`ProviderToken.current`, which
 makes a new token only when the cached one is ``refresh_seconds`` old (50
 minutes by default), or when Apple called the one in use expired.
+
+PyJWT and cryptography are imported when a key is loaded, so that a server
+without APNs does not load them.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 #: Apple's limits on a provider token's age, in seconds.
 MAX_TOKEN_AGE = 3600.0
@@ -25,6 +28,9 @@ MIN_REFRESH_INTERVAL = 1200.0
 
 def load_signing_key(pem: bytes | str) -> ec.EllipticCurvePrivateKey:
     """The P-256 private key of a .p8 file; ``ValueError`` saying what is wrong with it."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     data = pem.encode() if isinstance(pem, str) else pem
     try:
         key = load_pem_private_key(data, password=None)
@@ -80,6 +86,8 @@ class ProviderToken:
             return self._token
 
     def _make(self) -> None:
+        import jwt
+
         now = self._clock()
         self._token = jwt.encode(
             {"iss": self.team_id, "iat": int(now)},

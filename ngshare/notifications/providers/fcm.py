@@ -11,6 +11,9 @@ else -> failed; 401 -> a new access token and one more try at once; 429
 ``RESOURCE_EXHAUSTED`` and 5xx (``UNAVAILABLE``, ``INTERNAL``), timeouts and
 failed connections -> retry (honouring ``Retry-After``); other answers ->
 failed with Google's status and message.
+
+``httpx`` and ``google-auth`` are imported when the provider is configured:
+a server without FCM does not load them.
 """
 
 from __future__ import annotations
@@ -18,15 +21,17 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-from google.auth.exceptions import RefreshError, TransportError
 from traitlets import Integer, Unicode
 
 from ngshare.notifications.providers.base import Outcome, Outgoing, Provider, parse_retry_after
-from ngshare.notifications.providers.fcm_auth import AccessToken, load_service_account
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ngshare.notifications.providers.fcm_auth import AccessToken
 
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
@@ -64,6 +69,8 @@ class FcmProvider(Provider):
 
     def check(self) -> None:
         """A service account must be set and readable, and a project id known."""
+        from ngshare.notifications.providers.fcm_auth import AccessToken, load_service_account
+
         if not (self.service_account_file or self.service_account_info):
             raise ValueError("set c.FcmProvider.service_account_file")
         credentials = load_service_account(
@@ -77,6 +84,8 @@ class FcmProvider(Provider):
 
     async def start(self) -> None:
         """The HTTP client; the access token is fetched by the first send."""
+        import httpx
+
         if self._token is None:
             self.check()
         verify: ssl.SSLContext | bool = True
@@ -97,6 +106,8 @@ class FcmProvider(Provider):
 
     async def send(self, batch: list[Outgoing]) -> list[Outcome]:
         """Every message of the batch at once; one token fetch serves them all."""
+        from google.auth.exceptions import RefreshError, TransportError
+
         if self._client is None:
             await self.start()
         assert self._token is not None
@@ -123,6 +134,9 @@ class FcmProvider(Provider):
         return {"message": message}
 
     async def _send_one(self, m: Outgoing) -> Outcome:
+        import httpx
+        from google.auth.exceptions import RefreshError, TransportError
+
         assert self._client is not None and self._token is not None
         url = (
             f"{self.api_base_url.rstrip('/')}/v1/projects/"
@@ -148,6 +162,8 @@ class FcmProvider(Provider):
 
 def _token_outcome(error: Exception) -> Outcome:
     """A failed token fetch: retried when Google says it may pass, else failed."""
+    from google.auth.exceptions import RefreshError
+
     text = f"FCM access token: {error}"
     if isinstance(error, RefreshError) and not getattr(error, "retryable", False):
         return Outcome.failed(text)
