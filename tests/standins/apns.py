@@ -294,3 +294,48 @@ def make_p8_key() -> tuple[ec.EllipticCurvePrivateKey, str]:
         serialization.NoEncryption(),
     ).decode()
     return key, pem
+
+
+def main() -> None:  # pragma: no cover - run by hand to try the provider
+    """``python -m tests.standins.apns FOLDER [PORT]``: serve, and print the settings to use.
+
+    Writes a new .p8 key and the stand-in's certificate into FOLDER.
+    """
+    import sys
+
+    folder = Path(sys.argv[1])
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 8443
+    folder.mkdir(parents=True, exist_ok=True)
+    key, pem = make_p8_key()
+    key_file = folder / "AuthKey_STANDIN123.p8"
+    key_file.write_text(pem)
+    cert, cert_key = self_signed_for_loopback(folder)
+    standin = ApnsStandIn(key.public_key(), "STANDIN123", "TEAMSTANDIN", "org.example.app")
+
+    async def run() -> None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(cert), str(cert_key))
+        context.set_alpn_protocols(["h2"])
+        loop = asyncio.get_running_loop()
+        await loop.create_server(lambda: _Http2Server(standin), "127.0.0.1", port, ssl=context)
+        print(
+            f'c.NotificationService.channels = {{"apns": "apns"}}\n'
+            f"c.ApnsProvider.key_file = {str(key_file)!r}\n"
+            f'c.ApnsProvider.key_id = "STANDIN123"\n'
+            f'c.ApnsProvider.team_id = "TEAMSTANDIN"\n'
+            f'c.ApnsProvider.topic = "org.example.app"\n'
+            f'c.ApnsProvider.api_base_url = "https://127.0.0.1:{port}"\n'
+            f"c.ApnsProvider.ca_file = {str(cert)!r}",
+            flush=True,
+        )
+        while True:
+            count = len(standin.received)
+            await asyncio.sleep(1)
+            for push in standin.received[count:]:
+                print(f"received for {push.device_token}: {json.dumps(push.payload)}", flush=True)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

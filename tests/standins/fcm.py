@@ -308,3 +308,41 @@ def make_service_account(project_id: str) -> tuple[dict[str, str], FcmStandIn]:
         "token_uri": GOOGLE_TOKEN_URI,
     }
     return info, FcmStandIn(project_id, email, key_id, key.public_key())
+
+
+def main() -> None:  # pragma: no cover - run by hand to try the provider
+    """``python -m tests.standins.fcm FOLDER [PORT]``: serve, and print the settings to use.
+
+    Writes a new service account's JSON (its ``token_uri`` the stand-in's) into FOLDER.
+    """
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    folder = Path(sys.argv[1])
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 8444
+    folder.mkdir(parents=True, exist_ok=True)
+    info, standin = make_service_account("standin-project")
+    info["token_uri"] = f"http://127.0.0.1:{port}/token"
+    account = folder / "service-account.json"
+    account.write_text(json.dumps(info, indent=2))
+
+    async def run() -> None:
+        HTTPServer(make_app(standin)).add_sockets(bind_sockets(port, "127.0.0.1"))
+        print(
+            f'c.NotificationService.channels = {{"fcm": "fcm"}}\n'
+            f"c.FcmProvider.service_account_file = {str(account)!r}\n"
+            f'c.FcmProvider.api_base_url = "http://127.0.0.1:{port}"',
+            flush=True,
+        )
+        while True:
+            count = len(standin.received)
+            await asyncio.sleep(1)
+            for message in standin.received[count:]:
+                print(f"received: {json.dumps(message)}", flush=True)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
