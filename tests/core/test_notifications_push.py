@@ -155,6 +155,23 @@ async def test_apns_gives_up_after_max_attempts(servers, apns):
 
 
 @pytest.mark.gen_test(timeout=30)
+async def test_apns_unreachable_is_retried_then_given_up(servers, apns):
+    from tests.standins.smtp import free_port
+
+    settings = with_attempts(apns.settings, 2)
+    settings["ApnsProvider"] = {
+        **settings["ApnsProvider"],
+        "api_base_url": f"https://127.0.0.1:{free_port()}",
+    }
+    ctx = await servers.start(**settings)
+    await ctx.notifications.submit(plugin="testnotify", channel="apns", to=device_token(), body="x")
+    await eventually(lambda: _all_status(ctx, "failed"), what="given up")
+    (message,) = await rows(ctx)
+    assert message.attempts == 2
+    assert message.last_error.startswith("gave up after 2 attempts: APNs unreachable: ConnectError")
+
+
+@pytest.mark.gen_test(timeout=30)
 async def test_apns_dead_tokens_are_disabled_and_the_plugin_told(servers, apns):
     gone, bad, other_app, alive, refused = (device_token() for _ in range(5))
     apns.unregistered.add(gone)

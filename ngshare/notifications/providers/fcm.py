@@ -99,10 +99,12 @@ class FcmProvider(Provider):
         )
 
     async def close(self) -> None:
-        """Close the HTTP client."""
+        """Close the HTTP clients (FCM's, the token endpoint's)."""
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._token is not None:
+            self._token.close()
 
     async def send(self, batch: list[Outgoing]) -> list[Outcome]:
         """Every message of the batch at once; one token fetch serves them all."""

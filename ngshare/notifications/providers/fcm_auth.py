@@ -51,9 +51,10 @@ class AccessToken:
     def __init__(self, credentials: service_account.Credentials, timeout: float = 30.0) -> None:
         self.credentials = credentials
         self.timeout = timeout
+        # one HTTP session for every refresh (refreshes never overlap: the lock)
+        self._http = Request()
+        self._request = _with_timeout(self._http, timeout)
         self._lock = asyncio.Lock()
-        #: How many times a token was fetched.
-        self.fetched = 0
 
     async def current(self) -> str:
         """A token valid for a few more minutes (google-auth's margin), fetched if needed."""
@@ -72,13 +73,13 @@ class AccessToken:
             return self.credentials.token
 
     async def _refresh(self) -> None:
-        request = Request()
+        await asyncio.get_running_loop().run_in_executor(
+            None, self.credentials.refresh, self._request
+        )
 
-        def refresh() -> None:
-            self.credentials.refresh(_with_timeout(request, self.timeout))
-
-        await asyncio.get_running_loop().run_in_executor(None, refresh)
-        self.fetched += 1
+    def close(self) -> None:
+        """Close the token endpoint's HTTP session."""
+        self._http.session.close()
 
 
 def _with_timeout(request: Request, timeout: float) -> Any:
