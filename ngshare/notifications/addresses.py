@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from ngshare.notifications.device_tokens import normalize_apns_token, normalize_fcm_token
+
 #: Every channel a message can go out on.
 CHANNELS = ("email", "sms", "whatsapp", "webpush", "apns", "fcm")
 
@@ -23,8 +25,9 @@ def normalize_address(channel: str, address: str) -> str:
     """``address`` as stored for ``channel``; :class:`NotificationError` when it cannot be one.
 
     Phone numbers must be E.164 (``+15551234567``); a WhatsApp address is one
-    with ``whatsapp:`` in front (added when missing). Device tokens and Web Push
-    subscriptions are checked by their providers when they send.
+    with ``whatsapp:`` in front (added when missing). APNs and FCM device tokens
+    are checked for their form (:mod:`.device_tokens`); Web Push subscriptions by
+    their provider when it sends.
     """
     if channel not in CHANNELS:
         raise NotificationError(f"unknown channel {channel!r}: one of {', '.join(CHANNELS)}")
@@ -46,4 +49,11 @@ def normalize_address(channel: str, address: str) -> str:
                 f"a {channel} address must be a phone number in E.164 form (+15551234567)"
             )
         return f"whatsapp:{number}" if channel == "whatsapp" else number
+    try:
+        if channel == "apns":
+            return normalize_apns_token(address)
+        if channel == "fcm":
+            return normalize_fcm_token(address)
+    except ValueError as e:
+        raise NotificationError(str(e)) from None
     return address

@@ -85,7 +85,7 @@ class NotificationService(LoggingConfigurable):
         value_trait=Unicode(),
         help="""The provider of each channel, e.g. {"email": "smtp", "sms": "twilio",
         "whatsapp": "twilio"}. Channels: email, sms, whatsapp, webpush, apns, fcm;
-        providers: log (records, sends nothing), smtp, twilio. A channel not
+        providers: log (records, sends nothing), smtp, twilio, apns, fcm. A channel not
         listed is off: messages to it are recorded as skipped. Default: none for
         ngshare, every channel to 'log' for vngshare.""",
     ).tag(config=True)
