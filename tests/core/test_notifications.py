@@ -173,7 +173,6 @@ async def test_sms_and_whatsapp_go_out_through_twilio(servers, twilio):
 async def test_twilio_requests_reuse_connections_unless_keep_alive_is_off(
     servers, twilio, keep_alive
 ):
-    pytest.importorskip("pycurl")  # the kept-alive client is Tornado's curl client
     ctx = await servers.start(**twilio_settings(twilio, keep_alive=keep_alive, concurrency=1))
     for i in range(5):  # one after the other: a kept-alive connection serves them all
         await ctx.notifications.submit(

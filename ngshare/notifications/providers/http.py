@@ -1,45 +1,42 @@
-"""What every provider speaking HTTP shares: a client of its own, with kept-alive connections.
+"""What every provider speaking HTTP/1.1 shares: an aiohttp session of its own, kept alive.
 
-Tornado's own client opens a new TCP connection for each request; at a few
-thousand messages a minute, connecting and closing cost the server more than
-building and recording the messages. With pycurl installed (the ``curl``
-extra), each provider gets Tornado's ``CurlAsyncHTTPClient`` instead: libcurl
-keeps connections alive per host, parses answers in C, and speaks the same
-``fetch`` interface, so a provider's code is the same with either client
-(``c.<Provider>.keep_alive = False`` chooses Tornado's own).
+Connecting, resolving and closing for every message cost the server more CPU
+than building and recording the message (benchmarks/results/notify.md), so
+each provider sends over one ``aiohttp`` session whose connections to the
+provider's host stay open between messages. aiohttp comes with pywebpush, so
+this adds no dependency; APNs needs HTTP/2 and has its own client (httpx).
+``c.<Provider>.keep_alive = False`` closes each connection after its request.
 """
 
 from __future__ import annotations
 
-from tornado.httpclient import AsyncHTTPClient
+import aiohttp
 from traitlets import Bool
 
 from ngshare.notifications.providers.base import Provider
 
 
-def curl_installed() -> bool:
-    """Whether pycurl can be imported (the ``curl`` extra)."""
-    try:
-        import pycurl  # noqa: F401 - only whether it is installed
-    except ImportError:
-        return False
-    return True
-
-
 class HttpProvider(Provider):
-    """A provider that sends through HTTP requests (Twilio, Web Push, FCM)."""
+    """A provider that sends through HTTP requests (Twilio, Web Push)."""
 
     keep_alive = Bool(
         True,
-        help="""Send over kept-alive connections (Tornado's curl client) when pycurl is
-        installed; False: a new connection per request (Tornado's own client).""",
+        help="""Reuse connections to the provider between requests; False: a new
+        connection per request.""",
     ).tag(config=True)
 
-    def http_client(self, max_clients: int) -> AsyncHTTPClient:
-        """A client of this provider's own, for ``max_clients`` requests at once."""
-        max_clients = max(1, max_clients)
-        if self.keep_alive and curl_installed():
-            from tornado.curl_httpclient import CurlAsyncHTTPClient
+    def http_session(self, max_connections: int) -> aiohttp.ClientSession:
+        """A session of this provider's own, ``max_connections`` requests at once (in a loop).
 
-            return CurlAsyncHTTPClient(force_instance=True, max_clients=max_clients)
-        return AsyncHTTPClient(force_instance=True, max_clients=max_clients)
+        ``timeout_seconds`` bounds each request; proxies come from the usual
+        ``https_proxy`` / ``no_proxy`` environment, as with any HTTP client.
+        """
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=max(1, max_connections), force_close=not self.keep_alive
+            ),
+            timeout=aiohttp.ClientTimeout(
+                total=self.timeout_seconds, connect=min(10.0, self.timeout_seconds)
+            ),
+            trust_env=True,
+        )

@@ -1,8 +1,8 @@
 """SMS and WhatsApp through Twilio's Messaging API (``POST .../Accounts/{sid}/Messages.json``).
 
-The REST call is one form POST with HTTP basic auth, made with Tornado's own
-``AsyncHTTPClient``: the ``twilio`` library would add a synchronous HTTP stack
-(requests) or aiohttp, and hide the ``Retry-After`` header and the error code
+The REST call is one form POST with HTTP basic auth, on the provider's kept-alive
+aiohttp session (:mod:`.http`): the ``twilio`` library would add a synchronous
+HTTP stack (requests) and hide the ``Retry-After`` header and the error code
 this provider needs to tell a passing failure from a dead number.
 
 Outcomes: 201 -> delivered (the message's ``sid``); 429 and 5xx, timeouts and
@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
+import aiohttp
 from traitlets import Integer, Unicode
 
 from ngshare.notifications.providers.base import Outcome, Outgoing, parse_retry_after
@@ -59,7 +60,7 @@ class TwilioProvider(HttpProvider):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._client: AsyncHTTPClient | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     def check(self) -> None:
         """Account SID, auth token, and a sender (number or messaging service) must be set."""
@@ -70,14 +71,15 @@ class TwilioProvider(HttpProvider):
             raise ValueError("set c.TwilioProvider.from_number or .messaging_service_sid")
 
     async def start(self) -> None:
-        """One HTTP client of this provider's own, as wide as its concurrency allows."""
-        self._client = self.http_client(self.concurrency * self.max_batch)
+        """One HTTP session of this provider's own, as wide as its concurrency allows."""
+        if self._session is None:
+            self._session = self.http_session(self.concurrency * self.max_batch)
 
     async def close(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Close the HTTP session and its connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     def _form(self, m: Outgoing) -> dict[str, str]:
         form = {"To": m.to, "Body": m.body}
@@ -97,40 +99,32 @@ class TwilioProvider(HttpProvider):
         return list(await asyncio.gather(*(self._send_one(m) for m in batch)))
 
     async def _send_one(self, m: Outgoing) -> Outcome:
-        if self._client is None:
+        if self._session is None:
             await self.start()
-        assert self._client is not None
+        assert self._session is not None
         url = (
             f"{self.api_base_url.rstrip('/')}/2010-04-01/Accounts/"
             f"{quote(self.account_sid, safe='')}/Messages.json"
         )
         credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        request = HTTPRequest(
-            url,
-            method="POST",
-            body=urlencode(self._form(m)),
-            headers={
-                "Authorization": f"Basic {credentials}",
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/json",
-            },
-            request_timeout=self.timeout_seconds,
-            connect_timeout=min(10.0, self.timeout_seconds),
-        )
+        headers = {
+            "Authorization": f"Basic {credentials}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        }
         try:
-            response = await self._client.fetch(request, raise_error=False)
-        except (OSError, HTTPClientError) as e:
-            return Outcome.retry(f"Twilio unreachable: {e}")
-        return outcome_of(response)
+            async with self._session.post(
+                url, data=urlencode(self._form(m)), headers=headers
+            ) as response:
+                return outcome_of(response.status, response.headers, await response.read())
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            return Outcome.retry(f"Twilio unreachable: {type(e).__name__}: {e}")
 
 
-def outcome_of(response: HTTPResponse) -> Outcome:
+def outcome_of(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
     """The :class:`Outcome` of one Twilio answer."""
-    status = response.code
-    if status == 599:  # Tornado's code for a timeout or a connection that failed
-        return Outcome.retry(f"Twilio unreachable: {response.error}")
     try:
-        payload = json.loads(response.body or b"{}")
+        payload = json.loads(body or b"{}")
     except ValueError:
         payload = {}
     if not isinstance(payload, dict):
@@ -142,7 +136,7 @@ def outcome_of(response: HTTPResponse) -> Outcome:
     if payload.get("message"):
         text += f": {payload['message']}"
     if status == 429 or status >= 500:
-        return Outcome.retry(text, parse_retry_after(response.headers.get("Retry-After")))
+        return Outcome.retry(text, parse_retry_after(headers.get("Retry-After")))
     if code in INVALID_RECIPIENT_CODES:
         return Outcome.invalid(text)
     return Outcome.failed(text)
