@@ -23,8 +23,9 @@ def normalize_address(channel: str, address: str) -> str:
     """``address`` as stored for ``channel``; :class:`NotificationError` when it cannot be one.
 
     Phone numbers must be E.164 (``+15551234567``); a WhatsApp address is one
-    with ``whatsapp:`` in front (added when missing). Device tokens and Web Push
-    subscriptions are checked by their providers when they send.
+    with ``whatsapp:`` in front (added when missing). A Web Push subscription
+    is checked and kept as compact JSON (:mod:`.push_subscription`). Device
+    tokens are checked by their providers when they send.
     """
     if channel not in CHANNELS:
         raise NotificationError(f"unknown channel {channel!r}: one of {', '.join(CHANNELS)}")
@@ -46,4 +47,9 @@ def normalize_address(channel: str, address: str) -> str:
                 f"a {channel} address must be a phone number in E.164 form (+15551234567)"
             )
         return f"whatsapp:{number}" if channel == "whatsapp" else number
+    if channel == "webpush":
+        # imported here: push_subscription raises this module's NotificationError
+        from ngshare.notifications.push_subscription import normalize_subscription
+
+        return normalize_subscription(address)
     return address

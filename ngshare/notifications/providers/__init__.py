@@ -1,7 +1,7 @@
 """Notification providers: the interface (:mod:`.base`) and the core's own providers.
 
 ``c.NotificationService.channels`` names a provider per channel by the names
-in :data:`PROVIDER_CLASSES`; a new provider (Web Push, APNs, FCM) subclasses
+in :data:`PROVIDER_CLASSES`; a new provider (APNs, FCM) subclasses
 :class:`Provider`, and registers its class here.
 """
 
@@ -18,12 +18,14 @@ from ngshare.notifications.providers.base import (
 from ngshare.notifications.providers.log import LogProvider
 from ngshare.notifications.providers.smtp import SmtpProvider
 from ngshare.notifications.providers.twilio import TwilioProvider
+from ngshare.notifications.providers.webpush import WebPushProvider
 
 #: Provider name -> class, for ``c.NotificationService.channels``.
 PROVIDER_CLASSES: dict[str, type[Provider]] = {
     LogProvider.name: LogProvider,
     SmtpProvider.name: SmtpProvider,
     TwilioProvider.name: TwilioProvider,
+    WebPushProvider.name: WebPushProvider,
 }
 
 __all__ = [
@@ -36,5 +38,6 @@ __all__ = [
     "RateLimiter",
     "SmtpProvider",
     "TwilioProvider",
+    "WebPushProvider",
     "parse_retry_after",
 ]
