@@ -300,6 +300,18 @@ TABLE: dict[tuple[str, str], Case] = {
     ),
     ("/api/vivere/announcements", "GET"): C(lambda w: Req("vivere/announcements"), everyone(200)),
     ("/api/vivere/events", "GET"): C(lambda w: Req("vivere/events"), everyone(200)),
+    ("/api/vivere/announcements/push-subscription", "POST"): C(
+        lambda w: Req("vivere/announcements/push-subscription", json=PUSH_SUBSCRIPTION),
+        signed_in(201),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/announcements/push-subscription", "DELETE"): C(
+        lambda w: Req(
+            "vivere/announcements/push-subscription",
+            query={"endpoint": "https://push.example.net/send/never-registered"},
+        ),
+        signed_in(404),
+    ),
     ("/api/vivere/user/create", "POST"): C(
         lambda w: Req(
             "vivere/user/create",
