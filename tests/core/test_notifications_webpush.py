@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import stat
 from urllib.parse import urlencode
 
@@ -442,3 +443,68 @@ async def test_bad_subscriptions_get_a_400_and_nothing_is_stored(server, http_cl
         body=json.dumps({**ok, "endpoint": "http://127.0.0.1:9/push/x"}),
     )
     assert status == 201
+
+
+# -- the stand-in refuses what a push service refuses ---------------------------------------
+
+
+def test_the_stand_in_refuses_bad_vapid_headers(tmp_path):
+    from ngshare.notifications.vapid import load_key
+    from tests.standins.webpush import Refused, check_vapid
+
+    key = load_key("", tmp_path / "k.pem")
+    other = load_key("", tmp_path / "other.pem")
+    aud = "http://127.0.0.1:8443"
+    good = key.authorization(aud, SUBJECT)
+    assert check_vapid(good, aud, key.public_key)["sub"] == SUBJECT
+    t_part, _, _k = good.partition(",")
+    cases = [
+        (good, "http://127.0.0.1:9", key.public_key, 401, "aud must be"),
+        (good, aud, other.public_key, 403, "not the key"),
+        (f"{t_part},k={other.public_key}", aud, None, 401, "does not verify"),
+        (good.replace("vapid ", "WebPush "), aud, None, 401, "vapid scheme"),
+        ("vapid t=abc", aud, None, 401, "t= and k="),
+        # fresh copies of the key: a kept header would be reused
+        (
+            load_key("", tmp_path / "k.pem").authorization(aud, SUBJECT, now=0),
+            aud,
+            None,
+            401,
+            "expired",
+        ),
+        (
+            load_key("", tmp_path / "k.pem").authorization(aud, SUBJECT, now=time.time() + 86400),
+            aud,
+            None,
+            401,
+            "24 hours ahead",
+        ),
+    ]
+    for header, audience, expected, status, message in cases:
+        with pytest.raises(Refused, match=message) as refused:
+            check_vapid(header, audience, expected)
+        assert refused.value.status == status
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_push_service_refusing_the_key_fails_the_message(servers, push, tmp_path):
+    ctx = await start_pushing(servers, push, tmp_path)
+    push.vapid_public_key = "B" + "A" * 86  # the subscription was made with another key
+    await submit(ctx, push, "ada")
+    await eventually(lambda: _all_status(ctx, "failed"), what="refused")
+    (message,) = await rows(ctx)
+    assert message.last_error.startswith("push service 403") and message.attempts == 1
+    assert push.received == []
+
+
+def test_the_signed_header_is_kept_per_origin_and_renewed_before_it_expires(tmp_path):
+    from ngshare.notifications.vapid import RENEW_BEFORE_SECONDS, TOKEN_SECONDS, load_key
+
+    key = load_key("", tmp_path / "k.pem")
+    now = 1_000_000.0
+    first = key.authorization("https://push.example.net", SUBJECT, now=now)
+    later = now + TOKEN_SECONDS - RENEW_BEFORE_SECONDS - 1
+    assert key.authorization("https://push.example.net", SUBJECT, now=later) == first
+    assert key.authorization("https://other.example.net", SUBJECT, now=now) != first
+    renewed = key.authorization("https://push.example.net", SUBJECT, now=later + 2)
+    assert renewed != first

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import itertools
 import json
@@ -64,6 +65,7 @@ def _point(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=20_000)
 def keys_for(seed: str, token: str) -> tuple[ec.EllipticCurvePrivateKey, bytes]:
     """The subscription ``token``'s private key and auth secret (deterministic per seed)."""
     digest = hashlib.sha256(f"{seed}:key:{token}".encode()).digest()
@@ -139,7 +141,21 @@ class Refused(Exception):
 
 
 def check_vapid(header: str, audience: str, expected_key: str | None) -> dict[str, Any]:
-    """The claims of a valid ``vapid t=..., k=...`` header; :class:`Refused` otherwise."""
+    """The claims of a valid ``vapid t=..., k=...`` header; :class:`Refused` otherwise.
+
+    A header whose signature verified before is not verified again (the claims
+    still are: ``aud``, ``exp``), as a push service may cache it.
+    """
+    claims, key = _verified(header)
+    _check_claims(claims, audience)
+    if expected_key is not None and key != expected_key:
+        raise Refused(403, "k is not the key this subscription was made with")
+    return claims
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(header: str) -> tuple[dict[str, Any], str]:
+    """The claims of ``header`` once its ES256 signature verifies against its ``k``."""
     scheme, _, params = header.partition(" ")
     if scheme.lower() != "vapid":
         raise Refused(401, "Authorization must use the vapid scheme")
@@ -151,8 +167,6 @@ def check_vapid(header: str, audience: str, expected_key: str | None) -> dict[st
     token, key = fields.get("t", ""), fields.get("k", "")
     if not token or not key:
         raise Refused(401, "vapid needs t= and k=")
-    if expected_key is not None and key != expected_key:
-        raise Refused(403, "k is not the key this subscription was made with")
     try:
         public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(key))
         head_b64, claims_b64, sig_b64 = token.split(".")
@@ -168,6 +182,12 @@ def check_vapid(header: str, audience: str, expected_key: str | None) -> dict[st
         public.verify(der, f"{head_b64}.{claims_b64}".encode(), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         raise Refused(401, "the JWT signature does not verify against k") from None
+    if not isinstance(claims, dict):
+        raise Refused(401, "the JWT claims must be an object")
+    return claims, key
+
+
+def _check_claims(claims: dict[str, Any], audience: str) -> None:
     if claims.get("aud") != audience:
         raise Refused(401, f"aud must be {audience}, not {claims.get('aud')!r}")
     exp, now = claims.get("exp"), time.time()
@@ -177,7 +197,6 @@ def check_vapid(header: str, audience: str, expected_key: str | None) -> dict[st
         raise Refused(401, "exp is more than 24 hours ahead")
     if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
         raise Refused(401, "sub must be a mailto: or https: contact")
-    return claims
 
 
 class PushHandler(web.RequestHandler):

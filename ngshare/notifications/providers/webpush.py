@@ -131,18 +131,23 @@ class WebPushProvider(Provider):
             self._pool = None
 
     async def send(self, batch: list[Outgoing]) -> list[Outcome]:
-        """Encrypt the batch (on the pool if any), then one POST per message, all at once."""
+        """One POST per message, each sent as soon as it is encrypted.
+
+        The loop is given back between messages (an encryption costs about a
+        millisecond), so that a batch never holds up other requests for long.
+        """
         if self._client is None:
             await self.start()
-        if self._pool is not None:
-            loop = asyncio.get_running_loop()
-            prepared = await loop.run_in_executor(self._pool, self._prepare_all, batch)
-        else:
-            prepared = self._prepare_all(batch)
-        return list(await asyncio.gather(*(self._post(p) for p in prepared)))
-
-    def _prepare_all(self, batch: list[Outgoing]) -> list[HTTPRequest | Outcome]:
-        return [self.prepare(m) for m in batch]
+        loop = asyncio.get_running_loop()
+        posts = []
+        for m in batch:
+            if self._pool is not None:
+                prepared = await loop.run_in_executor(self._pool, self.prepare, m)
+            else:
+                prepared = self.prepare(m)
+                await asyncio.sleep(0)
+            posts.append(asyncio.ensure_future(self._post(prepared)))
+        return list(await asyncio.gather(*posts))
 
     def prepare(self, m: Outgoing) -> HTTPRequest | Outcome:
         """The signed, encrypted request for ``m``, or the Outcome that makes sending pointless."""
