@@ -193,7 +193,7 @@ def sequential_baseline(twilio_url: str, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def channel_settings(channel: str, url: str, pem: str) -> dict:
+def channel_settings(channel: str, url: str, pem: str, encrypt_threads: int = 0) -> dict:
     """The configuration sending ``channel`` to the stand-in at ``url``."""
     if channel == "webpush":
         return {
@@ -201,6 +201,7 @@ def channel_settings(channel: str, url: str, pem: str) -> dict:
             "WebPushProvider": {
                 "vapid_subject": PUSH_SUBJECT,
                 "vapid_private_key": pem,
+                "encrypt_threads": encrypt_threads,
                 "concurrency": 8,
                 "max_batch": 25,
             },
@@ -219,7 +220,13 @@ def channel_settings(channel: str, url: str, pem: str) -> dict:
 
 
 async def outbox_run(
-    db_url: str, data_dir: str, url: str, count: int, channel: str = "sms", pem: str = ""
+    db_url: str,
+    data_dir: str,
+    url: str,
+    count: int,
+    channel: str = "sms",
+    pem: str = "",
+    encrypt_threads: int = 0,
 ) -> dict:
     from tornado.httpserver import HTTPServer
     from traitlets.config import Config
@@ -229,7 +236,7 @@ async def outbox_run(
     from ngshare.notifications.store import count_by_status
 
     config = VNgShare(db_url=db_url, data_dir=data_dir, config_file="")
-    config.update_config(Config(channel_settings(channel, url, pem)))
+    config.update_config(Config(channel_settings(channel, url, pem, encrypt_threads)))
     if channel == "webpush":  # made before the clock starts, as a server holds them already
         addresses = [push_subscription(url, i) for i in range(count)]
     else:
@@ -325,6 +332,9 @@ def main() -> None:
     parser.add_argument(
         "--channel", choices=["sms", "webpush"], default="sms", help="what to send (default sms)"
     )
+    parser.add_argument(
+        "--encrypt-threads", type=int, default=0, help="c.WebPushProvider.encrypt_threads"
+    )
     args = parser.parse_args()
     webpush = args.channel == "webpush"
     pem = vapid_pem() if webpush else ""
@@ -334,7 +344,7 @@ def main() -> None:
             baseline = sequential_webpush_baseline(target, args.baseline, pem)
         else:
             baseline = sequential_baseline(target, args.baseline)
-        run = (args.messages, args.channel, pem)
+        run = (args.messages, args.channel, pem, args.encrypt_threads)
         if args.postgresql:
             with postgresql_schema(args.postgresql) as url:
                 result = asyncio.run(outbox_run(url, tmp, target, *run))
@@ -342,6 +352,8 @@ def main() -> None:
             url = f"sqlite:///{tmp}/ngshare.db"
             result = asyncio.run(outbox_run(url, tmp, target, *run))
     result["channel"] = args.channel
+    if webpush:
+        result["encrypt_threads"] = args.encrypt_threads
     result["database"] = "postgresql" if args.postgresql else "sqlite"
     result["sequential_messages_per_second"] = round(baseline, 1)
     result["speedup"] = round(result["messages_per_second"] / baseline, 2)

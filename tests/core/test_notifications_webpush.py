@@ -182,8 +182,8 @@ async def test_a_413_or_an_oversized_payload_fails_without_retrying(servers, pus
 
 
 @pytest.mark.gen_test(timeout=30)
-async def test_encryption_on_a_thread_pool_delivers_the_same(servers, push, tmp_path):
-    ctx = await start_pushing(servers, push, tmp_path, encrypt_threads=2)
+async def test_encryption_on_the_ioloop_delivers_the_same(servers, push, tmp_path):
+    ctx = await start_pushing(servers, push, tmp_path, encrypt_threads=0)
     for i in range(5):
         await submit(ctx, push, f"t{i}", body=f"message {i}")
     await eventually(lambda: _all_status(ctx, "sent"), what="five sent")
@@ -203,6 +203,28 @@ async def test_send_refuses_a_malformed_subscription_and_writes_nothing(servers,
         with pytest.raises(NotificationError, match=message):
             await ctx.notifications.submit(plugin="testnotify", channel="webpush", to=to, body="x")
     assert await rows(ctx) == []
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_push_service_that_cannot_be_reached_is_retried_then_given_up(
+    servers, push, tmp_path
+):
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings = webpush_settings(tmp_path)
+    settings["NotificationService"]["max_attempts"] = 2
+    ctx = await servers.start(**settings)
+    nowhere = {**push.subscribe("ada"), "endpoint": f"http://127.0.0.1:{port}/push/ada"}
+    await ctx.notifications.submit(
+        plugin="testnotify", channel="webpush", to=json.dumps(nowhere), body="x"
+    )
+    await eventually(lambda: _all_status(ctx, "failed"), what="given up")
+    (message,) = await rows(ctx)
+    assert message.attempts == 2
+    assert message.last_error.startswith("gave up after 2 attempts: push service unreachable")
 
 
 # -- the VAPID key ---------------------------------------------------------------------------

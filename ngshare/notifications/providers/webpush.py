@@ -2,16 +2,19 @@
 
 Each message is one POST to the subscription's endpoint at the browser's push
 service. ``pywebpush`` encrypts the payload for the subscription's keys (a
-fresh ECDH key and salt per message) and ``py_vapid`` signs the VAPID JWT;
-the request goes out on Tornado's ``AsyncHTTPClient``, like the Twilio
-provider's, rather than pywebpush's ``webpush_async``: that one opens an
-aiohttp session per call unless handed one, re-signs the JWT on every call,
-and raises on every non-2xx instead of handing back the status and
-``Retry-After`` this provider sorts outcomes by.
+fresh ECDH key and salt per message) and ``py_vapid`` signs the VAPID JWT.
+The request goes out on one ``aiohttp`` session of the provider's own (aiohttp
+comes with pywebpush), which keeps connections to each push service alive:
+Tornado's default client opens a connection (a TLS handshake, for a real
+push service) per message. pywebpush's ``webpush_async`` is not used: it
+re-signs the JWT on every call and raises on every non-2xx instead of
+handing back the status and ``Retry-After`` this provider sorts outcomes by.
 
 The signed header is kept per push service origin (:class:`~ngshare.notifications.vapid.VapidKey`),
-so a batch of 50 to one push service signs once, not 50 times. Encryption
-runs on the IOLoop by default; ``encrypt_threads`` moves it to a small pool.
+so 10 000 messages to one push service sign a handful of times. Encryption
+runs on a small thread pool (``encrypt_threads``): on a loaded two-core
+machine that kept ``/healthz`` p99 near 50 ms where encrypting on the IOLoop
+gave 200 ms (benchmarks/results/notify-webpush.md).
 
 The payload is JSON ``{"title": subject, "body": body, "data": data}``, what
 the page's service worker shows. Outcomes: 2xx -> delivered (provider id: the
@@ -25,13 +28,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from pywebpush import WebPusher
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from traitlets import Enum, Integer, Unicode, default
 from traitlets.config import Configurable
 
@@ -43,6 +48,15 @@ from ngshare.notifications.vapid import VapidKey, load_key
 #: Largest plaintext one aes128gcm record of 4096 bytes carries (RFC 8291 section 4).
 MAX_PAYLOAD_BYTES = 3993
 _SUBJECT_PREFIXES = ("mailto:", "https://")
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """One encrypted, signed message, ready to POST."""
+
+    endpoint: str
+    body: bytes
+    headers: dict[str, str]
 
 
 class WebPushProvider(Provider):
@@ -82,15 +96,15 @@ class WebPushProvider(Provider):
         help="The Urgency header: how eagerly a phone on battery is woken for it.",
     ).tag(config=True)
     encrypt_threads = Integer(
-        0,
-        help="""Threads encrypting payloads (0: on the IOLoop, a fraction of a
-        millisecond each).""",
+        2,
+        help="""Threads encrypting payloads (about a millisecond each); 0: on the
+        IOLoop, which then answers other requests later while a burst goes out.""",
     ).tag(config=True)
     max_batch = Integer(50, help="Messages per send() call, each its own request.").tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._client: AsyncHTTPClient | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._key: VapidKey | None = None
         self._pool: ThreadPoolExecutor | None = None
 
@@ -114,18 +128,23 @@ class WebPushProvider(Provider):
         return json.dumps(parse_subscription(address), separators=(",", ":"))
 
     async def start(self) -> None:
-        """An HTTP client of this provider's own; the encryption pool if configured."""
-        self._client = AsyncHTTPClient(
-            force_instance=True, max_clients=max(1, self.concurrency * self.max_batch)
-        )
+        """An HTTP session of this provider's own (kept-alive connections); the pool."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=max(1, self.concurrency * self.max_batch)),
+                timeout=aiohttp.ClientTimeout(
+                    total=self.timeout_seconds, connect=min(10.0, self.timeout_seconds)
+                ),
+                trust_env=True,  # https_proxy / no_proxy, as curl would
+            )
         if self.encrypt_threads > 0 and self._pool is None:
             self._pool = ThreadPoolExecutor(self.encrypt_threads, "ngshare-webpush")
 
     async def close(self) -> None:
-        """Close the HTTP client and the pool."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Close the HTTP session and the pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
@@ -136,7 +155,7 @@ class WebPushProvider(Provider):
         The loop is given back between messages (an encryption costs about a
         millisecond), so that a batch never holds up other requests for long.
         """
-        if self._client is None:
+        if self._session is None:
             await self.start()
         loop = asyncio.get_running_loop()
         posts = []
@@ -149,7 +168,7 @@ class WebPushProvider(Provider):
             posts.append(asyncio.ensure_future(self._post(prepared)))
         return list(await asyncio.gather(*posts))
 
-    def prepare(self, m: Outgoing) -> HTTPRequest | Outcome:
+    def prepare(self, m: Outgoing) -> PushRequest | Outcome:
         """The signed, encrypted request for ``m``, or the Outcome that makes sending pointless."""
         try:
             subscription = parse_subscription(m.to)
@@ -164,30 +183,31 @@ class WebPushProvider(Provider):
         endpoint = subscription["endpoint"]
         parts = urlsplit(endpoint)
         audience = f"{parts.scheme}://{parts.netloc}"
-        return HTTPRequest(
+        return PushRequest(
             endpoint,
-            method="POST",
-            body=body,
-            headers={
+            body,
+            {
                 "Authorization": self.key().authorization(audience, self.vapid_subject),
                 "Content-Encoding": "aes128gcm",
                 "Content-Type": "application/octet-stream",
                 "TTL": str(self.ttl_seconds),
                 "Urgency": self.urgency,
             },
-            request_timeout=self.timeout_seconds,
-            connect_timeout=min(10.0, self.timeout_seconds),
         )
 
-    async def _post(self, prepared: HTTPRequest | Outcome) -> Outcome:
+    async def _post(self, prepared: PushRequest | Outcome) -> Outcome:
         if isinstance(prepared, Outcome):
             return prepared
-        assert self._client is not None
+        assert self._session is not None
         try:
-            response = await self._client.fetch(prepared, raise_error=False)
-        except (OSError, HTTPClientError) as e:
-            return Outcome.retry(f"push service unreachable: {e}")
-        return outcome_of(response)
+            async with self._session.post(
+                prepared.endpoint, data=prepared.body, headers=prepared.headers
+            ) as response:
+                detail = await response.content.read(300)
+                return outcome_of(response.status, response.headers, detail)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            text = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            return Outcome.retry(f"push service unreachable: {text}")
 
 
 def payload_of(m: Outgoing) -> bytes:
@@ -196,19 +216,16 @@ def payload_of(m: Outgoing) -> bytes:
     return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def outcome_of(response: HTTPResponse) -> Outcome:
-    """The :class:`Outcome` of one push service answer."""
-    status = response.code
-    if status == 599:  # Tornado's code for a timeout or a connection that failed
-        return Outcome.retry(f"push service unreachable: {response.error}")
+def outcome_of(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
+    """The :class:`Outcome` of one push service answer (``body``: its first bytes)."""
     if 200 <= status < 300:
-        return Outcome.delivered(response.headers.get("Location") or None)
+        return Outcome.delivered(headers.get("Location") or None)
     text = f"push service {status}"
-    detail = (response.body or b"")[:300].decode("utf-8", "replace").strip()
+    detail = body[:300].decode("utf-8", "replace").strip()
     if detail:
         text += f": {detail}"
     if status == 429 or status >= 500:
-        return Outcome.retry(text, parse_retry_after(response.headers.get("Retry-After")))
+        return Outcome.retry(text, parse_retry_after(headers.get("Retry-After")))
     if status in (404, 410):
         return Outcome.invalid(text)
     return Outcome.failed(text)
