@@ -106,10 +106,17 @@ def twilio_standin():
 
 
 @contextmanager
-def push_standin():
+def push_standin(latency_seconds: float = 0.0):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.standins.webpush", str(port), PUSH_SEED],
+        [
+            sys.executable,
+            "-m",
+            "tests.standins.webpush",
+            str(port),
+            PUSH_SEED,
+            str(latency_seconds),
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -333,12 +340,18 @@ def main() -> None:
         "--channel", choices=["sms", "webpush"], default="sms", help="what to send (default sms)"
     )
     parser.add_argument(
-        "--encrypt-threads", type=int, default=0, help="c.WebPushProvider.encrypt_threads"
+        "--encrypt-threads", type=int, default=2, help="c.WebPushProvider.encrypt_threads"
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="webpush: the push stand-in waits this long per answer (a push service's RTT)",
     )
     args = parser.parse_args()
     webpush = args.channel == "webpush"
     pem = vapid_pem() if webpush else ""
-    standin = push_standin() if webpush else twilio_standin()
+    standin = push_standin(args.latency_ms / 1000) if webpush else twilio_standin()
     with tempfile.TemporaryDirectory(prefix="ngshare-notify-") as tmp, standin as target:
         if webpush:
             baseline = sequential_webpush_baseline(target, args.baseline, pem)
@@ -354,6 +367,7 @@ def main() -> None:
     result["channel"] = args.channel
     if webpush:
         result["encrypt_threads"] = args.encrypt_threads
+        result["latency_ms"] = args.latency_ms
     result["database"] = "postgresql" if args.postgresql else "sqlite"
     result["sequential_messages_per_second"] = round(baseline, 1)
     result["speedup"] = round(result["messages_per_second"] / baseline, 2)

@@ -18,7 +18,9 @@ kept in :attr:`PushStandIn.received`. Tests make an endpoint answer 404 or
 410 (:attr:`PushStandIn.gone`) or script answers (:meth:`PushStandIn.script`:
 413, 429 with ``Retry-After``, 503...).
 
-Run on its own: ``python -m tests.standins.webpush PORT [SEED]``.
+Run on its own: ``python -m tests.standins.webpush PORT [SEED [HOLD_SECONDS]]``
+(``HOLD_SECONDS``: each answer waits that long, as a push service across the
+internet would).
 """
 
 from __future__ import annotations
@@ -274,9 +276,10 @@ def listen(standin: PushStandIn, port: int = 0) -> tuple[HTTPServer, int]:
 def main() -> None:  # pragma: no cover - the benchmark's separate process
     port = int(sys.argv[1])
     seed = sys.argv[2] if len(sys.argv) > 2 else "standin"
+    hold = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
 
     async def run() -> None:
-        standin = PushStandIn(seed=seed)
+        standin = PushStandIn(seed=seed, hold=hold)
         listen(standin, port)
         print("ready", flush=True)
         while True:  # keep memory flat: the benchmark counts, it does not read payloads
