@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import stat
+import time
 from urllib.parse import urlencode
 
 import pytest

@@ -123,10 +123,6 @@ class WebPushProvider(Provider):
             self._key = load_key(self.vapid_private_key, self.vapid_key_file)
         return self._key
 
-    def normalize_address(self, channel: str, address: str) -> str:
-        """The subscription as compact JSON; ``ValueError`` if it is not a usable one."""
-        return json.dumps(parse_subscription(address), separators=(",", ":"))
-
     async def start(self) -> None:
         """An HTTP session of this provider's own (kept-alive connections); the pool."""
         if self._session is None:
