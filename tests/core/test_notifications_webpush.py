@@ -9,8 +9,10 @@ private key. Servers are real contexts on the session's database
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import socket
 import stat
 import time
 from urllib.parse import urlencode
@@ -209,8 +211,6 @@ async def test_send_refuses_a_malformed_subscription_and_writes_nothing(servers,
 async def test_a_push_service_that_cannot_be_reached_is_retried_then_given_up(
     servers, push, tmp_path
 ):
-    import socket
-
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -262,9 +262,9 @@ async def test_a_key_file_others_can_read_or_that_is_no_key_refuses_the_start(se
     with pytest.raises(StartupError, match="is not a PEM private key"):
         await servers.start(**webpush_settings(tmp_path))
 
-    rsa_free = ec.generate_private_key(ec.SECP384R1())  # a key of the wrong curve
+    p384 = ec.generate_private_key(ec.SECP384R1())  # a key of the wrong curve
     key_file.write_bytes(
-        rsa_free.private_bytes(
+        p384.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
@@ -291,10 +291,7 @@ async def test_a_key_given_by_setting_is_used_and_no_file_is_made(servers, push,
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
     assert ctx.notifications.vapid.public_key == push.vapid_public_key
-    assert json.dumps(push.vapid_public_key)  # a string
-    import base64
-
-    assert base64.urlsafe_b64decode(push.vapid_public_key + "=") == point
+    assert base64url_bytes(push.vapid_public_key) == point
     assert not (tmp_path / "vapid.pem").exists()
     await submit(ctx, push, "ada")
     await eventually(lambda: _all_status(ctx, "sent"), what="sent with the configured key")
@@ -341,9 +338,11 @@ async def test_under_vngshare_the_public_key_is_served_while_messages_go_to_the_
 
 
 def base64url_bytes(text: str) -> bytes:
-    import base64
-
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 @pytest.mark.gen_test(timeout=30)
@@ -422,7 +421,6 @@ async def test_bad_subscriptions_get_a_400_and_nothing_is_stored(server, http_cl
     ok = {"endpoint": "https://push.example.net/send/x", "keys": keys}
     point = base64url_bytes(keys["p256dh"])
     off_curve = bytes([4]) + bytes(64)
-    b64 = lambda raw: __import__("base64").urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
     cases = [
         ("{not json", "The request body must be JSON"),
         ("[]", "must be a push subscription"),
