@@ -301,10 +301,12 @@ async def test_a_key_given_by_setting_is_used_and_no_file_is_made(servers, push,
 
 
 @pytest.mark.gen_test(timeout=30)
-async def test_webpush_needs_a_vapid_subject(servers, tmp_path):
-    settings = webpush_settings(tmp_path, vapid_subject="ops@example.org")
-    with pytest.raises(StartupError, match="vapid_subject"):
-        await servers.start(**settings)
+async def test_webpush_needs_a_vapid_subject_and_a_ttl_of_0_or_more(servers, tmp_path):
+    for subject in ["", "ops@example.org", "mailto:nobody", "https://"]:
+        with pytest.raises(StartupError, match="vapid_subject"):
+            await servers.start(**webpush_settings(tmp_path, vapid_subject=subject))
+    with pytest.raises(StartupError, match="ttl_seconds must be 0 or more"):
+        await servers.start(**webpush_settings(tmp_path, ttl_seconds=-1))
 
 
 # -- HTTP: the public key and the subscription routes -----------------------------------------

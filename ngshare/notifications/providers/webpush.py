@@ -109,13 +109,19 @@ class WebPushProvider(Provider):
         self._pool: ThreadPoolExecutor | None = None
 
     def check(self) -> None:
-        """A subject must be set, and the key must load (it is made when missing)."""
-        subject = self.vapid_subject
-        if not subject.startswith(_SUBJECT_PREFIXES) or len(subject) < 10:
+        """The key must load (it is made when missing) and sign with the subject."""
+        key = self.key()
+        if self.ttl_seconds < 0:
+            raise ValueError("c.WebPushProvider.ttl_seconds must be 0 or more")
+        try:  # py_vapid checks the subject as push services do
+            if not self.vapid_subject.startswith(_SUBJECT_PREFIXES):
+                raise ValueError(self.vapid_subject)
+            key.authorization("https://push.example.net", self.vapid_subject)
+        except Exception:  # noqa: BLE001 - py_vapid's VapidException, or ours above
             raise ValueError(
-                "set c.WebPushProvider.vapid_subject to a mailto: address or an https: URL"
-            )
-        self.key()
+                "set c.WebPushProvider.vapid_subject to a mailto: address or an https: URL "
+                f"(not {self.vapid_subject!r})"
+            ) from None
 
     def key(self) -> VapidKey:
         """The server's VAPID key (loaded, or made, once)."""
