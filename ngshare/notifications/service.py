@@ -88,9 +88,8 @@ class NotificationService(LoggingConfigurable):
         help="""The provider of each channel, e.g. {"email": "smtp", "sms": "twilio",
         "whatsapp": "twilio", "webpush": "webpush"}. Channels: email, sms, whatsapp,
         webpush, apns, fcm; providers: log (records, sends nothing), smtp, twilio,
-        webpush. A channel not
-        listed is off: messages to it are recorded as skipped. Default: none for
-        ngshare, every channel to 'log' for vngshare.""",
+        webpush. A channel not listed is off: messages to it are recorded as
+        skipped. Default: none for ngshare, every channel to 'log' for vngshare.""",
     ).tag(config=True)
 
     @default("channels")
