@@ -15,15 +15,20 @@ import os
 import socket
 import stat
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from tornado.httpclient import AsyncHTTPClient
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 
-from ngshare.config import NgShare
+from ngshare.app import make_application
 from ngshare.lifecycle import StartupError
 from ngshare.notifications import NotificationError
+from ngshare.notifications.webpush_handlers import ERR_WEBPUSH_OFF
 from tests.core.test_notifications import Servers, _all_status, eventually, rows
 from tests.standins.webpush import PushStandIn, listen, new_subscription_keys
 
@@ -348,11 +353,27 @@ def b64(raw: bytes) -> str:
 
 
 @pytest.mark.gen_test(timeout=30)
-async def test_with_webpush_off_the_key_route_answers_404(servers, db_url, tmp_path):
-    config = NgShare(db_url=db_url, storage_path=str(tmp_path / "f"), config_file="")
-    ctx = await servers.start(config)
+async def test_with_webpush_off_there_is_no_key_and_the_routes_answer_404(servers, tmp_path):
+    ctx = await servers.start(NotificationService={"channels": {"email": "log"}})
     assert ctx.notifications.vapid is None
-    assert not (tmp_path / "vapid_private_key.pem").exists()
+    assert not (Path(ctx.config.data_dir) / "vapid_private_key.pem").exists()
+    sockets = bind_sockets(0, "127.0.0.1")
+    http = HTTPServer(make_application(ctx, ctx.plugins))
+    http.add_sockets(sockets)
+    try:
+        base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+        client = AsyncHTTPClient()
+        for method, path, body in [
+            ("GET", "notifications/vapid-public-key", None),
+            ("POST", "notifications/webpush-subscriptions?user=ada", "{}"),
+        ]:
+            response = await client.fetch(
+                f"{base}/api/{path}", method=method, body=body, raise_error=False
+            )
+            assert response.code == 404, (path, response.body)
+            assert json.loads(response.body) == {"success": False, "message": ERR_WEBPUSH_OFF}
+    finally:
+        http.stop()
 
 
 @pytest.mark.gen_test(timeout=30)
