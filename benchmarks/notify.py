@@ -1,17 +1,22 @@
-"""Notifications throughput: 10 000 SMS through the outbox to the Twilio stand-in.
+"""Notifications throughput: 10 000 SMS (or Web Push messages) through the outbox to a stand-in.
 
 Runs the server in this process (a real ``ServerContext`` with its workers and
-HTTP application on loopback), the Twilio stand-in (``tests/standins/twilio.py``)
-and a ``/healthz`` prober as separate processes, stopped by PID. The messages
-are queued in transactions of 500 while the workers send; the run ends when
-every message is recorded as sent.
+HTTP application on loopback), the stand-in (``tests/standins/twilio.py``, or
+with ``--channel webpush`` the push service ``tests/standins/webpush.py``,
+which verifies every VAPID JWT and decrypts every payload) and a ``/healthz``
+prober as separate processes, stopped by PID. The messages are queued in
+transactions of 500 while the workers send; the run ends when every message
+is recorded as sent.
 
 Reported: messages per second (first queued to last recorded), the same for a
-plain sequential loop of Twilio POSTs (``requests.Session``, kept-alive) in the
-same run, ``/healthz`` latency p50 / p99 / max while sending, and the server's
-RSS before, at its peak and after (memory flat: peak close to after).
+plain sequential loop in the same run (Twilio POSTs on a kept-alive
+``requests.Session``; for Web Push, ``pywebpush.webpush()`` calls, each
+encrypting and signing, on a kept-alive session), ``/healthz`` latency p50 /
+p99 / max while sending, and the server's RSS before, at its peak and after
+(memory flat: peak close to after).
 
     .venv/bin/python benchmarks/notify.py
+    .venv/bin/python benchmarks/notify.py --channel webpush
     .venv/bin/python benchmarks/notify.py --messages 2000 --baseline 200
     .venv/bin/python benchmarks/notify.py --postgresql postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
@@ -38,6 +43,8 @@ sys.path.insert(0, str(REPO))
 SID = "AC" + "0" * 32
 TOKEN = "benchmark-token"
 FROM = "+15005550006"
+PUSH_SEED = "notify-benchmark"
+PUSH_SUBJECT = "mailto:bench@example.org"
 
 PROBE = r"""
 import http.client, sys, time
@@ -99,6 +106,70 @@ def twilio_standin():
 
 
 @contextmanager
+def push_standin(latency_seconds: float = 0.0):
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.standins.webpush",
+            str(port),
+            PUSH_SEED,
+            str(latency_seconds),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the push service stand-in did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def push_subscription(push_url: str, i: int) -> str:
+    from tests.standins.webpush import subscription
+
+    return json.dumps(subscription(push_url, f"b{i}", PUSH_SEED))
+
+
+def vapid_pem() -> str:
+    """A VAPID key for this run, shared by the outbox and the plain loop."""
+    from py_vapid import Vapid
+
+    vapid = Vapid()
+    vapid.generate_keys()
+    return vapid.private_pem().decode()
+
+
+def sequential_webpush_baseline(push_url: str, count: int, pem: str) -> float:
+    """Messages per second of a plain loop of ``pywebpush.webpush()``, one after the other."""
+    import requests
+    from py_vapid import Vapid
+    from pywebpush import webpush
+
+    session = requests.Session()
+    key = Vapid.from_pem(pem.encode())
+    subscriptions = [json.loads(push_subscription(push_url, i)) for i in range(count)]
+    start = time.perf_counter()
+    for i, sub in enumerate(subscriptions):
+        response = webpush(
+            sub,
+            data=json.dumps({"title": None, "body": f"Lesson {i} is ready.", "data": {}}),
+            vapid_private_key=key,
+            vapid_claims={"sub": PUSH_SUBJECT},  # a fresh dict: webpush() adds aud and exp
+            ttl=86400,
+            requests_session=session,
+        )
+        assert response.status_code == 201, response.text
+    return count / (time.perf_counter() - start)
+
+
+@contextmanager
 def postgresql_schema(url: str):
     import sqlalchemy as sa
 
@@ -129,14 +200,45 @@ def sequential_baseline(twilio_url: str, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
+def channel_settings(
+    channel: str, url: str, pem: str, encrypt_threads: int = 0, pace: dict | None = None
+) -> dict:
+    """The configuration sending ``channel`` to the stand-in at ``url``.
+
+    ``pace``: the provider's ``concurrency``, ``max_batch`` and ``keep_alive``.
+    """
+    pace = {"concurrency": 8, "max_batch": 25, "keep_alive": True, **(pace or {})}
+    if channel == "webpush":
+        return {
+            "NotificationService": {"channels": {"webpush": "webpush"}},
+            "WebPushProvider": {
+                "vapid_subject": PUSH_SUBJECT,
+                "vapid_private_key": pem,
+                "encrypt_threads": encrypt_threads,
+                **pace,
+            },
+        }
+    return {
+        "NotificationService": {"channels": {"sms": "twilio"}},
+        "TwilioProvider": {
+            "account_sid": SID,
+            "auth_token": TOKEN,
+            "from_number": FROM,
+            "api_base_url": url,
+            **pace,
+        },
+    }
+
+
 async def outbox_run(
     db_url: str,
     data_dir: str,
-    twilio_url: str,
+    url: str,
     count: int,
-    concurrency: int,
-    batch: int,
-    keep_alive: bool = True,
+    channel: str = "sms",
+    pem: str = "",
+    encrypt_threads: int = 0,
+    pace: dict | None = None,
 ) -> dict:
     from tornado.httpserver import HTTPServer
     from traitlets.config import Config
@@ -146,22 +248,11 @@ async def outbox_run(
     from ngshare.notifications.store import count_by_status
 
     config = VNgShare(db_url=db_url, data_dir=data_dir, config_file="")
-    config.update_config(
-        Config(
-            {
-                "NotificationService": {"channels": {"sms": "twilio"}},
-                "TwilioProvider": {
-                    "account_sid": SID,
-                    "auth_token": TOKEN,
-                    "from_number": FROM,
-                    "api_base_url": twilio_url,
-                    "concurrency": concurrency,
-                    "max_batch": batch,
-                    "keep_alive": keep_alive,
-                },
-            }
-        )
-    )
+    config.update_config(Config(channel_settings(channel, url, pem, encrypt_threads, pace)))
+    if channel == "webpush":  # made before the clock starts, as a server holds them already
+        addresses = [push_subscription(url, i) for i in range(count)]
+    else:
+        addresses = [f"+1555{i:07d}" for i in range(count)]
     ctx, plugins = build(config)
     await run_hooks(ctx, plugins, "startup")
     port = free_port()
@@ -196,8 +287,8 @@ async def outbox_run(
                 svc.send(
                     session,
                     plugin="bench",
-                    channel="sms",
-                    to=f"+1555{i:07d}",
+                    channel=channel,
+                    to=addresses[i],
                     body=f"Day {i % 30}: your lesson is ready.",
                     key=f"bench:{i}",
                 )
@@ -254,44 +345,52 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=1000, help="messages of the plain loop")
     parser.add_argument("--postgresql", metavar="URL", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--concurrency", type=int, default=8, help="c.TwilioProvider.concurrency")
-    parser.add_argument("--batch", type=int, default=25, help="c.TwilioProvider.max_batch")
+    parser.add_argument(
+        "--channel", choices=["sms", "webpush"], default="sms", help="what to send (default sms)"
+    )
+    parser.add_argument(
+        "--encrypt-threads", type=int, default=2, help="c.WebPushProvider.encrypt_threads"
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="webpush: the push stand-in waits this long per answer (a push service's RTT)",
+    )
+    parser.add_argument("--concurrency", type=int, default=8, help="the provider's concurrency")
+    parser.add_argument("--batch", type=int, default=25, help="the provider's max_batch")
     parser.add_argument(
         "--no-keep-alive",
         action="store_true",
-        help="c.TwilioProvider.keep_alive = False: a new connection per request",
+        help="the provider's keep_alive = False: a new connection per request",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ngshare-notify-") as tmp, twilio_standin() as twilio:
-        baseline = sequential_baseline(twilio, args.baseline)
+    pace = {
+        "concurrency": args.concurrency,
+        "max_batch": args.batch,
+        "keep_alive": not args.no_keep_alive,
+    }
+    webpush = args.channel == "webpush"
+    pem = vapid_pem() if webpush else ""
+    standin = push_standin(args.latency_ms / 1000) if webpush else twilio_standin()
+    with tempfile.TemporaryDirectory(prefix="ngshare-notify-") as tmp, standin as target:
+        if webpush:
+            baseline = sequential_webpush_baseline(target, args.baseline, pem)
+        else:
+            baseline = sequential_baseline(target, args.baseline)
+        run = (args.messages, args.channel, pem, args.encrypt_threads, pace)
         if args.postgresql:
             with postgresql_schema(args.postgresql) as url:
-                result = asyncio.run(
-                    outbox_run(
-                        url,
-                        tmp,
-                        twilio,
-                        args.messages,
-                        args.concurrency,
-                        args.batch,
-                        not args.no_keep_alive,
-                    )
-                )
+                result = asyncio.run(outbox_run(url, tmp, target, *run))
         else:
             url = f"sqlite:///{tmp}/ngshare.db"
-            result = asyncio.run(
-                outbox_run(
-                    url,
-                    tmp,
-                    twilio,
-                    args.messages,
-                    args.concurrency,
-                    args.batch,
-                    not args.no_keep_alive,
-                )
-            )
+            result = asyncio.run(outbox_run(url, tmp, target, *run))
+    result["channel"] = args.channel
+    if webpush:
+        result["encrypt_threads"] = args.encrypt_threads
+        result["latency_ms"] = args.latency_ms
     result["database"] = "postgresql" if args.postgresql else "sqlite"
-    result["keep_alive"] = not args.no_keep_alive
+    result.update(pace)
     result["sequential_messages_per_second"] = round(baseline, 1)
     result["speedup"] = round(result["messages_per_second"] / baseline, 2)
     result["cpus"] = os.cpu_count()

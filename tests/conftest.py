@@ -136,6 +136,7 @@ def make_config(db_url, tmp_path):
         config = VNgShare(
             db_url=db_url,
             storage_path=str(tmp_path / "files"),
+            data_dir=str(tmp_path / "data"),  # the VAPID key and cookie secret stay per test
             admins=[ADMIN],
             config_file="",
         )

@@ -14,14 +14,17 @@ workers send it afterwards, off the request path, with retries::
 
 Providers (:mod:`~ngshare.notifications.providers`) serve channels:
 ``log`` (records, sends nothing: every channel's default under ``vngshare``),
-``smtp`` (``email``), ``twilio`` (``sms``, ``whatsapp``); Web Push, APNs and
-FCM implement the same :class:`~ngshare.notifications.providers.Provider`.
+``smtp`` (``email``), ``twilio`` (``sms``, ``whatsapp``), ``webpush``
+(browsers; :mod:`~ngshare.notifications.vapid` keeps the server's key); APNs
+and FCM implement the same :class:`~ngshare.notifications.providers.Provider`.
 
 Admins see the outbox at ``GET {prefix}notifications`` and send a failed
 message again with ``POST {prefix}notifications/<id>/retry`` (or ``ngshare
 notifications list|retry``); people manage their addresses at
 ``{prefix}notifications/addresses`` and their channels at
-``{prefix}notifications/preferences``.
+``{prefix}notifications/preferences``; browsers fetch the VAPID public key at
+``{prefix}notifications/vapid-public-key`` and register their push
+subscriptions at ``{prefix}notifications/webpush-subscriptions``.
 
 Modules: :mod:`~ngshare.notifications.service` (``ctx.notifications``, the
 workers, the design notes), :mod:`~ngshare.notifications.store` (database
@@ -57,6 +60,7 @@ from ngshare.notifications.providers import (
     Provider,
     SmtpProvider,
     TwilioProvider,
+    WebPushProvider,
 )
 from ngshare.notifications.service import (
     NotificationService,
@@ -66,6 +70,10 @@ from ngshare.notifications.service import (
     stop,
 )
 from ngshare.notifications.store import InvalidRecipient
+from ngshare.notifications.webpush_handlers import (
+    VapidPublicKeyHandler,
+    WebPushSubscriptionListHandler,
+)
 from ngshare.plugin import Plugin
 from ngshare.scheduler.core import Job
 
@@ -88,6 +96,9 @@ __all__ = [
     "Provider",
     "SmtpProvider",
     "TwilioProvider",
+    "VapidPublicKeyHandler",
+    "WebPushProvider",
+    "WebPushSubscriptionListHandler",
     "format_messages",
     "normalize_address",
     "notifications_command",
@@ -105,6 +116,8 @@ service = Plugin(
         (r"notifications/addresses/?", AddressListHandler),
         (r"notifications/addresses/(?P<address_id>[0-9]{1,18})/?", AddressHandler),
         (r"notifications/preferences/?", PreferenceHandler),
+        (r"notifications/vapid-public-key/?", VapidPublicKeyHandler),
+        (r"notifications/webpush-subscriptions/?", WebPushSubscriptionListHandler),
     ],
     jobs=[Job("notifications.prune_messages", prune_messages, "cron", {"hour": 3, "minute": 41})],
     startup=start,

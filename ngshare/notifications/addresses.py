@@ -26,8 +26,8 @@ def normalize_address(channel: str, address: str) -> str:
 
     Phone numbers must be E.164 (``+15551234567``); a WhatsApp address is one
     with ``whatsapp:`` in front (added when missing). APNs and FCM device tokens
-    are checked for their form (:mod:`.device_tokens`); Web Push subscriptions by
-    their provider when it sends.
+    are checked for their form (:mod:`.device_tokens`); a Web Push subscription
+    is checked and kept as compact JSON (:mod:`.push_subscription`).
     """
     if channel not in CHANNELS:
         raise NotificationError(f"unknown channel {channel!r}: one of {', '.join(CHANNELS)}")
@@ -56,4 +56,9 @@ def normalize_address(channel: str, address: str) -> str:
             return normalize_fcm_token(address)
     except ValueError as e:
         raise NotificationError(str(e)) from None
+    if channel == "webpush":
+        # imported here: push_subscription raises this module's NotificationError
+        from ngshare.notifications.push_subscription import normalize_subscription
+
+        return normalize_subscription(address)
     return address

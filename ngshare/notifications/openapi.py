@@ -10,6 +10,8 @@ from ngshare.notifications.handlers import (
     ERR_NOT_FAILED,
 )
 from ngshare.notifications.models import STATUSES
+from ngshare.notifications.push_subscription import MAX_ENDPOINT_LENGTH
+from ngshare.notifications.webpush_handlers import ERR_SUBSCRIPTION_NOT_FOUND, ERR_WEBPUSH_OFF
 
 
 def openapi_paths() -> dict[str, dict]:
@@ -72,7 +74,73 @@ def openapi_paths() -> dict[str, dict]:
     denied = {**unauthenticated, "403": {"description": ERR_NOT_ADMIN}}
     bad = {"400": {"description": "A malformed field; the message says which"}}
     string_query = {"in": "query", "schema": {"type": "string"}}
+    subscription = {
+        "type": "object",
+        "description": "The browser's PushSubscription.toJSON().",
+        "properties": {
+            "endpoint": {"type": "string", "format": "uri", "maxLength": MAX_ENDPOINT_LENGTH},
+            "expirationTime": {"type": ["number", "null"]},
+            "keys": {
+                "type": "object",
+                "properties": {
+                    "p256dh": {"type": "string", "description": "65 bytes, base64url"},
+                    "auth": {"type": "string", "description": "16 bytes, base64url"},
+                },
+                "required": ["p256dh", "auth"],
+            },
+        },
+        "required": ["endpoint", "keys"],
+    }
+    webpush_off = {"404": {"description": ERR_WEBPUSH_OFF}}
     return {
+        "/notifications/vapid-public-key": {
+            "get": {
+                "summary": "The server's VAPID public key, a browser's applicationServerKey.",
+                "tags": ["core"],
+                "security": [],
+                "responses": {
+                    "200": ok(
+                        "public_key",
+                        {"type": "string", "description": "uncompressed P-256 point, base64url"},
+                    ),
+                    **webpush_off,
+                },
+            }
+        },
+        "/notifications/webpush-subscriptions": {
+            "post": {
+                "summary": "Register the caller's browser for Web Push (again: the same address).",
+                "tags": ["core"],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": subscription}},
+                },
+                "responses": {
+                    "201": ok("address", address, "Registered"),
+                    **bad,
+                    **unauthenticated,
+                    **webpush_off,
+                },
+            },
+            "delete": {
+                "summary": "Remove the caller's subscription of an endpoint.",
+                "tags": ["core"],
+                "parameters": [
+                    {
+                        "name": "endpoint",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "maxLength": MAX_ENDPOINT_LENGTH},
+                    }
+                ],
+                "responses": {
+                    "200": ok("removed", {"const": 1}),
+                    **bad,
+                    **unauthenticated,
+                    "404": {"description": f"{ERR_SUBSCRIPTION_NOT_FOUND}; or {ERR_WEBPUSH_OFF}"},
+                },
+            },
+        },
         "/notifications": {
             "get": {
                 "summary": "The outbox: every message with its status (admins).",

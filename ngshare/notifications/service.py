@@ -44,7 +44,7 @@ from traitlets import Bool, Dict, Float, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ngshare.models import get_or_create_user, utcnow
-from ngshare.notifications import store
+from ngshare.notifications import store, subscribers
 from ngshare.notifications.addresses import CHANNELS, NotificationError, normalize_address
 from ngshare.notifications.models import (
     FAILED,
@@ -56,10 +56,12 @@ from ngshare.notifications.models import (
     STATUSES,
 )
 from ngshare.notifications.providers import PROVIDER_CLASSES, Outcome, Provider, RateLimiter
+from ngshare.notifications.providers.webpush import vapid_key_for
 from ngshare.notifications.store import Claimed, Decision, InvalidRecipient
 
 if TYPE_CHECKING:
     from ngshare.context import ServerContext
+    from ngshare.notifications.vapid import VapidKey
 
 #: Longest body accepted (an e-mail's text; SMS are split by the provider).
 MAX_BODY_CHARS = 64 * 1024
@@ -84,10 +86,10 @@ class NotificationService(LoggingConfigurable):
         key_trait=Unicode(),
         value_trait=Unicode(),
         help="""The provider of each channel, e.g. {"email": "smtp", "sms": "twilio",
-        "whatsapp": "twilio"}. Channels: email, sms, whatsapp, webpush, apns, fcm;
-        providers: log (records, sends nothing), smtp, twilio, apns, fcm. A channel not
-        listed is off: messages to it are recorded as skipped. Default: none for
-        ngshare, every channel to 'log' for vngshare.""",
+        "whatsapp": "twilio", "webpush": "webpush"}. Channels: email, sms, whatsapp,
+        webpush, apns, fcm; providers: log (records, sends nothing), smtp, twilio,
+        webpush, apns, fcm. A channel not listed is off: messages to it are recorded
+        as skipped. Default: none for ngshare, every channel to 'log' for vngshare.""",
     ).tag(config=True)
 
     @default("channels")
@@ -164,6 +166,13 @@ class NotificationService(LoggingConfigurable):
             n: asyncio.Semaphore(max(1, p.concurrency)) for n, p in self.providers.items()
         }
         self._limiters = {n: RateLimiter(p.rate_per_second) for n, p in self.providers.items()}
+        #: The VAPID key browsers subscribe with; set whenever ``webpush`` is on (even to log).
+        self.vapid: VapidKey | None = None
+        if "webpush" in self._by_channel:
+            try:
+                self.vapid = vapid_key_for(ctx.config, self._by_channel["webpush"])
+            except ValueError as e:
+                raise ValueError(f"notifications: webpush: {e}") from e
         #: Claim tokens start with this: a clean stop releases this process's claims.
         self.worker_id = secrets.token_hex(6)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -297,6 +306,43 @@ class NotificationService(LoggingConfigurable):
             )
         return ids
 
+    def send_to_subscribers(
+        self,
+        session: Session,
+        *,
+        plugin: str,
+        channel: str,
+        body: str,
+        subject: str | None = None,
+        data: dict[str, Any] | None = None,
+        key: str | None = None,
+    ) -> list[int]:
+        """Queue one message to every enabled address ``plugin`` registered on ``channel``.
+
+        For a broadcast to everyone who subscribed through the plugin (Vivere's
+        announcements by Web Push). Each owner's preferences apply; with
+        ``key``, each address gets ``{key}#{address id}``, so sending again
+        sends nothing twice.
+        """
+        if channel not in CHANNELS:
+            raise NotificationError(f"unknown channel {channel!r}: one of {', '.join(CHANNELS)}")
+        if channel not in self._by_channel:
+            return []
+        return [
+            self.send(
+                session,
+                plugin=plugin,
+                channel=channel,
+                to=address.address,
+                body=body,
+                subject=subject,
+                data=data,
+                user=user,
+                key=None if key is None else f"{key}#{address.pk}",
+            )
+            for address, user in subscribers.registered_by(session, plugin, channel)
+        ]
+
     def _check_fields(
         self,
         plugin: str,
@@ -343,6 +389,8 @@ class NotificationService(LoggingConfigurable):
         address = normalize_address(channel, address)
         if label is not None and len(label) > 255:
             raise NotificationError("label must be at most 255 characters")
+        if channel == "webpush":  # one row per browser: new keys replace the old
+            subscribers.drop_replaced_subscriptions(session, user, address)
         return store.add_address(
             session, user=user, channel=channel, address=address, plugin=plugin, label=label
         )
@@ -350,6 +398,10 @@ class NotificationService(LoggingConfigurable):
     def remove_address(self, session: Session, *, user: str, address_id: int) -> bool:
         """Delete one of ``user``'s addresses; ``False`` if it is not theirs."""
         return store.remove_address(session, user=user, address_id=address_id)
+
+    def remove_push_subscription(self, session: Session, *, user: str, endpoint: str) -> int:
+        """Delete ``user``'s Web Push subscription of ``endpoint``; 1, or 0 if there is none."""
+        return subscribers.remove_subscription(session, user, endpoint)
 
     def addresses(self, session: Session, user: str) -> list[dict[str, Any]]:
         """``user``'s addresses, disabled ones included with the reason."""

@@ -6,7 +6,9 @@ published by a dated job (``vivere.publish_announcement:<id>``, scheduled by
 the handler) or, should that be missed, by the ``vivere.publish_due_announcements``
 sweep. Both go through :func:`publish_due`, which marks ``published_at`` with
 a conditional UPDATE in the transaction that publishes: whichever runs first
-announces it, and only once.
+announces it, and only once. Given the notifications service (``push``), the
+same transaction queues the announcement for subscribed browsers
+(:mod:`ngshare_vivere.push`).
 
 Database functions; run them through ``ctx.db.run``.
 """
@@ -17,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ngshare_vivere import channels, errors
+from ngshare_vivere import push as web_push
 from ngshare_vivere.models import Announcement
 from ngshare_vivere.wire import announcement_json
 from sqlalchemy import select, update
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session
 from ngshare.plugin_api import ApiError
 
 if TYPE_CHECKING:
-    from ngshare.plugin_api import EventBus
+    from ngshare.plugin_api import EventBus, NotificationService
 
 #: Most announcements one sweep publishes (the rest go out at the next).
 PUBLISH_BATCH = 200
@@ -54,7 +57,11 @@ def all_announcements(session: Session) -> list[dict]:
 
 
 def _publish_if_unpublished(
-    session: Session, bus: EventBus, announcement: Announcement, now: datetime
+    session: Session,
+    bus: EventBus,
+    announcement: Announcement,
+    now: datetime,
+    push: NotificationService | None = None,
 ) -> bool:
     marked = session.execute(
         update(Announcement)
@@ -69,6 +76,7 @@ def _publish_if_unpublished(
     bus.publish_after_commit(
         session, channels.ANNOUNCEMENTS, channels.ANNOUNCEMENT_CREATED, payload
     )
+    web_push.queue_announcement(session, push, payload)
     return True
 
 
@@ -82,6 +90,7 @@ def create_announcement(
     created_by: str,
     now: datetime,
     sms_sid: str | None = None,
+    push: NotificationService | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Store an announcement; publish it now if it is due. ``(json, created)``.
 
@@ -98,7 +107,7 @@ def create_announcement(
     session.add(announcement)
     session.flush()
     if time <= now:
-        _publish_if_unpublished(session, bus, announcement, now)
+        _publish_if_unpublished(session, bus, announcement, now, push)
     return announcement_json(announcement), True
 
 
@@ -115,6 +124,7 @@ def update_announcement(
     pk: int,
     changes: dict[str, Any],
     now: datetime,
+    push: NotificationService | None = None,
 ) -> dict[str, Any]:
     """Change ``message`` and/or ``time``; tell subscribers what they can now see.
 
@@ -138,7 +148,7 @@ def update_announcement(
                 session, channels.ANNOUNCEMENTS, channels.ANNOUNCEMENT_DELETED, payload
             )
     elif announcement.time <= now:
-        _publish_if_unpublished(session, bus, announcement, now)
+        _publish_if_unpublished(session, bus, announcement, now, push)
     return payload
 
 
@@ -160,7 +170,13 @@ def is_pending(session: Session, pk: int) -> datetime | None:
     )
 
 
-def publish_due(session: Session, bus: EventBus, now: datetime, only_pk: int | None = None) -> int:
+def publish_due(
+    session: Session,
+    bus: EventBus,
+    now: datetime,
+    only_pk: int | None = None,
+    push: NotificationService | None = None,
+) -> int:
     """Publish due, unpublished announcements (oldest first); how many went out."""
     query = (
         select(Announcement)
@@ -170,4 +186,5 @@ def publish_due(session: Session, bus: EventBus, now: datetime, only_pk: int | N
     )
     if only_pk is not None:
         query = query.where(Announcement.pk == only_pk)
-    return sum(_publish_if_unpublished(session, bus, a, now) for a in session.scalars(query).all())
+    due = session.scalars(query).all()
+    return sum(_publish_if_unpublished(session, bus, a, now, push) for a in due)

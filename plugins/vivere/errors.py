@@ -52,6 +52,11 @@ ERR_IMAGE_EMPTY = "Send the map image as the request body"
 ERR_IMAGE_TYPE = "Map images must be PNG, JPEG, GIF or WebP"
 ERR_IMAGE_TOO_LARGE = "Map images may be at most {n} bytes"
 
+# announcements by Web Push
+ERR_PUSH_OFF = "Web Push is not configured on this server"
+ERR_NOT_SUBSCRIPTION = "Send the browser's push subscription as a JSON object"
+ERR_PUSH_NOT_SUBSCRIBED = "This browser is not subscribed"
+
 # SMS webhook
 ERR_SMS_REFUSED = "Refused"
 ERR_SMS_EMPTY = "Say something"

@@ -40,7 +40,7 @@ async def announce_expired_tickets(ctx: ServerContext) -> None:
 
 async def publish_due_announcements(ctx: ServerContext) -> None:
     now = ctx.state(Clock).now()
-    n = await ctx.db.run(announcements.publish_due, ctx.events, now)
+    n = await ctx.db.run(announcements.publish_due, ctx.events, now, push=ctx.notifications)
     if n:
         ctx.log.info("vivere.publish_due_announcements: published %d announcement(s)", n)
 
@@ -48,6 +48,8 @@ async def publish_due_announcements(ctx: ServerContext) -> None:
 async def publish_announcement(ctx: ServerContext, announcement_id: int) -> None:
     """The dated job of one future announcement (nothing if it went out already)."""
     now = ctx.state(Clock).now()
-    n = await ctx.db.run(announcements.publish_due, ctx.events, now, announcement_id)
+    n = await ctx.db.run(
+        announcements.publish_due, ctx.events, now, announcement_id, push=ctx.notifications
+    )
     if n:
         ctx.log.info("vivere.publish_announcement: published announcement %d", announcement_id)

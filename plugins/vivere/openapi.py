@@ -67,6 +67,29 @@ ERROR = {
         },
     },
 }
+PUSH_SUBSCRIPTION = {
+    "type": "object",
+    "properties": {
+        "endpoint": {"type": "string", "format": "uri"},
+        "expirationTime": {"type": ["number", "null"]},
+        "keys": {
+            "type": "object",
+            "properties": {"p256dh": {"type": "string"}, "auth": {"type": "string"}},
+            "required": ["p256dh", "auth"],
+        },
+    },
+    "required": ["endpoint", "keys"],
+}
+#: A core notification address (``{prefix}notifications/addresses``).
+PUSH_ADDRESS = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "channel": {"const": "webpush"},
+        "address": {"type": "string"},
+        "plugin": {"const": "vivere"},
+    },
+}
 PUBLIC: list = []  # OpenAPI: no authentication
 TOKEN_HEADER = {
     "name": "X-MenloHacks-Authorization",
@@ -203,6 +226,38 @@ PATHS: dict[str, dict] = {
                 **fails(_400="since_date is not ISO 8601"),
             },
         }
+    },
+    "/announcements/push-subscription": {
+        "post": {
+            "summary": "Subscribe the caller's browser to announcements by Web Push.",
+            "requestBody": {
+                "required": True,
+                "description": "The browser's PushSubscription.toJSON().",
+                "content": {"application/json": {"schema": PUSH_SUBSCRIPTION}},
+            },
+            "responses": {
+                **ok(PUSH_ADDRESS, "201", "Subscribed (the same endpoint again: the same address)"),
+                **fails(
+                    _400="A malformed subscription (the message says what)",
+                    _401=errors.ERR_LOGIN_REQUIRED,
+                    _404=errors.ERR_PUSH_OFF,
+                ),
+            },
+        },
+        "delete": {
+            "summary": "Unsubscribe one of the caller's browsers from announcements.",
+            "parameters": [
+                {"name": "endpoint", "in": "query", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                **ok({"type": "object", "properties": {"removed": {"const": 1}}}),
+                **fails(
+                    _400="No endpoint provided",
+                    _401=errors.ERR_LOGIN_REQUIRED,
+                    _404=f"{errors.ERR_PUSH_NOT_SUBSCRIBED}; or {errors.ERR_PUSH_OFF}",
+                ),
+            },
+        },
     },
     "/events": {
         "get": {

@@ -34,7 +34,13 @@ from tests.authz.world import (
 )
 from tests.conftest import encode_files
 from tests.plugins.vivere.images import png
+from tests.standins.webpush import new_subscription_keys
 
+#: A well-formed browser subscription (to a push service that is never called).
+PUSH_SUBSCRIPTION = {
+    "endpoint": "https://push.example.net/send/authz",
+    "keys": new_subscription_keys()[1],
+}
 INSTRUCTORS = ("instructor", "co_instructor", "admin")
 MEMBERS = ("student", "other_student", *INSTRUCTORS)
 ORGANISERS = ("organiser", "admin")
@@ -184,6 +190,22 @@ TABLE: dict[tuple[str, str], Case] = {
         signed_in(),
         keeps_seed=True,
     ),
+    # Web Push: the key is public (the webpush channel goes to the log provider under vngshare)
+    ("/api/notifications/vapid-public-key", "GET"): C(
+        lambda w: Req("notifications/vapid-public-key"), everyone(200)
+    ),
+    ("/api/notifications/webpush-subscriptions", "POST"): C(
+        lambda w: Req("notifications/webpush-subscriptions", json=PUSH_SUBSCRIPTION),
+        signed_in(201),
+        keeps_seed=True,
+    ),
+    ("/api/notifications/webpush-subscriptions", "DELETE"): C(
+        lambda w: Req(
+            "notifications/webpush-subscriptions",
+            query={"endpoint": "https://push.example.net/send/never-registered"},
+        ),
+        signed_in(404),
+    ),
     # only behind JupyterHub (test_hub_routes_are_declared); no code: nothing to sign in with
     ("/api/oauth_callback", "GET"): C(lambda w: Req("oauth_callback"), everyone(400)),
     # -- exchange (docs/exchange-api.md; admins count as instructors of every course) ---------
@@ -278,6 +300,18 @@ TABLE: dict[tuple[str, str], Case] = {
     ),
     ("/api/vivere/announcements", "GET"): C(lambda w: Req("vivere/announcements"), everyone(200)),
     ("/api/vivere/events", "GET"): C(lambda w: Req("vivere/events"), everyone(200)),
+    ("/api/vivere/announcements/push-subscription", "POST"): C(
+        lambda w: Req("vivere/announcements/push-subscription", json=PUSH_SUBSCRIPTION),
+        signed_in(201),
+        keeps_seed=True,
+    ),
+    ("/api/vivere/announcements/push-subscription", "DELETE"): C(
+        lambda w: Req(
+            "vivere/announcements/push-subscription",
+            query={"endpoint": "https://push.example.net/send/never-registered"},
+        ),
+        signed_in(404),
+    ),
     ("/api/vivere/user/create", "POST"): C(
         lambda w: Req(
             "vivere/user/create",

@@ -20,6 +20,7 @@ from ngshare.notifications.providers.fcm import FcmProvider
 from ngshare.notifications.providers.log import LogProvider
 from ngshare.notifications.providers.smtp import SmtpProvider
 from ngshare.notifications.providers.twilio import TwilioProvider
+from ngshare.notifications.providers.webpush import WebPushProvider
 
 #: Provider name -> class, for ``c.NotificationService.channels``.
 PROVIDER_CLASSES: dict[str, type[Provider]] = {
@@ -28,6 +29,7 @@ PROVIDER_CLASSES: dict[str, type[Provider]] = {
     LogProvider.name: LogProvider,
     SmtpProvider.name: SmtpProvider,
     TwilioProvider.name: TwilioProvider,
+    WebPushProvider.name: WebPushProvider,
 }
 
 __all__ = [
@@ -42,5 +44,6 @@ __all__ = [
     "RateLimiter",
     "SmtpProvider",
     "TwilioProvider",
+    "WebPushProvider",
     "parse_retry_after",
 ]

@@ -313,6 +313,7 @@ class AdminAnnouncementListHandler(_AnnouncementHandler):
                 source=SOURCE_ORGANISER,
                 created_by=self.identity.name,
                 now=now,
+                push=self.ctx.notifications,
             )
         )
         await self.schedule(announcement)
@@ -334,7 +335,12 @@ class AdminAnnouncementHandler(_AnnouncementHandler):
             }
         )
         announcement = await self.ctx.db.run(
-            announcements.update_announcement, self.ctx.events, pk, changes, now
+            announcements.update_announcement,
+            self.ctx.events,
+            pk,
+            changes,
+            now,
+            push=self.ctx.notifications,
         )
         await self.schedule(announcement)
         self.success(announcement)

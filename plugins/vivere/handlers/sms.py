@@ -99,6 +99,7 @@ class SmsAnnouncementHandler(VivereHandler):
                     created_by=sender,
                     now=now,
                     sms_sid=sid[:64] if sid else None,
+                    push=self.ctx.notifications,
                 )
             )
         except IntegrityError:  # the same MessageSid, concurrently
