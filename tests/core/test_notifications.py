@@ -940,3 +940,17 @@ async def test_a_channel_turned_off_after_queueing_stops_the_message(servers):
         "ada turned sms off",
         0,
     )
+
+
+def test_http_providers_take_proxies_from_the_environment_once_per_origin(monkeypatch):
+    from ngshare.notifications.providers import TwilioProvider
+
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    provider = TwilioProvider()
+    assert provider.proxy_for("https://api.twilio.com/2010-04-01/x") == "http://proxy.example:3128"
+    assert provider.proxy_for("http://127.0.0.1:8080/x") is None
+    monkeypatch.delenv("https_proxy")
+    # read once per origin: a server's environment does not change under it
+    assert provider.proxy_for("https://api.twilio.com/other") == "http://proxy.example:3128"
+    assert TwilioProvider().proxy_for("https://api.twilio.com/x") is None

@@ -58,10 +58,6 @@ class TwilioProvider(HttpProvider):
     ).tag(config=True)
     max_batch = Integer(20, help="Messages per send() call, each its own request.").tag(config=True)
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._session: aiohttp.ClientSession | None = None
-
     def check(self) -> None:
         """Account SID, auth token, and a sender (number or messaging service) must be set."""
         missing = [n for n in ("account_sid", "auth_token") if not getattr(self, n)]
@@ -69,17 +65,6 @@ class TwilioProvider(HttpProvider):
             raise ValueError(f"set c.TwilioProvider.{' and c.TwilioProvider.'.join(missing)}")
         if not (self.from_number or self.messaging_service_sid):
             raise ValueError("set c.TwilioProvider.from_number or .messaging_service_sid")
-
-    async def start(self) -> None:
-        """One HTTP session of this provider's own, as wide as its concurrency allows."""
-        if self._session is None:
-            self._session = self.http_session(self.concurrency * self.max_batch)
-
-    async def close(self) -> None:
-        """Close the HTTP session and its connections."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def _form(self, m: Outgoing) -> dict[str, str]:
         form = {"To": m.to, "Body": m.body}
@@ -99,9 +84,6 @@ class TwilioProvider(HttpProvider):
         return list(await asyncio.gather(*(self._send_one(m) for m in batch)))
 
     async def _send_one(self, m: Outgoing) -> Outcome:
-        if self._session is None:
-            await self.start()
-        assert self._session is not None
         url = (
             f"{self.api_base_url.rstrip('/')}/2010-04-01/Accounts/"
             f"{quote(self.account_sid, safe='')}/Messages.json"
@@ -113,10 +95,7 @@ class TwilioProvider(HttpProvider):
             "Accept": "application/json",
         }
         try:
-            async with self._session.post(
-                url, data=urlencode(self._form(m)), headers=headers
-            ) as response:
-                return outcome_of(response.status, response.headers, await response.read())
+            return outcome_of(*await self.post(url, data=urlencode(self._form(m)), headers=headers))
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             return Outcome.retry(f"Twilio unreachable: {type(e).__name__}: {e}")
 

@@ -104,7 +104,6 @@ class WebPushProvider(HttpProvider):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._session: aiohttp.ClientSession | None = None
         self._key: VapidKey | None = None
         self._pool: ThreadPoolExecutor | None = None
 
@@ -130,17 +129,14 @@ class WebPushProvider(HttpProvider):
         return self._key
 
     async def start(self) -> None:
-        """An HTTP session of this provider's own (kept-alive connections); the pool."""
-        if self._session is None:
-            self._session = self.http_session(self.concurrency * self.max_batch)
+        """The HTTP session (kept-alive connections) and the encryption pool."""
+        await super().start()
         if self.encrypt_threads > 0 and self._pool is None:
             self._pool = ThreadPoolExecutor(self.encrypt_threads, "ngshare-webpush")
 
     async def close(self) -> None:
         """Close the HTTP session and the pool."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await super().close()
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
@@ -151,7 +147,7 @@ class WebPushProvider(HttpProvider):
         The loop is given back between messages (an encryption costs about a
         millisecond), so that a batch never holds up other requests for long.
         """
-        if self._session is None:
+        if self._pool is None and self.encrypt_threads > 0:
             await self.start()
         loop = asyncio.get_running_loop()
         posts = []
@@ -194,13 +190,11 @@ class WebPushProvider(HttpProvider):
     async def _post(self, prepared: PushRequest | Outcome) -> Outcome:
         if isinstance(prepared, Outcome):
             return prepared
-        assert self._session is not None
         try:
-            async with self._session.post(
+            status, headers, body = await self.post(
                 prepared.endpoint, data=prepared.body, headers=prepared.headers
-            ) as response:
-                detail = await response.content.read(300)
-                return outcome_of(response.status, response.headers, detail)
+            )
+            return outcome_of(status, headers, body[:300])
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             text = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
             return Outcome.retry(f"push service unreachable: {text}")
