@@ -26,7 +26,8 @@ from ngshare.plugin_api import InvalidRecipient, Job, Plugin, ServerContext
 
 __version__ = "1.0.0"
 
-_start_tasks: set[asyncio.Task] = set()
+#: The start-up ingest, while it runs.
+start_tasks: set[asyncio.Task] = set()
 
 
 async def startup(ctx: ServerContext) -> None:
@@ -44,8 +45,8 @@ async def startup(ctx: ServerContext) -> None:
 async def ready(ctx: ServerContext) -> None:
     """Load the roster in the background at start-up (the seed's "first start" ingest)."""
     task = asyncio.ensure_future(jobs.ingest_at_start(ctx))
-    _start_tasks.add(task)
-    task.add_done_callback(_start_tasks.discard)
+    start_tasks.add(task)
+    task.add_done_callback(start_tasks.discard)
 
 
 async def invalid_recipient(ctx: ServerContext, recipient: InvalidRecipient) -> None:

@@ -6,7 +6,8 @@
 - ``roster``: a :class:`~tests.standins.roster.RosterStandIn` with roster SP26:
   CS 3110 (sections 12401 OPEN, 12403 CLOSED), CS 2110 (12500 CLOSED),
   MATH 2940 "Linear Algebra" (13001 WAITLISTED), PHYS 1112 "Physics I" (14001 OPEN).
-- ``server``: the context, tables empty, ``c.CourseGrab.roster_url`` at ``roster``;
+- ``server``: the context, tables empty, ``c.CourseGrab.roster_url`` at ``roster``,
+  which the start-up ingest has loaded;
   ``server.smtp`` is None unless the test asks for ``smtp`` first.
 - ``cg``: ``await cg.call(method, path, json=..., token=..., user=...)`` -> :class:`Reply`;
   ``await cg.sign_in(email)`` -> the session triple; ``await cg.ingest()`` / ``cg.poll()``.
@@ -14,11 +15,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import ngshare_coursegrab
 import pytest
 import sqlalchemy as sa
 from ngshare_coursegrab import jobs
@@ -116,6 +119,8 @@ def server(make_config, io_loop, issuer, roster, request):
     empty_plugin_tables(ctx.db.engine)
     empty_all_tables(ctx.db.engine)
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
+    # the start-up ingest (the ready hook) has loaded the roster before the test begins
+    io_loop.run_sync(lambda: asyncio.gather(*ngshare_coursegrab.start_tasks))
     ctx.smtp = smtp
     yield ctx
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
