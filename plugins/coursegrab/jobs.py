@@ -39,7 +39,7 @@ CLEAN_ID = "coursegrab.clean_sessions"
 INGEST_INTERVAL_SECONDS = 86400
 CLEAN_INTERVAL_SECONDS = 3600
 #: How often the poll job wakes to see whether a new poll window has begun.
-TICK_SECONDS = 60
+TICK_SECONDS = 10
 #: A lease outlives any sane run; a replica that died holding one frees it after this.
 HOLD_SECONDS = 3600.0
 
@@ -63,9 +63,19 @@ def _holder() -> str:
 
 
 async def run_exclusive(
-    ctx: ServerContext, job_id: str, window: int, force: bool, work: Callable[[], Awaitable[T]]
+    ctx: ServerContext,
+    job_id: str,
+    window: int,
+    force: bool,
+    work: Callable[[], Awaitable[T]],
+    retry_on_failure: bool = False,
 ) -> T | None:
-    """Run ``work`` if this process wins the job's lease for ``window``; ``None`` if not."""
+    """Run ``work`` if this process wins the job's lease for ``window``; ``None`` if not.
+
+    With ``retry_on_failure`` a failed run does not use up its window (the
+    daily ingest tries again at its next hourly tick; a failed poll waits for
+    its next window rather than hammering a source that is down).
+    """
     holder = _holder()
     if not await ctx.db.run(leases.claim, job_id, window, holder, HOLD_SECONDS, force):
         ctx.log.info("%s: skipped, another run has or had this window", job_id)
@@ -78,7 +88,7 @@ async def run_exclusive(
         ctx.log.warning("%s: failed, the last good data stays: %s", job_id, error)
         raise
     finally:
-        await asyncio.shield(ctx.db.run(leases.release, job_id, holder, error))
+        await asyncio.shield(ctx.db.run(leases.release, job_id, holder, error, retry_on_failure))
 
 
 async def ingest_now(ctx: ServerContext, force: bool = False) -> catalog.Outcome | None:
@@ -106,7 +116,7 @@ async def ingest_now(ctx: ServerContext, force: bool = False) -> catalog.Outcome
         return outcome
 
     window = int(time.time() // INGEST_INTERVAL_SECONDS)
-    return await run_exclusive(ctx, INGEST_ID, window, force, work)
+    return await run_exclusive(ctx, INGEST_ID, window, force, work, retry_on_failure=True)
 
 
 async def poll_now(ctx: ServerContext, force: bool = False) -> catalog.Outcome | None:

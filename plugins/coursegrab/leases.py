@@ -48,14 +48,21 @@ def claim(
     return result.rowcount == 1
 
 
-def release(session: Session, job_id: str, holder: str, error: str | None) -> None:
-    """Give the lease back, recording success or the failure's text."""
+def release(
+    session: Session, job_id: str, holder: str, error: str | None, retry: bool = False
+) -> None:
+    """Give the lease back, recording success or the failure's text.
+
+    With ``retry``, a failed run gives its window back: the next tick tries again.
+    """
     now = utcnow()
     values: dict = {"holder": None, "held_until": None}
     if error is None:
         values["last_ok_at"] = now
     else:
         values["last_error"], values["last_error_at"] = error[:MAX_ERROR], now
+        if retry:
+            values["run_window"] = -1
     session.execute(
         update(JobLease)
         .where(JobLease.job_id == job_id, JobLease.holder == holder)

@@ -151,6 +151,7 @@ async def test_a_bad_source_keeps_the_last_good_data_and_records_the_failure(
     assert [s["status"] for s in found["courses"][0]["sections"]] == ["OPEN", "CLOSED"]
     lease = await server.db.run(lambda s: s.get(JobLease, jobs.INGEST_ID))
     assert lease.last_error and lease.last_error_at is not None and lease.holder is None
+    assert lease.run_window == -1  # a failed ingest tries again at its next tick
 
 
 @pytest.mark.gen_test
