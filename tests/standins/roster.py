@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,8 @@ class RosterStandIn:
     failing: bool = False
     garbage: bool = False
     requests: list[str] = field(default_factory=list)
+    #: when each request arrived (time.time()), in step with ``requests``
+    request_times: list[float] = field(default_factory=list)
 
     def add_roster(self, slug: str, descr: str = "") -> None:
         self.rosters.append((slug, descr or slug))
@@ -116,6 +119,7 @@ class _Handler(web.RequestHandler):
     def get(self, what: str) -> None:
         s = self.standin
         s.requests.append(self.request.uri)
+        s.request_times.append(time.time())
         if s.failing:
             return self.error(503, "Service Unavailable")
         if s.garbage:
