@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -218,3 +219,18 @@ async def test_a_json_file_source(cg, server, tmp_path):
         await cg.poll()
     found = (await cg.call("POST", "courses/search", json_body={"query": "cs1110"})).data
     assert found["courses"][0]["sections"][0]["status"] == "OPEN"
+
+
+@pytest.mark.gen_test
+async def test_two_replicas_claiming_one_window_run_it_once(server):
+    from ngshare_coursegrab import leases
+
+    claims = await asyncio.gather(
+        *(
+            server.db.run(leases.claim, "coursegrab.poll", 10**9, f"replica-{i}", 60.0, False)
+            for i in range(4)
+        )
+    )
+    assert sorted(claims) == [False, False, False, True]
+    # while it runs, even a forced run waits (runs never overlap)
+    assert not await server.db.run(leases.claim, "coursegrab.poll", 10**9 + 1, "other", 60.0, True)
