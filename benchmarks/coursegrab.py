@@ -22,6 +22,7 @@ start; search p99 <= 20 ms; ``/healthz`` p99 <= 50 ms during the poll.
 
     .venv/bin/python benchmarks/coursegrab.py                       # the full size
     .venv/bin/python benchmarks/coursegrab.py --sections 1000 --users 500 --pairs 2000
+    .venv/bin/python benchmarks/coursegrab.py --no-search-index   # search by SQL LIKE
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def start_roster(sections: int, per_subject: int):
     return standin, f"http://127.0.0.1:{box['port']}", box["loop"]
 
 
-def coursegrab_server(roster_url: str):
+def coursegrab_server(roster_url: str, extra: tuple[str, ...] = ()):
     """``vngshare --plugins coursegrab`` on the roster (a context manager)."""
     from contextlib import contextmanager
 
@@ -91,6 +92,7 @@ def coursegrab_server(roster_url: str):
             "--log-level=WARN",
             f"--CourseGrab.roster_url={roster_url}",
             "--CourseGrab.poll_interval_seconds=10",
+            *extra,
         ]
         log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
@@ -238,6 +240,7 @@ async def _run(args, base: str, data_dir: Path, standin, roster_loop) -> dict:
     last_sent = datetime.fromisoformat(str(last)).replace(tzinfo=timezone.utc).timestamp()
     client.close()
     return {
+        "search_index": args.search_index,
         "sections": len(catalog),
         "users": args.users,
         "pairs": len(pairs),
@@ -267,6 +270,7 @@ def run(
     searches: int = 3_200,
     concurrency: int = 32,
     per_subject: int = 100,
+    search_index: bool = True,
 ) -> dict:
     """One benchmark run; the figures as a dict."""
     args = argparse.Namespace(
@@ -277,10 +281,12 @@ def run(
         searches=searches,
         concurrency=concurrency,
         per_subject=per_subject,
+        search_index=search_index,
     )
     standin, url, roster_loop = start_roster(sections, per_subject)
     try:
-        with coursegrab_server(url) as (base, data_dir):
+        extra = () if search_index else ("--CourseGrab.search_index_enabled=False",)
+        with coursegrab_server(url, extra) as (base, data_dir):
             return asyncio.run(_run(args, base, data_dir, standin, roster_loop))
     finally:
         roster_loop.call_soon_threadsafe(roster_loop.stop)
@@ -295,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--searches", type=int, default=3_200)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--per-subject", type=int, default=100)
+    parser.add_argument(
+        "--no-search-index",
+        action="store_true",
+        help="search with SQL LIKE (c.CourseGrab.search_index_enabled = False)",
+    )
     args = parser.parse_args(argv)
     result = run(
         args.sections,
@@ -304,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         args.searches,
         args.concurrency,
         args.per_subject,
+        not args.no_search_index,
     )
     print(json.dumps(result, indent=2))
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ngshare_coursegrab import jobs, sessions
 from ngshare_coursegrab.config import CourseGrab
+from ngshare_coursegrab.course_index import CourseIndex
 from ngshare_coursegrab.handlers import handlers
 from ngshare_coursegrab.models import CourseGrabBase
 from ngshare_coursegrab.oidc import IdTokenVerifier
@@ -31,8 +32,10 @@ start_tasks: set[asyncio.Task] = set()
 
 
 async def startup(ctx: ServerContext) -> None:
-    """Install the ID-token verifier (and its key cache)."""
+    """Install the ID-token verifier (and its key cache) and the course index."""
     settings = ctx.state(CourseGrab)
+    if not ctx.has_state(CourseIndex):
+        ctx.set_state(CourseIndex())
     if not ctx.has_state(IdTokenVerifier):
         ctx.set_state(
             IdTokenVerifier(

@@ -7,7 +7,7 @@ instance is ``ctx.state(CourseGrab)``.
 
 from __future__ import annotations
 
-from traitlets import Dict, Float, Integer, List, Unicode, validate
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, validate
 from traitlets.config import Configurable
 
 #: Device types a client names at session/initialize.
@@ -141,6 +141,13 @@ class CourseGrab(Configurable):
         help="""People signed in with an ID token are the core user
         '<prefix><e-mail address>', kept apart from JupyterHub names so that no
         ID token can act as a hub user (or admin) of the same name.""",
+    ).tag(config=True)
+
+    search_index_enabled = Bool(
+        True,
+        help="""Match searches against an in-memory copy of the current term's course
+        keys (rebuilt when a roster is ingested) instead of scanning the courses table
+        with LIKE. Same answers; see docs/performance.md.""",
     ).tag(config=True)
 
     search_limit = Integer(50, help="Most courses a search answers (the original's 50).").tag(

@@ -10,23 +10,23 @@ SQLite and PostgreSQL:
 2. the key starts with the query (``cs31``);
 3. the query anywhere else (a title word);
 
-then by subject and number; at most ``search_limit`` courses.
+then by subject and number; at most ``search_limit`` courses. With
+``c.CourseGrab.search_index_enabled`` (the default) the matching runs over an
+in-memory copy of the term's course keys (:mod:`ngshare_coursegrab.course_index`).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from ngshare_coursegrab.catalog import current_term
-from ngshare_coursegrab.models import Course, Section, Tracking
+from ngshare_coursegrab.course_index import SUBJECT_NUMBER, CourseIndex
+from ngshare_coursegrab.models import Course, Section, Term, Tracking
 from ngshare_coursegrab.wire import course_json
 from sqlalchemy import and_, case, select
 from sqlalchemy.orm import Session
 
 from ngshare.plugin_api import User
 
-_SUBJECT_NUMBER = re.compile(r"^([A-Z][A-Z0-9]*?)([0-9]{1,6})$")
 MAX_QUERY = 100
 
 
@@ -39,15 +39,27 @@ def normalize_query(query: str) -> str:
 
 
 def search_courses(
-    session: Session, query: str, limit: int, user_pk: int | None
+    session: Session,
+    query: str,
+    limit: int,
+    user_pk: int | None,
+    index: CourseIndex | None = None,
 ) -> tuple[list[Course], dict[int, list[Section]], set[int]]:
-    """Matching courses of the current term, ranked; their sections; the caller's tracked pks."""
+    """Matching courses of the current term, ranked; their sections; the caller's tracked pks.
+
+    With ``index`` the matching runs over its cached keys, else in SQL; same answers.
+    """
     compact = normalize_query(query)
-    term = current_term(session)
+    term = session.execute(select(Term.pk, Term.loaded_at).where(Term.is_current.is_(True))).first()
     if term is None or not compact:
         return [], {}, set()
+    if index is not None:
+        pks = index.search(session, term.pk, term.loaded_at, compact, limit)
+        found = {c.pk: c for c in session.scalars(select(Course).where(Course.pk.in_(pks)))}
+        courses = [found[pk] for pk in pks if pk in found]
+        return courses, *sections_of(session, [c.pk for c in courses], user_pk)
     ranks = []
-    pair = _SUBJECT_NUMBER.match(compact)
+    pair = SUBJECT_NUMBER.match(compact)
     if pair:
         ranks.append((and_(Course.subject_code == pair[1], Course.course_num == int(pair[2])), 0))
     ranks.append((Course.subject_code == compact, 1))
@@ -104,10 +116,15 @@ def _user_pk(session: Session, user_name: str | None) -> int | None:
 
 
 def search_json(
-    session: Session, query: str, limit: int, user_name: str | None
+    session: Session,
+    query: str,
+    limit: int,
+    user_name: str | None,
+    index: CourseIndex | None = None,
 ) -> list[dict[str, Any]]:
     """The seed's ``courses`` list for ``query``; ``is_tracking`` for ``user_name``."""
-    courses, sections, tracked = search_courses(session, query, limit, _user_pk(session, user_name))
+    user_pk = _user_pk(session, user_name)
+    courses, sections, tracked = search_courses(session, query, limit, user_pk, index)
     return [course_json(c, sections[c.pk], tracked) for c in courses]
 
 

@@ -7,6 +7,7 @@ identify nobody are a 401 (the seed's ``authorize_user_selective``).
 from __future__ import annotations
 
 from ngshare_coursegrab import errors, search
+from ngshare_coursegrab.course_index import CourseIndex
 from ngshare_coursegrab.handlers.base import MAX_ID, CourseGrabHandler
 
 from ngshare.plugin_api import ApiError, public
@@ -22,11 +23,14 @@ class CourseSearchHandler(CourseGrabHandler):
         if query is None:
             raise ApiError(400, errors.ERR_MISSING_QUERY)
         identity = await self.optional_identity()
+        settings = self.settings_
+        index = self.ctx.state(CourseIndex) if settings.search_index_enabled else None
         courses = await self.ctx.db.run(
             search.search_json,
             query,
-            self.settings_.search_limit,
+            settings.search_limit,
             None if identity is None else identity.name,
+            index,
         )
         self.success({"courses": courses, "query": body["query"]})
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from ngshare_coursegrab import errors
 from ngshare_coursegrab.config import CourseGrab
+from ngshare_coursegrab.course_index import CourseIndex
 
 SUBSCRIPTION = {
     "endpoint": "https://push.example.org/send/abc",
@@ -23,8 +24,10 @@ def keys(found):
     return [(c["subject_code"], c["course_num"]) for c in found["courses"]]
 
 
+@pytest.mark.parametrize("index", [True, False], ids=["index", "sql"])
 @pytest.mark.gen_test
-async def test_search_forms_and_ranking(cg):
+async def test_search_forms_and_ranking(cg, server, index):
+    server.state(CourseGrab).search_index_enabled = index
     assert keys(await search(cg, "cs 3110"))[0] == ("CS", 3110)
     assert keys(await search(cg, "CS3110")) == [("CS", 3110)]
     assert keys(await search(cg, "3110")) == [("CS", 3110)]
@@ -36,6 +39,17 @@ async def test_search_forms_and_ranking(cg):
     assert found["query"] == " cs 3110 "
     assert keys(await search(cg, "%")) == []
     assert keys(await search(cg, "zzz")) == []
+
+
+@pytest.mark.gen_test
+async def test_the_search_index_follows_a_new_ingest(cg, server, roster):
+    assert keys(await search(cg, "cs 4820")) == []
+    roster.add_class(
+        "SP26", "CS", 4820, "Introduction to Algorithms", [(12900, "LEC", "001", "OPEN")]
+    )
+    await cg.ingest()
+    assert keys(await search(cg, "cs 4820")) == [("CS", 4820)]
+    assert server.state(CourseIndex).builds == 2
 
 
 @pytest.mark.gen_test
