@@ -233,12 +233,26 @@ def drop_sessions_of_address(
 
 
 def clean_sessions(session: Session, notifications: NotificationService) -> int:
-    """End sessions that can no longer be used: update token expired or revoked."""
+    """End sessions that can no longer be used, or whose device is dead; how many.
+
+    Dead: the update token expired, or the device's address was disabled by a
+    provider (the ``invalid_recipient`` hook ends those at once; this catches
+    any whose hook did not run, e.g. the server stopped in between).
+    """
     rows = session.execute(
-        select(DeviceSession, User.name)
-        .join(User, User.pk == DeviceSession.user_pk)
-        .where(DeviceSession.update_expires_at < utcnow())
+        select(DeviceSession, User.name).join(User, User.pk == DeviceSession.user_pk)
     ).all()
+    now = utcnow()
+    live: dict[str, set[int]] = {}
+    ended = 0
     for row, name in rows:
-        _end(session, notifications, row, name)
-    return len(rows)
+        dead = row.update_expires_at < now
+        if not dead and row.address_id is not None:
+            if name not in live:
+                addresses = notifications.addresses(session, name)
+                live[name] = {a["id"] for a in addresses if a["disabled_at"] is None}
+            dead = row.address_id not in live[name]
+        if dead:
+            _end(session, notifications, row, name)
+            ended += 1
+    return ended

@@ -230,3 +230,37 @@ async def test_notification_errors(cg, server, body, message):
 async def test_a_body_too_large_is_a_413_in_the_envelope(cg):
     reply = await cg.call("POST", "courses/search", json_body={"query": "x" * 20000})
     assert reply.error[0] == 413
+
+
+@pytest.mark.gen_test
+async def test_strings_no_database_stores_alike_are_refused_before_anything_is_written(cg, server):
+    nul = await cg.call("POST", "courses/search", json_body={"query": "cs\x003110"})
+    assert nul.error == (400, errors.ERR_BAD_CHARACTER.format(name="query"))
+    surrogate = await cg.call(
+        "POST",
+        "courses/search",
+        body='{"query": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert surrogate.error == (400, errors.ERR_BAD_CHARACTER.format(name="query"))
+    long_device = await cg.call(
+        "POST",
+        "session/initialize",
+        json_body={"device_type": "IOS", "device_token": "d" * 5000},
+        user="ada",
+    )
+    assert long_device.error == (400, errors.ERR_TOO_LONG.format(name="device_token", n=4096))
+    nul_device = await cg.call(
+        "POST", "session/initialize", json_body={"device_token": "a\x00b"}, user="ada"
+    )
+    assert nul_device.error[0] == 400
+    token = (await cg.sign_in("ada@cornell.edu"))["session_token"]
+    nul_email = await cg.call(
+        "POST",
+        "users/notification",
+        json_body={"notification": "EMAIL", "email": "a\x00@b.org"},
+        token=token,
+    )
+    assert nul_email.error[0] == 400
+    addresses = await server.db.run(server.notifications.addresses, "ada")
+    assert addresses == []

@@ -12,6 +12,7 @@ from ngshare_coursegrab.models import DeviceSession
 from sqlalchemy import func, select, update
 
 from ngshare.notifications import InvalidRecipient
+from ngshare.notifications.models import NotificationAddress
 
 from .conftest import TERM
 
@@ -118,3 +119,21 @@ async def test_the_clean_up_job_ends_sessions_whose_update_token_expired(cg, ser
     addresses = await server.db.run(server.notifications.addresses, "oidc:old@cornell.edu")
     assert addresses == []
     assert (await cg.call("GET", "users/tracking", token=old["session_token"])).status == 401
+
+
+@pytest.mark.gen_test
+async def test_the_clean_up_job_also_ends_sessions_of_disabled_devices(cg, server):
+    gone = await cg.sign_in("gone@cornell.edu", "ANDROID", device_token="fcm-gone")
+    kept = await cg.sign_in("kept@cornell.edu", "ANDROID", device_token="fcm-kept")
+
+    def disable(session):  # what the service does when FCM answers UNREGISTERED
+        session.execute(
+            update(NotificationAddress)
+            .where(NotificationAddress.address == "fcm-gone")
+            .values(disabled_at=datetime(2026, 1, 1), disabled_reason="UNREGISTERED")
+        )
+
+    await server.db.run(disable)
+    await jobs.clean_sessions(server)
+    assert (await cg.call("GET", "users/tracking", token=gone["session_token"])).status == 401
+    assert (await cg.call("GET", "users/tracking", token=kept["session_token"])).data
