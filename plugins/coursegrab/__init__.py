@@ -74,7 +74,7 @@ plugin = Plugin(
     ready=ready,
     invalid_recipient=invalid_recipient,
     jobs=[
-        Job(jobs.INGEST_ID, jobs.ingest, "interval", {"seconds": jobs.CLEAN_INTERVAL_SECONDS}),
+        Job(jobs.INGEST_ID, jobs.ingest, "interval", {"seconds": jobs.INGEST_TICK_SECONDS}),
         Job(jobs.POLL_ID, jobs.poll, "interval", {"seconds": jobs.TICK_SECONDS}),
         Job(
             jobs.CLEAN_ID, jobs.clean_sessions, "interval", {"seconds": jobs.CLEAN_INTERVAL_SECONDS}

@@ -38,6 +38,8 @@ POLL_ID = "coursegrab.poll"
 CLEAN_ID = "coursegrab.clean_sessions"
 INGEST_INTERVAL_SECONDS = 86400
 CLEAN_INTERVAL_SECONDS = 3600
+#: How often the ingest job wakes to see whether the day's ingest is due (or failed).
+INGEST_TICK_SECONDS = 3600
 #: How often the poll job wakes to see whether a new poll window has begun.
 TICK_SECONDS = 10
 #: A lease outlives any sane run; a replica that died holding one frees it after this.

@@ -234,3 +234,14 @@ async def test_two_replicas_claiming_one_window_run_it_once(server):
     assert sorted(claims) == [False, False, False, True]
     # while it runs, even a forced run waits (runs never overlap)
     assert not await server.db.run(leases.claim, "coursegrab.poll", 10**9 + 1, "other", 60.0, True)
+
+
+@pytest.mark.gen_test
+async def test_roster_subjects_limits_what_is_fetched(cg, roster, server):
+    server.state(CourseGrab).roster_subjects = ["math"]
+    roster.requests.clear()
+    roster.set_status(TERM, 13001, "OPEN")
+    roster.set_status(TERM, 12403, "OPEN")
+    outcome = await cg.poll()
+    assert outcome.changes == 1  # MATH's section; CS was not asked for
+    assert roster.requests == [f"/search/classes.json?roster={TERM}&subject=MATH"]
