@@ -26,6 +26,7 @@ ERR_BAD_CHARACTER = "{name} contains a character that cannot be stored (NUL or a
 
 # users
 ERR_MISSING_DEVICE_TOKEN = "Must provide device token."
+ERR_DEVICE_BUSY = "This device token is being registered by another session; try again"
 ERR_BAD_NOTIFICATION = "notification must be one of ANDROID, IOS, WEB, EMAIL, NONE"
 ERR_MISSING_SUBSCRIPTION = (
     "WEB needs subscription: the browser's PushSubscription"

@@ -139,7 +139,7 @@ PATHS: dict[str, dict] = {
             "requestBody": body({"device_token": {"type": "string"}}, ["device_token"]),
             "responses": {
                 **ok({"type": "null"}),
-                **fails(_400=errors.ERR_MISSING_DEVICE_TOKEN),
+                **fails(_400=errors.ERR_MISSING_DEVICE_TOKEN, _409=errors.ERR_DEVICE_BUSY),
                 **fails(_401=f"{errors.ERR_BAD_SESSION} / {errors.ERR_NO_SESSION}"),
             },
         }

@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ngshare_coursegrab.errors import ERR_DEVICE_BUSY
 from ngshare_coursegrab.models import DeviceSession, Profile
 from ngshare_coursegrab.notify import PLUGIN
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ngshare.plugin_api import (
+    ApiError,
     User,
     get_or_create_user,
     issue_token,
@@ -52,13 +55,19 @@ def _unix(value: datetime) -> int:
     return int((value - datetime(1970, 1, 1)).total_seconds())
 
 
-def _issue_pair(
-    session: Session, user_name: str, row: DeviceSession, lifetimes: Lifetimes
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Pair:
+    """A new session token and update token, and what a session row records of them."""
+
+    triple: dict[str, Any]
+    values: dict[str, Any]
+
+
+def _issue_pair(session: Session, user_name: str, device_type: str, lifetimes: Lifetimes) -> _Pair:
     now = utcnow()
     expires = now + timedelta(seconds=lifetimes.session_seconds)
     update_expires = now + timedelta(seconds=lifetimes.update_seconds)
-    note = f"coursegrab {row.device_type.lower()}"
+    note = f"coursegrab {device_type.lower()}"
     access = issue_token(session, user_name, issuer=PLUGIN, note=note, expires_at=expires)
     refresh = issue_token(
         session,
@@ -68,13 +77,24 @@ def _issue_pair(
         note=note,
         expires_at=update_expires,
     )
-    row.session_token_id, row.update_token_id = access.info.id, refresh.info.id
-    row.expires_at, row.update_expires_at, row.last_used_at = expires, update_expires, now
-    return {
+    triple = {
         "session_expiration": _unix(expires),
         "session_token": access.secret,
         "update_token": refresh.secret,
     }
+    values = {
+        "session_token_id": access.info.id,
+        "update_token_id": refresh.info.id,
+        "expires_at": expires,
+        "update_expires_at": update_expires,
+        "last_used_at": now,
+    }
+    return _Pair(triple, values)
+
+
+def _apply(row: DeviceSession, pair: _Pair) -> None:
+    for name, value in pair.values.items():
+        setattr(row, name, value)
 
 
 def _register_device(
@@ -128,12 +148,25 @@ def start_session(
         session.add(profile)
     elif email and not profile.email:
         profile.email = email
-    row = None
-    if device_token is not None:
-        row = session.scalar(
-            select(DeviceSession).where(DeviceSession.device_digest == device_digest(device_token))
+    digest = None if device_token is None else device_digest(device_token)
+    pair = _issue_pair(session, user_name, device_type, lifetimes)
+    row = _device_session(session, digest)
+    if row is None:
+        row = DeviceSession(
+            user_pk=user.pk,
+            device_type=device_type,
+            device_token=device_token,
+            device_digest=digest,
+            **pair.values,
         )
-    if row is not None:
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # the same device signed in at the same moment: refresh that
+            row = _device_session(session, digest)
+            if row is None:
+                raise
+    if row.session_token_id != pair.values["session_token_id"]:  # an existing session
         revoke_token(session, row.session_token_id)
         revoke_token(session, row.update_token_id)
         if row.user_pk != user.pk and row.address_id is not None:
@@ -141,22 +174,22 @@ def start_session(
                 session, user=_user_name(session, row), address_id=row.address_id
             )
         row.user_pk, row.device_type = user.pk, device_type
-    else:
-        row = DeviceSession(
-            user_pk=user.pk,
-            device_type=device_type,
-            device_token=device_token,
-            device_digest=None if device_token is None else device_digest(device_token),
-            session_token_id=0,
-            update_token_id=0,
-            expires_at=utcnow(),
-            update_expires_at=utcnow(),
-        )
-        session.add(row)
-    triple = _issue_pair(session, user_name, row, lifetimes)
+        _apply(row, pair)
     _register_device(session, notifications, user_name, row)
     session.flush()
-    return triple
+    return pair.triple
+
+
+def _device_session(session: Session, digest: str | None) -> DeviceSession | None:
+    """The session of a device, locked (PostgreSQL) so that concurrent sign-ins take turns."""
+    if digest is None:
+        return None
+    return session.scalar(
+        select(DeviceSession)
+        .where(DeviceSession.device_digest == digest)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def refresh_session(
@@ -170,13 +203,16 @@ def refresh_session(
     info = verify_token(session, update_secret, purpose=UPDATE_PURPOSE)
     if info is None:
         return None
-    row = session.scalar(select(DeviceSession).where(DeviceSession.update_token_id == info.id))
+    row = session.scalar(
+        select(DeviceSession).where(DeviceSession.update_token_id == info.id).with_for_update()
+    )
     if row is None or not revoke_token(session, info.id):
         return None
     revoke_token(session, row.session_token_id)
-    triple = _issue_pair(session, info.user, row, lifetimes)
+    pair = _issue_pair(session, info.user, row.device_type, lifetimes)
+    _apply(row, pair)
     session.flush()
-    return triple
+    return pair.triple
 
 
 def session_of_token(session: Session, token_id: int | None) -> DeviceSession | None:
@@ -204,13 +240,23 @@ def set_device_token(
     if row.device_digest == digest:
         _register_device(session, notifications, user_name, row)
         return True
-    other = session.scalar(select(DeviceSession).where(DeviceSession.device_digest == digest))
-    if other is not None:
-        _end(session, notifications, other, _user_name(session, other))
-        session.flush()
     if row.address_id is not None:
         notifications.remove_address(session, user=user_name, address_id=row.address_id)
-    row.device_token, row.device_digest = device_token, digest
+        row.address_id = None
+    for _attempt in range(2):
+        other = _device_session(session, digest)
+        if other is not None:
+            _end(session, notifications, other, _user_name(session, other))
+            session.flush()
+        try:
+            with session.begin_nested():
+                row.device_token, row.device_digest = device_token, digest
+        except IntegrityError:  # another session took this device token at the same moment
+            session.refresh(row)
+            continue
+        break
+    else:
+        raise ApiError(409, ERR_DEVICE_BUSY)
     _register_device(session, notifications, user_name, row)
     session.flush()
     return True

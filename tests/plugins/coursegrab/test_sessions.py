@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -146,3 +147,48 @@ async def test_email_domains_are_enforced_when_configured(cg, issuer, server):
     reply = await initialize(cg, issuer.id_token("eve@gmail.com", AUDIENCES["IOS"]))
     assert reply.error == (403, errors.ERR_EMAIL_DOMAIN.format(domains="cornell.edu"))
     assert (await initialize(cg, issuer.id_token("ada@cornell.edu", "ios-client"))).data
+
+
+@pytest.mark.gen_test
+async def test_concurrent_sign_ins_from_one_new_device_make_one_session(cg, server):
+    replies = await asyncio.gather(
+        *(cg.sign_in("ada@cornell.edu", device_token="same-new-device") for _ in range(4))
+    )
+    assert len({r["session_token"] for r in replies}) == 4
+    assert await session_count(server) == 1
+    live = [
+        (await cg.call("GET", "users/tracking", token=r["session_token"])).status for r in replies
+    ]
+    assert live.count(200) == 1
+
+
+@pytest.mark.gen_test
+async def test_concurrent_refreshes_with_one_update_token_have_one_winner(cg):
+    first = await cg.sign_in("ada@cornell.edu")
+    replies = await asyncio.gather(
+        *(cg.call("POST", "session/update", token=first["update_token"]) for _ in range(4))
+    )
+    assert sorted(r.status for r in replies) == [200, 401, 401, 401]
+
+
+@pytest.mark.gen_test
+async def test_sessions_racing_for_one_device_token_leave_one_holder(cg, server):
+    sessions = [await cg.sign_in(f"u{i}@cornell.edu") for i in range(3)]
+    replies = await asyncio.gather(
+        *(
+            cg.call(
+                "POST",
+                "users/device-token",
+                json_body={"device_token": "contested"},
+                token=s["session_token"],
+            )
+            for s in sessions
+        )
+    )
+    assert all(r.status in (200, 401, 409) for r in replies), [r.body for r in replies]
+    holders = await server.db.run(
+        lambda s: s.scalar(
+            select(func.count(DeviceSession.pk)).where(DeviceSession.device_token == "contested")
+        )
+    )
+    assert holders == 1
