@@ -42,7 +42,7 @@ from ngshare.plugin import Plugin, PluginError
 from ngshare.scheduler import Job, Scheduler
 from ngshare.singleflight import SingleFlight
 from ngshare.storage import BlobStore, StagedBlob
-from ngshare.tokens import TokenService, issue_token
+from ngshare.tokens import TokenService, issue_token, revoke_token, verify_token
 from ngshare.web import ApiError, APIHandler, authenticated, public
 
 #: The names a plugin may import, in the order docs/plugins.md presents them.
@@ -73,6 +73,8 @@ __all__ = [
     "NewAccount",
     "create_account",
     "issue_token",
+    "verify_token",
+    "revoke_token",
     "collect_garbage",
     "SingleFlight",
     "NotificationService",

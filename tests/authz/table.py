@@ -115,6 +115,17 @@ def vivere_envelope(body: Any) -> bool:
     )
 
 
+def coursegrab_envelope(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and set(body) == {"success", "data", "timestamp"}
+        and body["success"] is False
+        and isinstance(body["data"], dict)
+        and isinstance(body["data"].get("errors"), list)
+        and bool(body["data"]["errors"])
+    )
+
+
 def example_envelope(body: Any) -> bool:
     return isinstance(body, dict) and body.get("ok") is False and bool(body.get("error"))
 
@@ -123,6 +134,7 @@ ENVELOPES: dict[str, Callable[[Any], bool]] = {
     "core": core_envelope,
     "exchange": core_envelope,
     "vivere": vivere_envelope,
+    "coursegrab": coursegrab_envelope,
     "example": example_envelope,
 }
 
@@ -413,6 +425,46 @@ TABLE: dict[tuple[str, str], Case] = {
     ("/api/vivere/sms/announcement", "POST"): C(
         lambda w: Req("vivere/sms/announcement", form={"From": "+16505550100", "Body": "Hi"}),
         everyone(403),
+    ),
+    # -- coursegrab (docs/coursegrab.md); no roster is configured here, so no section exists ----
+    **{
+        ("/api/coursegrab/*", method): C(lambda w: Req("coursegrab/no/such/route"), everyone(404))
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    },
+    # dev and hub identities sign in; a core token (a session among them) cannot mint another
+    ("/api/coursegrab/session/initialize", "POST"): C(
+        lambda w: Req("coursegrab/session/initialize", json={"device_type": "WEB"}),
+        outcome(200, anonymous=401, account=401, impostor=401),
+        keeps_seed=True,
+    ),
+    # only an update token refreshes: no one of the matrix holds one
+    ("/api/coursegrab/session/update", "POST"): C(
+        lambda w: Req("coursegrab/session/update", json={}), everyone(401)
+    ),
+    ("/api/coursegrab/users/tracking", "GET"): C(
+        lambda w: Req("coursegrab/users/tracking"), signed_in()
+    ),
+    # a device token belongs to a CourseGrab session: no one of the matrix has one
+    ("/api/coursegrab/users/device-token", "POST"): C(
+        lambda w: Req("coursegrab/users/device-token", json={"device_token": "t"}), everyone(401)
+    ),
+    ("/api/coursegrab/users/notification", "POST"): C(
+        lambda w: Req("coursegrab/users/notification", json={"notification": "NONE"}),
+        signed_in(),
+        keeps_seed=True,
+    ),
+    ("/api/coursegrab/sections/track", "POST"): C(
+        lambda w: Req("coursegrab/sections/track", json={"course_id": 1}), signed_in(404)
+    ),
+    ("/api/coursegrab/sections/untrack", "POST"): C(
+        lambda w: Req("coursegrab/sections/untrack", json={"course_id": 1}), signed_in(404)
+    ),
+    # open to everyone; credentials that identify nobody are a 401
+    ("/api/coursegrab/courses/search", "POST"): C(
+        lambda w: Req("coursegrab/courses/search", json={"query": "cs"}), outcome(200, revoked=401)
+    ),
+    ("/api/coursegrab/courses/{course_id}", "GET"): C(
+        lambda w: Req("coursegrab/courses/1"), outcome(404, revoked=401)
     ),
     # -- example (tests/plugins/example_dist, when installed) -----------------------------------
     ("/api/example/notes", "GET"): C(lambda w: Req("example/notes"), everyone(200)),

@@ -18,13 +18,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import ngshare_coursegrab
 import requests
 import sqlalchemy as sa
+from ngshare_coursegrab.models import CourseGrabBase
 from ngshare_vivere.config import Vivere
 from ngshare_vivere.models import VivereBase
 from tornado.httpserver import HTTPServer
+from traitlets.config import Config
 
 from ngshare.app import build, make_application, run_hooks
 from ngshare.config import VNgShare
@@ -73,8 +77,28 @@ class FuzzServer:
 
 def _empty_vivere_tables(engine: sa.Engine) -> None:
     with engine.begin() as conn:
-        for table in VivereBase.metadata.sorted_tables[::-1]:
+        for table in [
+            *VivereBase.metadata.sorted_tables[::-1],
+            *CourseGrabBase.metadata.sorted_tables[::-1],
+        ]:
             conn.execute(table.delete())
+
+
+#: CourseGrab's roster for the fuzzer: one course, sections 12401 and 12403.
+COURSEGRAB_ROSTER = {
+    "term": "SP26",
+    "courses": [
+        {
+            "subject_code": "CS",
+            "course_num": 3110,
+            "title": "Data Structures and Functional Programming",
+            "sections": [
+                {"catalog_num": 12401, "section": "LEC 001 / TR 12:20pm", "status": "OPEN"},
+                {"catalog_num": 12403, "section": "DIS 212 / W 2:30pm", "status": "CLOSED"},
+            ],
+        }
+    ],
+}
 
 
 @contextmanager
@@ -85,8 +109,11 @@ def running(db_url: str, storage_path: str) -> Iterator[FuzzServer]:
         storage_path=storage_path,
         admins=[ADMIN],
         config_file="",
-        plugins=["vivere"],
+        plugins=["vivere", "coursegrab"],
     )
+    roster_file = Path(storage_path).parent / "coursegrab-roster.json"
+    roster_file.write_text(json.dumps(COURSEGRAB_ROSTER))
+    config.update_config(Config({"CourseGrab": {"roster_file": str(roster_file)}}))
     ctx, plugins = build(config)
     _empty_vivere_tables(ctx.db.engine)
     empty_all_tables(ctx.db.engine)
@@ -98,6 +125,7 @@ def running(db_url: str, storage_path: str) -> Iterator[FuzzServer]:
 
     async def start() -> None:
         await run_hooks(ctx, plugins, "startup")
+        await asyncio.gather(*ngshare_coursegrab.start_tasks)  # the roster is loaded
         ctx.accounts.scrypt_n = 2**10  # the fuzzer is about input, not scrypt
         app = make_application(ctx, plugins)
         server = HTTPServer(app, max_body_size=config.max_body_bytes + 1)

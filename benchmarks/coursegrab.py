@@ -1,0 +1,325 @@
+"""CourseGrab: one poll that opens 5 % of the sections, and search at concurrency 32.
+
+Starts a local roster server speaking the Cornell Class Roster API
+(:mod:`tests.standins.roster`, on a thread of this process) with
+``--sections`` one-section courses, and a real ``vngshare --plugins
+coursegrab`` (loopback, its own temp dir, stopped by PID) whose start-up
+ingest loads them. ``--users`` people choose e-mail or Web Push (every
+channel goes to the ``log`` provider under vngshare) and track ``--pairs``
+(person, section) pairs, over HTTP as the apps do. Then:
+
+1. **search**: ``--concurrency`` clients send ``--searches`` searches
+   (``"S012 1004"``, ``"S0121004"``, ``"S012"``, ``"1004"``, a title word);
+   p50 / p99 latency;
+2. **poll**: ``--open-percent`` of the sections turn OPEN at the roster
+   server; the next ``coursegrab.poll`` (it ticks every 10 s) fetches them.
+   Measured: from the poll's first request to the roster server until the
+   last of its messages is handed to the provider (``sent_at`` in the outbox);
+   meanwhile a client asks ``/healthz`` every 20 ms: p50 / p99.
+
+Goals (issue 25): every notification handed over within 10 s of the poll's
+start; search p99 <= 20 ms; ``/healthz`` p99 <= 50 ms during the poll.
+
+    .venv/bin/python benchmarks/coursegrab.py                       # the full size
+    .venv/bin/python benchmarks/coursegrab.py --sections 1000 --users 500 --pairs 2000
+    .venv/bin/python benchmarks/coursegrab.py --no-search-index   # search by SQL LIKE
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sqlite3
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.vivere_server import percentile  # noqa: E402
+
+QUERIES = ("S{s:03d} {n}", "S{s:03d}{n}", "S{s:03d}", "{n}", "Topic {t}")
+
+
+def start_roster(sections: int, per_subject: int):
+    """The roster server on its own thread and loop; ``(standin, url, loop)``."""
+    from tests.standins import roster
+
+    subjects = max(1, sections // per_subject)
+    standin = roster.generated(subjects, per_subject)
+    ready = threading.Event()
+    box: dict = {}
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        _, port = roster.listen(standin)
+        box.update(port=port, loop=loop)
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=run, name="roster", daemon=True).start()
+    ready.wait(30)
+    return standin, f"http://127.0.0.1:{box['port']}", box["loop"]
+
+
+def coursegrab_server(roster_url: str, extra: tuple[str, ...] = ()):
+    """``vngshare --plugins coursegrab`` on the roster (a context manager)."""
+    from contextlib import contextmanager
+
+    from benchmarks.servers import free_port, stop, wait_until_answering
+
+    @contextmanager
+    def running():
+        import shutil
+        import subprocess
+        import tempfile
+
+        data_dir = Path(tempfile.mkdtemp(prefix="coursegrab-bench-"))
+        port = free_port()
+        command = [
+            sys.executable,
+            "-c",
+            "from ngshare.cli import main_dev; main_dev()",
+            "--plugins=coursegrab",
+            "--admins=root",
+            f"--port={port}",
+            f"--data-dir={data_dir}",
+            "--log-level=WARN",
+            f"--CourseGrab.roster_url={roster_url}",
+            "--CourseGrab.poll_interval_seconds=10",
+            *extra,
+        ]
+        log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_answering(base + "/healthz", proc, data_dir / "server.log", "server")
+            yield base, data_dir
+        finally:
+            stop(proc)
+            log.close()
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+    return running()
+
+
+async def _run(args, base: str, data_dir: Path, standin, roster_loop) -> dict:
+    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+    client = AsyncHTTPClient(force_instance=True, max_clients=args.concurrency)
+    api = base + "/api/coursegrab/"
+    rng = random.Random(25)
+
+    async def post(path: str, body: dict, user: str | None = None) -> dict:
+        url = api + path + (f"?user={user}" if user else "")
+        request = HTTPRequest(url, method="POST", body=json.dumps(body), request_timeout=60)
+        response = await client.fetch(request)
+        return json.loads(response.body)
+
+    # the start-up ingest loads the roster
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        found = await post("courses/search", {"query": "Topic 0"})
+        if found["data"]["courses"]:
+            break
+        await asyncio.sleep(0.5)
+    catalog = sorted(
+        s["classNbr"]
+        for classes in standin.classes["SP26"].values()
+        for c in classes
+        for g in c["enrollGroups"]
+        for s in g["classSections"]
+    )
+
+    # people and what they track
+    pairs: set[tuple[int, int]] = set()
+    while len(pairs) < args.pairs:
+        pairs.add((rng.randrange(args.users), rng.choice(catalog)))
+    setup_started = time.perf_counter()
+    slots = asyncio.Semaphore(args.concurrency)
+
+    async def person(u: int) -> None:
+        async with slots:
+            if u % 4 == 0:
+                subscription = {
+                    "endpoint": f"https://push.example.org/s/{u}",
+                    "keys": {"p256dh": "p256dh", "auth": "auth"},
+                }
+                body = {"notification": "WEB", "subscription": subscription}
+            else:
+                body = {"notification": "EMAIL", "email": f"u{u}@example.org"}
+            await post("users/notification", body, f"u{u}")
+
+    async def track(u: int, nbr: int) -> None:
+        async with slots:
+            await post("sections/track", {"course_id": nbr}, f"u{u}")
+
+    await asyncio.gather(*(person(u) for u in range(args.users)))
+    await asyncio.gather(*(track(u, n) for u, n in pairs))
+    setup_seconds = time.perf_counter() - setup_started
+
+    # search at concurrency
+    per_subject = args.per_subject
+    subjects = max(1, args.sections // per_subject)
+    latencies: list[float] = []
+
+    async def searcher(k: int) -> None:
+        for i in range(args.searches // args.concurrency):
+            form = QUERIES[(k + i) % len(QUERIES)]
+            query = form.format(
+                s=rng.randrange(subjects), n=1000 + rng.randrange(per_subject), t=rng.randrange(9)
+            )
+            started = time.perf_counter()
+            await client.fetch(
+                HTTPRequest(
+                    api + "courses/search", method="POST", body=json.dumps({"query": query})
+                )
+            )
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(searcher(k) for k in range(args.concurrency)))
+
+    # one poll that opens open_percent of the sections
+    opened = rng.sample(catalog, max(1, len(catalog) * args.open_percent // 100))
+    tracked_opened = sum(1 for _, n in pairs if n in set(opened))
+
+    def flip() -> None:
+        for nbr in opened:
+            standin.set_status("SP26", nbr, "OPEN")
+
+    # flip between polls: once the roster server has been idle for a second (no poll running)
+    flipped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def flip_when_idle() -> None:
+        if standin.request_times and time.time() - standin.request_times[-1] < 1.0:
+            roster_loop.call_later(0.2, flip_when_idle)
+            return
+        flip()
+        loop.call_soon_threadsafe(flipped.set)
+
+    roster_loop.call_soon_threadsafe(flip_when_idle)
+    await flipped.wait()
+    flipped_at = time.time()
+    health: list[float] = []
+    done = asyncio.Event()
+
+    async def healthz() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            await client.fetch(base + "/healthz")
+            health.append(time.perf_counter() - started)
+            await asyncio.sleep(0.02)
+
+    prober = asyncio.ensure_future(healthz())
+    database = sqlite3.connect(
+        f"file:{data_dir / 'ngshare.db'}?mode=ro", uri=True, timeout=30, check_same_thread=False
+    )
+
+    def sent() -> tuple[int, str | None]:
+        row = database.execute(
+            "SELECT count(*), max(sent_at) FROM notifications_messages"
+            " WHERE plugin = 'coursegrab' AND status = 'sent'"
+        ).fetchone()
+        return row[0], row[1]
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        count, last = await loop.run_in_executor(None, sent)
+        if count >= tracked_opened:
+            break
+        await asyncio.sleep(0.2)
+    done.set()
+    await prober
+    poll_start = min(t for t in standin.request_times if t >= flipped_at)
+    last_sent = datetime.fromisoformat(str(last)).replace(tzinfo=timezone.utc).timestamp()
+    client.close()
+    return {
+        "search_index": args.search_index,
+        "sections": len(catalog),
+        "users": args.users,
+        "pairs": len(pairs),
+        "opened": len(opened),
+        "messages_expected": tracked_opened,
+        "messages_sent": count,
+        "setup_seconds": round(setup_seconds, 1),
+        "poll_to_handover_seconds": round(last_sent - poll_start, 2),
+        "search_ms": {
+            "p50": round(percentile(latencies, 50) * 1000, 1),
+            "p99": round(percentile(latencies, 99) * 1000, 1),
+            "n": len(latencies),
+        },
+        "healthz_during_poll_ms": {
+            "p50": round(percentile(health, 50) * 1000, 1),
+            "p99": round(percentile(health, 99) * 1000, 1),
+            "n": len(health),
+        },
+    }
+
+
+def run(
+    sections: int = 10_000,
+    users: int = 5_000,
+    pairs: int = 20_000,
+    open_percent: int = 5,
+    searches: int = 3_200,
+    concurrency: int = 32,
+    per_subject: int = 100,
+    search_index: bool = True,
+) -> dict:
+    """One benchmark run; the figures as a dict."""
+    args = argparse.Namespace(
+        sections=sections,
+        users=users,
+        pairs=pairs,
+        open_percent=open_percent,
+        searches=searches,
+        concurrency=concurrency,
+        per_subject=per_subject,
+        search_index=search_index,
+    )
+    standin, url, roster_loop = start_roster(sections, per_subject)
+    try:
+        extra = () if search_index else ("--CourseGrab.search_index_enabled=False",)
+        with coursegrab_server(url, extra) as (base, data_dir):
+            return asyncio.run(_run(args, base, data_dir, standin, roster_loop))
+    finally:
+        roster_loop.call_soon_threadsafe(roster_loop.stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sections", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=5_000)
+    parser.add_argument("--pairs", type=int, default=20_000)
+    parser.add_argument("--open-percent", type=int, default=5)
+    parser.add_argument("--searches", type=int, default=3_200)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--per-subject", type=int, default=100)
+    parser.add_argument(
+        "--no-search-index",
+        action="store_true",
+        help="search with SQL LIKE (c.CourseGrab.search_index_enabled = False)",
+    )
+    args = parser.parse_args(argv)
+    result = run(
+        args.sections,
+        args.users,
+        args.pairs,
+        args.open_percent,
+        args.searches,
+        args.concurrency,
+        args.per_subject,
+        not args.no_search_index,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

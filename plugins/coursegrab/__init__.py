@@ -1,0 +1,84 @@
+"""CourseGrab: track course sections, get told the moment one opens — the ngshare plugin
+``coursegrab`` (mounted at ``{prefix}coursegrab/``).
+
+It rebuilds the CourseGrab backend (Flask + SQLite, Cornell AppDev) on
+ngshare's core services: people sign in with an OpenID Connect ID token
+(Google's, or any configured issuer), a JupyterHub identity or, under
+``vngshare``, the dev ``user=``; sessions are core tokens; the roster comes
+from a source speaking the Cornell Class Roster API or a JSON file, loaded and
+polled by jobs on the core scheduler; trackers are told through the core
+notifications service. See ``docs/coursegrab.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ngshare_coursegrab import jobs, sessions
+from ngshare_coursegrab.config import CourseGrab
+from ngshare_coursegrab.course_index import CourseIndex
+from ngshare_coursegrab.handlers import handlers
+from ngshare_coursegrab.models import CourseGrabBase
+from ngshare_coursegrab.oidc import IdTokenVerifier
+from ngshare_coursegrab.openapi import PATHS
+
+from ngshare.plugin_api import InvalidRecipient, Job, Plugin, ServerContext
+
+__version__ = "1.0.0"
+
+#: The start-up ingest, while it runs.
+start_tasks: set[asyncio.Task] = set()
+
+
+async def startup(ctx: ServerContext) -> None:
+    """Install the ID-token verifier (and its key cache) and the course index."""
+    settings = ctx.state(CourseGrab)
+    if not ctx.has_state(CourseIndex):
+        ctx.set_state(CourseIndex())
+    if not ctx.has_state(IdTokenVerifier):
+        ctx.set_state(
+            IdTokenVerifier(
+                refresh_seconds=settings.jwks_refresh_seconds,
+                max_age_seconds=settings.jwks_max_age_seconds,
+            )
+        )
+
+
+async def ready(ctx: ServerContext) -> None:
+    """Load the roster in the background at start-up (the seed's "first start" ingest)."""
+    task = asyncio.ensure_future(jobs.ingest_at_start(ctx))
+    start_tasks.add(task)
+    task.add_done_callback(start_tasks.discard)
+
+
+async def invalid_recipient(ctx: ServerContext, recipient: InvalidRecipient) -> None:
+    """A push provider said a device token is dead: end the sessions of that device."""
+    if recipient.channel in ("apns", "fcm"):
+        n = await ctx.db.run(
+            sessions.drop_sessions_of_address, ctx.notifications, recipient.address
+        )
+        if n:
+            ctx.log.info("coursegrab: ended %d session(s) of a dead device token", n)
+
+
+plugin = Plugin(
+    name="coursegrab",
+    version=__version__,
+    description="CourseGrab: track course sections, get told the moment one opens.",
+    handlers=handlers,
+    metadata=CourseGrabBase.metadata,
+    migrations=str(Path(__file__).parent / "migrations" / "versions"),
+    config=CourseGrab,
+    startup=startup,
+    ready=ready,
+    invalid_recipient=invalid_recipient,
+    jobs=[
+        Job(jobs.INGEST_ID, jobs.ingest, "interval", {"seconds": jobs.INGEST_TICK_SECONDS}),
+        Job(jobs.POLL_ID, jobs.poll, "interval", {"seconds": jobs.TICK_SECONDS}),
+        Job(
+            jobs.CLEAN_ID, jobs.clean_sessions, "interval", {"seconds": jobs.CLEAN_INTERVAL_SECONDS}
+        ),
+    ],
+    openapi=PATHS,
+)

@@ -1,0 +1,116 @@
+"""An in-memory index of the current term's courses, so that a search is not a table scan.
+
+Courses change only when a roster is ingested, which stamps the term's
+``loaded_at``. Each search reads the current term's ``(pk, loaded_at)`` (one
+indexed row) and reuses the index while that stamp is unchanged, so every
+replica sees a new ingest on its next search. Matching and ranking over the
+cached keys follow the same rules as the SQL query of :mod:`ngshare_coursegrab.search`
+(which is used instead when ``c.CourseGrab.search_index_enabled`` is off); the
+sections, with their live statuses and counts, always come from the database.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime
+
+from ngshare_coursegrab.models import Course
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+#: ``CS3110`` -> subject ``CS``, number ``3110`` (the rank-0 form of a query).
+SUBJECT_NUMBER = re.compile(r"^([A-Z][A-Z0-9]*?)([0-9]{1,6})$")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    pk: int
+    subject_code: str
+    course_num: int
+    search_key: str
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    term_pk: int
+    stamp: datetime
+    entries: tuple[_Entry, ...]  # in (subject, number, pk) order
+    #: every key, joined by newlines (a query has no whitespace, so no match spans two keys)
+    blob: str
+    #: where each entry's key starts in ``blob``
+    starts: tuple[int, ...]
+
+    def matching(self, compact: str) -> list[int]:
+        """Positions of the entries whose key contains ``compact`` (str.find: C speed)."""
+        found = []
+        pos = self.blob.find(compact)
+        while pos != -1:
+            i = bisect_right(self.starts, pos) - 1
+            found.append(i)
+            if i + 1 == len(self.starts):
+                break
+            pos = self.blob.find(compact, self.starts[i + 1])
+        return found
+
+
+def _snapshot(term_pk: int, stamp: datetime, entries: tuple[_Entry, ...]) -> _Snapshot:
+    starts, offset = [], 0
+    for entry in entries:
+        starts.append(offset)
+        offset += len(entry.search_key) + 1
+    blob = "\n".join(e.search_key for e in entries)
+    return _Snapshot(term_pk, stamp, entries, blob, tuple(starts))
+
+
+def rank_of(entry: _Entry, compact: str, pair: re.Match | None) -> int:
+    """The search rank of a course whose key contains ``compact`` (0 best)."""
+    key = entry.search_key
+    if pair and entry.subject_code == pair[1] and entry.course_num == int(pair[2]):
+        return 0
+    number = compact.isdigit() and len(compact) <= 9 and entry.course_num == int(compact)
+    if entry.subject_code == compact or number:
+        return 1
+    return 2 if key.startswith(compact) else 3
+
+
+class CourseIndex:
+    """The current term's course keys, rebuilt when the term's ``loaded_at`` changes."""
+
+    def __init__(self) -> None:
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+        #: How many times the index was built (for tests and logs).
+        self.builds = 0
+
+    def _current(self, session: Session, term_pk: int, stamp: datetime) -> _Snapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and (snapshot.term_pk, snapshot.stamp) == (term_pk, stamp):
+            return snapshot
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or (snapshot.term_pk, snapshot.stamp) != (term_pk, stamp):
+                rows = session.execute(
+                    select(Course.pk, Course.subject_code, Course.course_num, Course.search_key)
+                    .where(Course.term_pk == term_pk)
+                    .order_by(Course.subject_code, Course.course_num, Course.pk)
+                ).all()
+                snapshot = _snapshot(term_pk, stamp, tuple(_Entry(*row) for row in rows))
+                self._snapshot = snapshot
+                self.builds += 1
+        return snapshot
+
+    def search(
+        self, session: Session, term_pk: int, stamp: datetime, compact: str, limit: int
+    ) -> list[int]:
+        """Course pks matching ``compact`` best first, ``limit`` at most."""
+        pair = SUBJECT_NUMBER.match(compact)
+        snapshot = self._current(session, term_pk, stamp)
+        ranked = []
+        for position in snapshot.matching(compact):
+            entry = snapshot.entries[position]
+            ranked.append((rank_of(entry, compact, pair), position, entry.pk))
+        ranked.sort()
+        return [pk for _, _, pk in ranked[:limit]]

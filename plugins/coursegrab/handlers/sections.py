@@ -1,0 +1,44 @@
+"""``sections/track`` and ``sections/untrack``: POST ``{"course_id": <catalog number>}``.
+
+The field is named ``course_id`` but carries the section's catalog number, as
+the seed's example and the real clients send it.
+"""
+
+from __future__ import annotations
+
+from ngshare_coursegrab import errors, tracking
+from ngshare_coursegrab.handlers.base import CourseGrabHandler, parse_int
+
+from ngshare.plugin_api import ApiError, authenticated
+
+
+class _SectionHandler(CourseGrabHandler):
+    def catalog_num(self) -> int:
+        value = self.params().get("course_id")
+        if value is None or value == "":
+            raise ApiError(400, errors.ERR_MISSING_CATALOG_NUM)
+        return parse_int(value, errors.ERR_BAD_CATALOG_NUM)
+
+
+class TrackHandler(_SectionHandler):
+    """POST -> the section (``is_tracking`` true); 404 unknown, 409 already tracked."""
+
+    @authenticated
+    async def post(self) -> None:
+        number = self.catalog_num()
+        self.success(await self.ctx.db.run(tracking.track, self.identity.name, number))
+
+
+class UntrackHandler(_SectionHandler):
+    """POST -> the section (``is_tracking`` false); 404 unknown, 409 not tracked."""
+
+    @authenticated
+    async def post(self) -> None:
+        number = self.catalog_num()
+        self.success(await self.ctx.db.run(tracking.untrack, self.identity.name, number))
+
+
+handlers = [
+    (r"sections/track/?", TrackHandler),
+    (r"sections/untrack/?", UntrackHandler),
+]
