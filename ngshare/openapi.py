@@ -2,14 +2,16 @@
 
 Each feature set gives its path items relative to its mount
 (:attr:`Plugin.openapi`); the core services' paths are tagged ``core``. The
-document is served at ``{prefix}openapi.json`` and browsed with Swagger UI
-(from the ``swagger-ui-bundle`` package) at ``{prefix}docs``.
+document is served at ``{prefix}openapi.json`` and browsed with Swagger UI 5
+(the static files of the ``swagger-ui-py`` package, served by ngshare: no CDN)
+at ``{prefix}docs``. Swagger UI reads OpenAPI 3.1 from version 5 on.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tornado import web
@@ -251,12 +253,18 @@ class SwaggerUIHandler(APIHandler):
         )
 
 
-def routes(ctx: ServerContext, spec: dict) -> list[tuple]:
-    from swagger_ui_bundle import swagger_ui_path
+def swagger_ui_static_path() -> Path:
+    """The Swagger UI 5 files that ``swagger-ui-py`` ships (swagger-ui-bundle.js and friends)."""
+    import swagger_ui
 
+    return Path(swagger_ui.__file__).parent / "static"
+
+
+def routes(ctx: ServerContext, spec: dict) -> list[tuple]:
     prefix = ctx.config.prefix
+    static = str(swagger_ui_static_path())
     return [
         (prefix + "openapi.json", OpenAPIHandler, {"ctx": ctx, "spec": spec}),
         (prefix + "docs/?", SwaggerUIHandler, {"ctx": ctx}),
-        (prefix + "docs/static/(.*)", web.StaticFileHandler, {"path": str(swagger_ui_path)}),
+        (prefix + "docs/static/(.*)", web.StaticFileHandler, {"path": static}),
     ]
