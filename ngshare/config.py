@@ -53,12 +53,31 @@ class NgShare(Application):
             {"NgShare": {"upgrade_db": False}},
             "Do not upgrade the database schema at start (refuse to run if it is old).",
         ),
+        "generate-config": (
+            {"NgShare": {"generate_config": True}},
+            "Write a config file (at --config) with every setting of every class, and exit.",
+        ),
+        "show-config": (
+            {"Application": {"show_config": True}},
+            "Show the configuration loaded from the config file and command line, and exit.",
+        ),
+        "show-config-json": (
+            {"Application": {"show_config_json": True}},
+            "Show the loaded configuration as JSON, and exit.",
+        ),
     }
 
     dev_mode = False
 
     config_file = Unicode(
         "ngshare_config.py", help="Python config file to load (if it exists)."
+    ).tag(config=True)
+
+    generate_config = Bool(
+        False,
+        help="""Write a config file at config_file listing every setting of the
+        server, its services and the installed plugins (commented out, with
+        their help), then exit. An existing file is left alone.""",
     ).tag(config=True)
 
     prefix = Unicode(
