@@ -182,12 +182,13 @@ def subcommands_for(argv: list[str]) -> dict[str, tuple[type[SubCommand], str]]:
     return commands
 
 
-def configurable_classes() -> list[type]:
+def configurable_classes(bundled_only: bool = False) -> list[type]:
     """Every class with settings, for ``--help-all``, ``--generate-config`` and the reference.
 
     The core's own (the server, identity, the services, every notification
     provider), and each installed feature set's ``config`` class (loaded only
-    when asked: the hub's identity provider imports JupyterHub).
+    when asked: the hub's identity provider imports JupyterHub). ``bundled_only``:
+    only the feature sets this distribution ships (for the reference page).
     """
     from ngshare.accounts import AccountService
     from ngshare.events import EventBus
@@ -199,6 +200,8 @@ def configurable_classes() -> list[type]:
     classes: list[type] = [NgShare, HubIdentity, EventBus, TokenService, AccountService]
     classes += [NotificationService, Provider, *PROVIDER_CLASSES.values()]
     for name, entry_point in sorted(discover().items()):
+        if bundled_only and (entry_point.dist is None or entry_point.dist.name != "ngshare"):
+            continue
         try:
             plugin = entry_point.load()
         except Exception:  # noqa: BLE001 - reported when the plugin is enabled
