@@ -16,6 +16,7 @@ from pathlib import Path
 from alembic import command as alembic_command
 from tornado import web
 from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 
 from ngshare import accounts, admin, events, migrations, notifications, openapi, scheduler, tokens
 from ngshare.access_log import log_request
@@ -241,7 +242,18 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
 
 
 def serve(config: NgShare) -> None:
-    """Run the server until SIGINT/SIGTERM."""
+    """Run the server until SIGINT/SIGTERM.
+
+    The port is bound first: a port in use is one line and exit status 1,
+    before the database is opened or migrated.
+    """
+    try:
+        sockets = bind_sockets(config.port, config.host)
+    except OSError as e:
+        config.log.critical(
+            "cannot start: cannot listen on %s:%d: %s", config.host, config.port, e.strerror or e
+        )
+        sys.exit(1)
     if config.identity_kind == "hub":
         from ngshare.hub import use_pycurl_if_installed
 
@@ -252,10 +264,10 @@ def serve(config: NgShare) -> None:
     except StartupError as e:
         config.log.critical("cannot start: %s", e)
         sys.exit(1)
-    asyncio.run(_serve(ctx, plugins))
+    asyncio.run(_serve(ctx, plugins, sockets))
 
 
-async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
+async def _serve(ctx: ServerContext, plugins: list[Plugin], sockets: list) -> None:
     config = ctx.config
     try:
         await run_hooks(ctx, plugins, "startup")
@@ -272,15 +284,7 @@ async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
     server = HTTPServer(
         app, max_body_size=config.max_body_bytes + 1, xheaders=True, chunk_size=READ_CHUNK_BYTES
     )
-    try:
-        server.listen(config.port, config.host)
-    except OSError as e:
-        config.log.critical(
-            "cannot start: cannot listen on %s:%d: %s", config.host, config.port, e.strerror or e
-        )
-        await run_hooks(ctx, plugins, "shutdown")
-        ctx.close()
-        sys.exit(1)
+    server.add_sockets(sockets)
     for level, line in startup_lines(ctx, plugins):
         config.log.log(level, "%s", line)
     config.log.info(
