@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None, app_class: type[NgShare] = NgShare) -> N
             file=sys.stderr,
         )
         sys.exit(2)
-    if app.dev_mode:
+    if app.dev_mode and app.log_style == "text":  # in JSON, the identity line says it
         print(DEV_BANNER, file=sys.stderr)
     serve(app)
 

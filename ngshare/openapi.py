@@ -275,7 +275,9 @@ SWAGGER_PAGE = """<!doctype html>
 <link rel="stylesheet" href="{static}swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="{static}swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({{url: {spec_url}, dom_id: "#swagger-ui"}});</script>
+<script>window.ui = SwaggerUIBundle({{
+  url: {spec_url}, dom_id: "#swagger-ui", deepLinking: true
+}});</script>
 </body></html>"""
 
 

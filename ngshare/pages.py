@@ -9,11 +9,15 @@ every log collector.
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from tornado import web
 
 from ngshare import __version__
 from ngshare.web import ApiError, APIHandler
+
+if TYPE_CHECKING:
+    from ngshare.plugin import Plugin
 
 #: The admin views the landing page links to (admins only): path under the prefix, title.
 ADMIN_VIEWS = [
@@ -46,6 +50,16 @@ def _link(href: str, text: str) -> str:
     return f'<li><a href="{html.escape(href)}">{html.escape(text)}</a></li>'
 
 
+def _plugin_item(prefix: str, plugin: Plugin) -> str:
+    """A plugin's mount, and its operations on the docs page (Swagger UI's tag link)."""
+    name = html.escape(f"{plugin.name} {plugin.version}".strip())
+    return (
+        f'<li><a href="{html.escape(prefix + plugin.mount)}">{name}</a>'
+        f" {html.escape(plugin.description)}"
+        f' (<a href="{html.escape(prefix + "docs#/" + plugin.name)}">API</a>)</li>'
+    )
+
+
 class HomeHandler(BrowserHandler):
     """``{prefix}``: who you are, and links to the API docs, the admin views and each plugin."""
 
@@ -57,11 +71,7 @@ class HomeHandler(BrowserHandler):
         prefix = self.ctx.config.prefix
         links = [_link(prefix + "docs", "API documentation (Swagger UI)")]
         links.append(_link(prefix + "openapi.json", "OpenAPI document"))
-        plugins = [
-            _link(prefix + p.mount, f"{p.name} {p.version}: {p.description}".strip())
-            for p in self.ctx.plugins
-            if p.mount
-        ]
+        plugins = [_plugin_item(prefix, p) for p in self.ctx.plugins if p.mount]
         admin = [_link(prefix + path, title) for path, title in ADMIN_VIEWS] if me.is_admin else []
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(
