@@ -103,14 +103,15 @@ def core_paths(prefix: str, with_oauth: bool = False) -> dict[str, dict]:
             **{"403": {"description": "Not an admin", "content": ERROR_CONTENT}},
         ),
         prefix: get(
-            "Who you are (browser page; signs in through the hub).",
+            "Who you are, with links to the docs, the plugins and the admin views "
+            "(browser page; signs in through the hub).",
             html_ok,
             False,
             **{
                 "302": {"description": "Not signed in: to the hub's login page (behind a hub)"},
                 "401": {
                     "description": "Not signed in (no hub to send you to)",
-                    "content": HTML_CONTENT,
+                    "content": ERROR_CONTENT,
                 },
             },
         ),
