@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tornado.httpclient import HTTPClientError
+from tornado.websocket import websocket_connect
 
-from tests.conftest import ADMIN
+from ngshare.app import build, run_hooks
+from tests.conftest import ADMIN, empty_all_tables
 
 TOKEN = "scraper-secret-0123456789"
+
+
+@pytest.fixture
+def server(make_config, io_loop):
+    """The usual server plus vivere, whose live channel a subscriber can join."""
+    ctx, plugins = build(make_config(plugins=["vivere"]))
+    empty_all_tables(ctx.db.engine)
+    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
+    yield ctx
+    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
+    ctx.close()
 
 
 async def fetch(http_client, url, **kwargs):
@@ -84,6 +99,15 @@ async def test_job_runs_outbox_pool_and_subscribers_are_reported(server, http_cl
     assert value(samples, "ngshare_job_last_success", job="exchange.purge_deleted") == 1
     assert value(samples, "ngshare_notifications_outbox_messages") == 1
     assert value(samples, "ngshare_live_subscribers") == 0
+    ws_url = base_url.replace("http", "ws", 1) + "/api/events/ws?channel=com.vivere.events"
+    subscriber = await websocket_connect(ws_url + "&user=kevin")
+    try:
+        deadline = time.monotonic() + 10  # the subscription is made just after the handshake
+        while value(await scrape(http_client, base_url), "ngshare_live_subscribers") != 1:
+            assert time.monotonic() < deadline, "the subscriber was never counted"
+            await asyncio.sleep(0.05)
+    finally:
+        subscriber.close()
     assert value(samples, "ngshare_db_pool_checked_out_connections") >= 0
     assert "ngshare_db_pool_size_connections" in samples
 
