@@ -52,6 +52,7 @@ class ServerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.routes = RouteLabels([], set())
+        self._children: dict[tuple[str, str, int], tuple] = {}
         r = self.registry
         self.requests = Counter(
             "ngshare_http_requests",
@@ -119,17 +120,26 @@ class ServerMetrics:
     def observe(self, handler: web.RequestHandler) -> None:
         """Count one answered request (Tornado's ``log_function`` calls this)."""
         route = self.routes.of(handler)
-        method = handler.request.method or ""
-        self.requests.labels(route, method, str(handler.get_status())).inc()
-        self.duration.labels(route, method).observe(handler.request.request_time())
+        key = (route, handler.request.method or "", handler.get_status())
+        children = self._children.get(key)
+        if children is None:  # labels() takes a lock and builds a key; once per series is enough
+            children = self._children[key] = (
+                self.requests.labels(key[0], key[1], str(key[2])),
+                self.duration.labels(key[0], key[1]),
+                self.received.labels(route),
+                self.sent.labels(route),
+            )
+        requests, duration, received_bytes, sent_bytes = children
+        requests.inc()
+        duration.observe(handler.request.request_time())
         received = getattr(handler, "body_bytes_received", None)
         if received is None:
             received = len(handler.request.body or b"")
         if received:
-            self.received.labels(route).inc(received)
+            received_bytes.inc(received)
         sent = _content_length(handler)
         if sent:
-            self.sent.labels(route).inc(sent)
+            sent_bytes.inc(sent)
 
     def set_gauges(self, pool: dict[str, int], subscribers: int, db: DatabaseGauges) -> None:
         """Set the gauges read at scrape time."""
