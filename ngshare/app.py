@@ -237,7 +237,6 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
         debug=False,
         serve_traceback=False,
         log_function=request_done,
-        ngshare_metrics=metrics,
     )
 
 
@@ -303,8 +302,6 @@ async def _serve(ctx: ServerContext, plugins: list[Plugin], sockets: list) -> No
     server.stop()
     await run_hooks(ctx, plugins, "shutdown")
     ctx.close()
-
-
 
 
 def _new_revision(db: Database, cfg, plugins: list[Plugin], plugin_name: str, message: str) -> int:
