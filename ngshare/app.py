@@ -16,14 +16,19 @@ from pathlib import Path
 from alembic import command as alembic_command
 from tornado import web
 from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 
 from ngshare import accounts, admin, events, migrations, notifications, openapi, scheduler, tokens
+from ngshare.access_log import log_request
 from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity, TokenFirstIdentity
 from ngshare.config import NgShare
 from ngshare.context import ServerContext
 from ngshare.db import Database, is_sqlite
 from ngshare.gc_freeze import freeze_startup_objects
+from ngshare.health import DatabaseProbe, HealthHandler
 from ngshare.lifecycle import StartupError, run_hooks
+from ngshare.metrics import ServerMetrics
+from ngshare.metrics.handlers import routes as metrics_routes
 from ngshare.pages import HomeHandler
 from ngshare.plugin import (
     Plugin,
@@ -33,8 +38,9 @@ from ngshare.plugin import (
     discover,
     load_plugins,
 )
+from ngshare.startup_log import redacted_url, startup_lines
 from ngshare.storage import BlobStore
-from ngshare.web import HealthHandler, NotFoundHandler, answer_field_limits_in_json
+from ngshare.web import NotFoundHandler, answer_field_limits_in_json
 
 #: Bytes read from a socket per step, and the size of the body pieces the
 #: handlers receive. Tornado allocates (and zeroes) a buffer this large for
@@ -124,11 +130,11 @@ def open_database(config: NgShare) -> Database:
         return Database.for_config(config)
     except ImportError as e:
         raise StartupError(
-            f"the database driver for {_redacted(config.db_url)} is not installed ({e.name}): "
+            f"the database driver for {redacted_url(config.db_url)} is not installed ({e.name}): "
             "for PostgreSQL, pip install 'ngshare[postgresql]'"
         ) from e
     except Exception as e:  # noqa: BLE001 - a malformed URL and the like
-        raise StartupError(f"cannot open the database {_redacted(config.db_url)}: {e}") from e
+        raise StartupError(f"cannot open the database {redacted_url(config.db_url)}: {e}") from e
 
 
 def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
@@ -188,10 +194,13 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
     """
     prefix = ctx.config.prefix
     answer_field_limits_in_json()
+    probe = DatabaseProbe(ctx.db)
+    metrics = ServerMetrics()
     routes: list[tuple] = [
-        (r"/healthz/?", HealthHandler, {"ctx": ctx}),
-        (prefix + r"healthz/?", HealthHandler, {"ctx": ctx}),
+        (r"/healthz/?", HealthHandler, {"ctx": ctx, "probe": probe, "readiness": False}),
+        (prefix + r"healthz/?", HealthHandler, {"ctx": ctx, "probe": probe, "readiness": True}),
         *admin.routes(ctx),
+        *metrics_routes(ctx, metrics),
     ]
     for service in ctx.services:
         routes.extend(service.routes(prefix, ctx))
@@ -214,6 +223,12 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
         settings["cookie_secret"] = load_cookie_secret(ctx.config)
     routes.append((prefix, HomeHandler, {"ctx": ctx}))
     routes.append((prefix + r".*", NotFoundHandler, {"ctx": ctx}))
+    metrics.index_routes(routes, unmatched={NotFoundHandler})
+
+    def request_done(handler: web.RequestHandler) -> None:
+        log_request(handler)
+        metrics.observe(handler)
+
     return web.Application(
         routes,
         **settings,
@@ -221,30 +236,23 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
         default_handler_args={"ctx": ctx},
         debug=False,
         serve_traceback=False,
-        log_function=_log_request,
-    )
-
-
-def _log_request(handler: web.RequestHandler) -> None:
-    status = handler.get_status()
-    log = handler.application.settings.get("ngshare_log")
-    if log is None:
-        import logging
-
-        log = logging.getLogger("ngshare.access")
-    level = log.info if status < 400 else log.warning if status < 500 else log.error
-    # the URI only: never log query values such as tokens or user names in bodies
-    level(
-        "%d %s %s %.1fms",
-        status,
-        handler.request.method,
-        handler.request.path,
-        1000.0 * handler.request.request_time(),
+        log_function=request_done,
     )
 
 
 def serve(config: NgShare) -> None:
-    """Run the server until SIGINT/SIGTERM."""
+    """Run the server until SIGINT/SIGTERM.
+
+    The port is bound first: a port in use is one line and exit status 1,
+    before the database is opened or migrated.
+    """
+    try:
+        sockets = bind_sockets(config.port, config.host)
+    except OSError as e:
+        config.log.critical(
+            "cannot start: cannot listen on %s:%d: %s", config.host, config.port, e.strerror or e
+        )
+        sys.exit(1)
     if config.identity_kind == "hub":
         from ngshare.hub import use_pycurl_if_installed
 
@@ -255,10 +263,10 @@ def serve(config: NgShare) -> None:
     except StartupError as e:
         config.log.critical("cannot start: %s", e)
         sys.exit(1)
-    asyncio.run(_serve(ctx, plugins))
+    asyncio.run(_serve(ctx, plugins, sockets))
 
 
-async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
+async def _serve(ctx: ServerContext, plugins: list[Plugin], sockets: list) -> None:
     config = ctx.config
     try:
         await run_hooks(ctx, plugins, "startup")
@@ -275,14 +283,15 @@ async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
     server = HTTPServer(
         app, max_body_size=config.max_body_bytes + 1, xheaders=True, chunk_size=READ_CHUNK_BYTES
     )
-    server.listen(config.port, config.host)
+    server.add_sockets(sockets)
+    for level, line in startup_lines(ctx, plugins):
+        config.log.log(level, "%s", line)
     config.log.info(
-        "ngshare %s listening on http://%s:%d%s (database %s)",
+        "ngshare %s listening on http://%s:%d%s",
         config.version,
         config.host,
         config.port,
         config.prefix,
-        _redacted(config.db_url),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -293,16 +302,6 @@ async def _serve(ctx: ServerContext, plugins: list[Plugin]) -> None:
     server.stop()
     await run_hooks(ctx, plugins, "shutdown")
     ctx.close()
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password (for logs and messages)."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not a URL at all
-        return "(a malformed database URL)"
 
 
 def _new_revision(db: Database, cfg, plugins: list[Plugin], plugin_name: str, message: str) -> int:

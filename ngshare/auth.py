@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 from traitlets import Set, Unicode
 from traitlets.config import LoggingConfigurable
 
+from ngshare.startup_log import NO_IDENTITY_REASON
+
 if TYPE_CHECKING:
     from tornado.web import RequestHandler
 
@@ -119,9 +121,18 @@ class IdentityProvider(LoggingConfigurable):
 
 
 class NoIdentity(IdentityProvider):
-    """Identifies nobody (a server with no identity source configured)."""
+    """Identifies nobody (a server with no identity source configured).
+
+    The first refusal is logged with the reason (start-up says it too), so an
+    operator who only looks once requests fail still finds out why.
+    """
+
+    _reason_logged = False
 
     async def identify(self, handler: APIHandler) -> Identity | None:
+        if not self._reason_logged:
+            self.log.warning("%s", NO_IDENTITY_REASON)
+            self._reason_logged = True
         return None
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
-from traitlets import Bool, Float
+from traitlets import Bool, Float, TraitError
 from traitlets.config import Application
 
 from ngshare.app import CORE_SERVICES, build, db_command, serve
@@ -181,19 +182,26 @@ def subcommands_for(argv: list[str]) -> dict[str, tuple[type[SubCommand], str]]:
     return commands
 
 
-def configurable_classes() -> list[type]:
-    """Every class with settings, for ``--help-all`` and ``--generate-config``.
+def configurable_classes(bundled_only: bool = False) -> list[type]:
+    """Every class with settings, for ``--help-all``, ``--generate-config`` and the reference.
 
-    The core's own, and each installed feature set's ``config`` class (loaded
-    only when asked: the hub's identity provider imports JupyterHub).
+    The core's own (the server, identity, the services, every notification
+    provider), and each installed feature set's ``config`` class (loaded only
+    when asked: the hub's identity provider imports JupyterHub). ``bundled_only``:
+    only the feature sets this distribution ships (for the reference page).
     """
     from ngshare.accounts import AccountService
     from ngshare.events import EventBus
     from ngshare.hub import HubIdentity
+    from ngshare.notifications.providers import PROVIDER_CLASSES, Provider
+    from ngshare.notifications.service import NotificationService
     from ngshare.tokens import TokenService
 
     classes: list[type] = [NgShare, HubIdentity, EventBus, TokenService, AccountService]
+    classes += [NotificationService, Provider, *PROVIDER_CLASSES.values()]
     for name, entry_point in sorted(discover().items()):
+        if bundled_only and (entry_point.dist is None or entry_point.dist.name != "ngshare"):
+            continue
         try:
             plugin = entry_point.load()
         except Exception:  # noqa: BLE001 - reported when the plugin is enabled
@@ -204,24 +212,44 @@ def configurable_classes() -> list[type]:
     return classes
 
 
+def write_config_file(app: NgShare) -> int:
+    """``--generate-config``: every configurable class's settings, commented, at ``config_file``."""
+    path = Path(app.config_file or "ngshare_config.py")
+    if path.exists():
+        print(f"error: {path} exists; remove it or name another with --config", file=sys.stderr)
+        return 1
+    path.write_text(app.generate_config_file(configurable_classes()))
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None, app_class: type[NgShare] = NgShare) -> None:
     """Run ``ngshare`` (or ``vngshare``): a sub-command if one is named, else the server."""
     argv = sys.argv[1:] if argv is None else argv
     app = app_class.instance()
     app.subcommands = subcommands_for(argv)
-    if "--help-all" in argv:
+    if {"--help-all", "--generate-config", "--show-config", "--show-config-json"} & set(argv):
         app.classes = configurable_classes()
-    app.initialize(argv)
+    try:
+        app.initialize(argv)
+    except (TraitError, ValueError) as e:  # a setting's value refused by its validation
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     if app.subapp is not None:
         app.subapp.start()
         return
+    if app.show_config or app.show_config_json:
+        app.start_show_config()
+        return
+    if app.generate_config:
+        sys.exit(write_config_file(app))
     if app.extra_args:
         print(
             f"unknown command {app.extra_args[0]!r}; commands: {', '.join(app.subcommands)}",
             file=sys.stderr,
         )
         sys.exit(2)
-    if app.dev_mode:
+    if app.dev_mode and app.log_style == "text":  # in JSON, the identity line says it
         print(DEV_BANNER, file=sys.stderr)
     serve(app)
 

@@ -9,14 +9,16 @@ flags (``--prefix --database --storage --admins --host --port --debug
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-from traitlets import Bool, Integer, List, TraitError, Unicode, default, validate
+from traitlets import Bool, Enum, Integer, List, TraitError, Unicode, default, observe, validate
 from traitlets.config import Application
 
 from ngshare import __version__
+from ngshare.logs import DATE_FORMAT, TEXT_FORMAT, logging_config
 
 DEV_BANNER = """
 **************************************************************************
@@ -51,12 +53,31 @@ class NgShare(Application):
             {"NgShare": {"upgrade_db": False}},
             "Do not upgrade the database schema at start (refuse to run if it is old).",
         ),
+        "generate-config": (
+            {"NgShare": {"generate_config": True}},
+            "Write a config file (at --config) with every setting of every class, and exit.",
+        ),
+        "show-config": (
+            {"Application": {"show_config": True}},
+            "Show the configuration loaded from the config file and command line, and exit.",
+        ),
+        "show-config-json": (
+            {"Application": {"show_config_json": True}},
+            "Show the loaded configuration as JSON, and exit.",
+        ),
     }
 
     dev_mode = False
 
     config_file = Unicode(
         "ngshare_config.py", help="Python config file to load (if it exists)."
+    ).tag(config=True)
+
+    generate_config = Bool(
+        False,
+        help="""Write a config file at config_file listing every setting of the
+        server, its services and the installed plugins (commented out, with
+        their help), then exit. An existing file is left alone.""",
     ).tag(config=True)
 
     prefix = Unicode(
@@ -253,6 +274,50 @@ class NgShare(Application):
         Unicode(),
         help="Plugins to enable besides the exchange (entry points in 'ngshare.plugins').",
     ).tag(config=True)
+
+    log_style = Enum(
+        ["text", "json"],
+        "text",
+        help="""How log lines are written to stderr: 'text' for people (level,
+        timestamp, logger, message), 'json' for log collectors (one object per
+        line: time, level, logger, message, and the access log's method, path,
+        status, duration_ms, user).""",
+    ).tag(config=True)
+
+    metrics_token = Unicode(
+        help="""A bearer token that lets a Prometheus scraper read {prefix}metrics
+        (`Authorization: Bearer <token>`) without being a signed-in admin.
+        Empty: admins only. Default: $NGSHARE_METRICS_TOKEN.""",
+    ).tag(config=True)
+
+    @default("metrics_token")
+    def _default_metrics_token(self) -> str:
+        return os.environ.get("NGSHARE_METRICS_TOKEN", "")
+
+    @default("log_level")
+    def _default_log_level(self) -> int:
+        return logging.INFO  # the start-up lines and the access log are for operators
+
+    @default("log_format")
+    def _default_log_format(self) -> str:
+        return TEXT_FORMAT
+
+    @default("log_datefmt")
+    def _default_log_datefmt(self) -> str:
+        return DATE_FORMAT
+
+    def get_default_logging_config(self) -> dict:
+        """The console handler for this application's, ngshare's and Tornado's loggers."""
+        level = self.log_level
+        if isinstance(level, str):
+            level = getattr(logging, level)
+        return logging_config(
+            self.__class__.__name__, level, self.log_style, self.log_format, self.log_datefmt
+        )
+
+    @observe("log_style")
+    def _observe_log_style(self, change) -> None:
+        self._configure_logging()
 
     @validate("plugins")
     def _validate_plugins(self, proposal):

@@ -2,15 +2,18 @@
 
 Each feature set gives its path items relative to its mount
 (:attr:`Plugin.openapi`); the core services' paths are tagged ``core``. The
-document is served at ``{prefix}openapi.json`` and browsed with Swagger UI
-(from the ``swagger-ui-bundle`` package) at ``{prefix}docs``.
+document is served at ``{prefix}openapi.json`` and browsed with Swagger UI 5
+(the static files of the ``swagger-ui-py`` package, served by ngshare: no CDN)
+at ``{prefix}docs``. Swagger UI reads OpenAPI 3.1 from version 5 on.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING
+from http import HTTPStatus
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tornado import web
 
@@ -29,6 +32,22 @@ ENVELOPE_ERROR = {
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 HTML_CONTENT = {"text/html": {"schema": {"type": "string"}}}
+HEALTH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "success": {"type": "boolean"},
+        "database": {
+            "type": "object",
+            "properties": {
+                "reachable": {"type": "boolean"},
+                "checked_seconds_ago": {"type": "number"},
+                "error": {"type": "string"},
+            },
+            "required": ["reachable"],
+        },
+    },
+    "required": ["success", "database"],
+}
 
 
 def _mounted_paths(prefix: str, feature_set: Plugin, tag: str) -> dict[str, dict]:
@@ -57,18 +76,42 @@ def core_paths(prefix: str, with_oauth: bool = False) -> dict[str, dict]:
         return {"get": op}
 
     html_ok = {"description": "An HTML page", "content": HTML_CONTENT}
+    health = _json_ok(HEALTH_SCHEMA)
     paths = {
-        "/healthz": get("Health check (no authentication).", _json_ok()),
-        prefix + "healthz": get("Health check under the prefix.", _json_ok()),
+        "/healthz": get(
+            "Liveness: 200 while the server answers; reports whether the database is reachable.",
+            health,
+        ),
+        prefix + "healthz": get(
+            "Readiness: 200 while the database is reachable, else 503 (checked at most "
+            "every 2 s, in the background).",
+            health,
+            **{
+                "503": {
+                    "description": "The database cannot be reached",
+                    "content": {"application/json": {"schema": HEALTH_SCHEMA}},
+                }
+            },
+        ),
+        prefix + "metrics": get(
+            "Prometheus metrics (admins, or `Authorization: Bearer <c.NgShare.metrics_token>`).",
+            {
+                "description": "The Prometheus text exposition format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            False,
+            **{"403": {"description": "Not an admin", "content": ERROR_CONTENT}},
+        ),
         prefix: get(
-            "Who you are (browser page; signs in through the hub).",
+            "Who you are, with links to the docs, the plugins and the admin views "
+            "(browser page; signs in through the hub).",
             html_ok,
             False,
             **{
                 "302": {"description": "Not signed in: to the hub's login page (behind a hub)"},
                 "401": {
                     "description": "Not signed in (no hub to send you to)",
-                    "content": HTML_CONTENT,
+                    "content": ERROR_CONTENT,
                 },
             },
         ),
@@ -233,7 +276,9 @@ SWAGGER_PAGE = """<!doctype html>
 <link rel="stylesheet" href="{static}swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="{static}swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({{url: {spec_url}, dom_id: "#swagger-ui"}});</script>
+<script>window.ui = SwaggerUIBundle({{
+  url: {spec_url}, dom_id: "#swagger-ui", deepLinking: true
+}});</script>
 </body></html>"""
 
 
@@ -251,12 +296,33 @@ class SwaggerUIHandler(APIHandler):
         )
 
 
-def routes(ctx: ServerContext, spec: dict) -> list[tuple]:
-    from swagger_ui_bundle import swagger_ui_path
+class SwaggerStaticHandler(web.StaticFileHandler):
+    """Swagger UI's files; a missing one is a JSON 404, as every error under the prefix."""
 
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        try:
+            message = HTTPStatus(status_code).phrase
+        except ValueError:
+            message = "Error"
+        self.finish(json.dumps({"success": False, "message": message}))
+
+
+def swagger_ui_static_path() -> Path:
+    """The Swagger UI 5 files that ``swagger-ui-py`` ships (swagger-ui-bundle.js and friends)."""
+    import swagger_ui
+
+    return Path(swagger_ui.__file__).parent / "static"
+
+
+def routes(ctx: ServerContext, spec: dict) -> list[tuple]:
     prefix = ctx.config.prefix
+    static = str(swagger_ui_static_path())
     return [
         (prefix + "openapi.json", OpenAPIHandler, {"ctx": ctx, "spec": spec}),
         (prefix + "docs/?", SwaggerUIHandler, {"ctx": ctx}),
-        (prefix + "docs/static/(.*)", web.StaticFileHandler, {"path": str(swagger_ui_path)}),
+        (prefix + "docs/static/(.*)", SwaggerStaticHandler, {"path": static}),
     ]

@@ -326,6 +326,11 @@ class APIHandler(web.RequestHandler):
             self.request.arguments.setdefault("_xsrf", []).extend(self._form.values["_xsrf"])
 
     @property
+    def body_bytes_received(self) -> int:
+        """Bytes of request body received (the upload volume the metrics count)."""
+        return self._body_size
+
+    @property
     def body_loaded(self) -> bool:
         """Has :meth:`load_body` run (are the form body's fields readable)?"""
         return self._form is not None
@@ -472,14 +477,6 @@ class NotFoundHandler(APIHandler):
         raise ApiError(404, "Not found")
 
     post = put = delete = patch = get
-
-
-class HealthHandler(APIHandler):
-    """``/healthz``: answers as long as the IOLoop does (for probes)."""
-
-    @public
-    async def get(self) -> None:
-        self.write_json({"success": True})
 
 
 _UNPARSED = object()

@@ -138,8 +138,8 @@ ENVELOPES: dict[str, Callable[[Any], bool]] = {
     "example": example_envelope,
 }
 
-#: Browser pages: their refusals are HTML by design (docs: pages.py), not an API envelope.
-HTML_PAGES = {"/api/"}
+#: Browser pages whose refusals are HTML rather than an API envelope (none: see pages.py).
+HTML_PAGES: set[str] = set()  # every error under the prefix is JSON, pages too
 
 C = Case
 CSS = "swagger-ui.css"  # a file of the packaged Swagger UI
@@ -158,6 +158,7 @@ TABLE: dict[tuple[str, str], Case] = {
     ("/api/docs/static/{path}", "GET"): C(lambda w: Req(f"docs/static/{CSS}"), everyone(200)),
     ("/api/docs/static/{path}", "HEAD"): C(lambda w: Req(f"docs/static/{CSS}"), everyone(200)),
     ("/api/plugins", "GET"): C(lambda w: Req("plugins"), only("admin")),
+    ("/api/metrics", "GET"): C(lambda w: Req("metrics"), only("admin"), keeps_seed=True),
     ("/api/jobs", "GET"): C(lambda w: Req("jobs"), only("admin")),
     ("/api/jobs/{job_id}/run", "POST"): C(
         lambda w: Req("jobs/exchange.purge_deleted/run"), only("admin"), keeps_seed=True
