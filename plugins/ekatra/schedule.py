@@ -93,7 +93,7 @@ def due_at(
 
 
 def days_to_shift(due: datetime, resumed_at: datetime, day_seconds: int) -> int:
-    """Whole (possibly shortened) days that move a step due at ``due`` to ``resumed_at`` or later."""
+    """Whole (maybe shortened) days that move a step due at ``due`` to ``resumed_at`` or later."""
     if due >= resumed_at:
         return 0
     return math.ceil((resumed_at - due).total_seconds() / day_seconds)
