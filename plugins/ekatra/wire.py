@@ -94,7 +94,7 @@ def items(body: dict, name: str, max_items: int, *, required: bool = False) -> A
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ApiError(400, errors.ERR_NOT_LIST.format(name=f"{name} (of objects)"))
+        raise ApiError(400, errors.ERR_NOT_LIST.format(name=name))
     if len(value) > max_items:
         raise ApiError(400, errors.ERR_TOO_MANY.format(name=name, n=max_items))
     return value

@@ -267,10 +267,16 @@ COURSE = {
         {
             "text": "print('hello world')",
             "questions": [
-                {"question": "What does print do? a) shows text b) deletes files", "type": "mcq",
-                 "correct_answer": "a"},
-                {"question": "Type the keyword that defines a function", "type": "exact",
-                 "correct-answer": "def"},
+                {
+                    "question": "What does print do? a) shows text b) deletes files",
+                    "type": "mcq",
+                    "correct_answer": "a",
+                },
+                {
+                    "question": "Type the keyword that defines a function",
+                    "type": "exact",
+                    "correct-answer": "def",
+                },
             ],
         },
         {"text": "Loops", "questions": [{"question": "Tell us about your day", "type": "Q/A"}]},

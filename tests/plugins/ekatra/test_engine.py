@@ -117,9 +117,7 @@ async def test_progress_shows_days_sent_and_the_next_send_time(ek, server, clock
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_a_restart_sends_what_was_missed_once_and_late(
-    ek, server, servers, clock, twilio
-):
+async def test_a_restart_sends_what_was_missed_once_and_late(ek, server, servers, clock, twilio):
     clock.set(datetime(2026, 10, 30, 12, 0))
     delivery = await schedule(ek, at="2026-10-30 13:00", tz="UTC")
     await tick(server, clock, twilio, datetime(2026, 10, 30, 13, 0), 2)  # the welcomes
