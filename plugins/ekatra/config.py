@@ -25,13 +25,13 @@ class Ekatra(Configurable):
         help="""Length of a course "day" in seconds, for demonstrations: with 120, a
         30-day course runs in an hour, and each learner's local time of day is
         kept as the same fraction of the shortened day. Deliveries keep the value
-        they were made with. 60..86400.""",
+        they were made with. 10..86400.""",
     ).tag(config=True)
 
     @validate("day_seconds")
     def _validate_day_seconds(self, proposal):
-        if not 60 <= proposal["value"] <= DAY_SECONDS:
-            raise ValueError("day_seconds must be between 60 and 86400")
+        if not 10 <= proposal["value"] <= DAY_SECONDS:
+            raise ValueError("day_seconds must be between 10 and 86400")
         return proposal["value"]
 
     late_after_seconds = Float(

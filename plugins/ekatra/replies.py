@@ -66,23 +66,25 @@ def record_reply(
         return f"{word} for {n} learner(s)"
     if sid and session.scalar(select(Answer.pk).where(Answer.message_sid == sid)) is not None:
         return "a MessageSid seen before"
+    # the learner's most recent day that asked something, and its first unanswered question
+    has_questions = select(Question.pk).where(Question.day_pk == Day.pk).exists()
     latest = session.execute(
-        select(Send.delivery_pk, Send.learner_pk, Send.step, Day.pk, Delivery.total_days)
+        select(Send.delivery_pk, Send.learner_pk, Send.step, Day.pk)
         .join(Learner, Learner.pk == Send.learner_pk)
         .join(Delivery, Delivery.pk == Send.delivery_pk)
         .join(Day, and_(Day.course_pk == Delivery.course_pk, Day.number == Send.step))
         .where(
             Learner.phone == phone,
             Learner.channel == channel,
-            Send.step >= 1,
             Send.skipped.is_(False),
+            has_questions,
         )
-        .order_by(Send.sent_at.desc(), Send.pk.desc())
+        .order_by(Send.sent_at.desc(), Send.step.desc(), Send.pk.desc())
         .limit(1)
     ).first()
     if latest is None:
-        return "no day was sent to this number"
-    delivery_pk, learner_pk, day_number, day_pk, _ = latest
+        return "no question was sent to this number"
+    delivery_pk, learner_pk, day_number, day_pk = latest
     answered = select(Answer.question).where(
         Answer.delivery_pk == delivery_pk,
         Answer.learner_pk == learner_pk,

@@ -22,6 +22,7 @@ from typing import Any
 
 import requests
 import sqlalchemy as sa
+from ngshare_ekatra.models import EkatraBase
 from ngshare_vivere.config import Vivere
 from ngshare_vivere.models import VivereBase
 from tornado.httpserver import HTTPServer
@@ -71,10 +72,11 @@ class FuzzServer:
     errors: ErrorLog
 
 
-def _empty_vivere_tables(engine: sa.Engine) -> None:
+def _empty_plugin_tables(engine: sa.Engine) -> None:
     with engine.begin() as conn:
-        for table in VivereBase.metadata.sorted_tables[::-1]:
-            conn.execute(table.delete())
+        for metadata in (VivereBase.metadata, EkatraBase.metadata):
+            for table in metadata.sorted_tables[::-1]:
+                conn.execute(table.delete())
 
 
 @contextmanager
@@ -85,10 +87,10 @@ def running(db_url: str, storage_path: str) -> Iterator[FuzzServer]:
         storage_path=storage_path,
         admins=[ADMIN],
         config_file="",
-        plugins=["vivere"],
+        plugins=["vivere", "ekatra"],
     )
     ctx, plugins = build(config)
-    _empty_vivere_tables(ctx.db.engine)
+    _empty_plugin_tables(ctx.db.engine)
     empty_all_tables(ctx.db.engine)
     ctx.state(Vivere).organisers = [ORGANISER]
     port = free_port()
@@ -116,7 +118,7 @@ def running(db_url: str, storage_path: str) -> Iterator[FuzzServer]:
         loop.run_forever()
 
     errors = ErrorLog()
-    names = ("ngshare", "ngshare.access", "tornado", "ngshare_vivere")
+    names = ("ngshare", "ngshare.access", "tornado", "ngshare_vivere", "ngshare_ekatra")
     loggers = [logging.getLogger(n) for n in names]
     for logger in loggers:
         logger.addHandler(errors)
@@ -155,6 +157,34 @@ def _files(files: dict[str, bytes]) -> str:
     return json.dumps(
         [{"path": p, "content": base64.b64encode(c).decode()} for p, c in files.items()]
     )
+
+
+def _seed_ekatra(ok: Any) -> dict[str, str]:
+    """Ekatra: a course with a question, a group with a learner, a scheduled delivery."""
+    course = {
+        "name": "Python",
+        "author": "Ekatra",
+        "description": "",
+        "days": [{"text": "Hello", "questions": [{"question": "2+2?", "type": "exact"}]}],
+    }
+    course_id = ok("POST", "ekatra/course/", INSTRUCTOR, json=course)["id"]
+    learners = [{"name": "Lee", "number": "+919380169981", "timezone": "Asia/Kolkata"}]
+    group_id = ok("POST", "ekatra/group/", INSTRUCTOR, json={"name": "G", "students": learners})[
+        "id"
+    ]
+    learner_id = ok("GET", f"ekatra/group/{group_id}", INSTRUCTOR)["students"][0]["id"]
+    schedule = {"schedule_at": "2100-01-01 09:00"}
+    path = f"ekatra/delivery/group/{group_id}/{course_id}"
+    delivery = ok("POST", path, INSTRUCTOR, json=schedule)
+    return {
+        "c_id": str(course_id),
+        "day": "1",
+        "q_id": "1",
+        "group_id": str(group_id),
+        "g_id": str(group_id),
+        "s_id": str(learner_id),
+        "delivery_id": str(delivery["id"]),
+    }
 
 
 def seed_objects(base_url: str) -> Seed:
@@ -260,4 +290,5 @@ def seed_objects(base_url: str) -> Seed:
     }
     if jobs:
         values["job_id"] = jobs[0]["id"]
+    values.update(_seed_ekatra(ok))
     return Seed(path_values=values, vivere_token=token)
