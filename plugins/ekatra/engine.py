@@ -4,9 +4,10 @@
 learners of scheduled deliveries whose next step is due, and for each one, in
 the same transaction:
 
-1. moves the learner's state on (``next_step``, ``next_due_at``) with an
-   UPDATE that names the step it read, so a replica or a second run that read
-   the same row changes nothing and sends nothing;
+1. moves the learners' state on (``next_step``, ``next_due_at``) with an
+   UPDATE that names the step it read; if another run moved any of them
+   first, the whole batch is rolled back (:class:`RaceLost`) and nothing of it
+   is sent;
 2. records each step in ``ekatra_sends`` (unique per delivery, learner and
    step), with when it was due and whether it went out late;
 3. queues the messages with ``ctx.notifications.send`` under idempotency keys
@@ -41,12 +42,16 @@ from ngshare_ekatra.models import (
     Send,
 )
 from ngshare_ekatra.schedule import due_at, zone
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from ngshare.plugin_api import NotificationService
 
 PLUGIN = "ekatra"
+
+
+class RaceLost(Exception):
+    """Another run advanced a learner of this batch first; the batch is rolled back."""
 
 
 @dataclass
@@ -152,46 +157,51 @@ def send_due(
     rows = session.execute(query).all()
     cache: dict[int, Lesson] = {}
     late_delta = timedelta(seconds=late_after)
-    advanced = steps = queued = 0
+    moves: list[dict] = []
+    sends: list[dict] = []
+    queued = 0
     touched: set[int] = set()
-    for recipient, delivery, learner in rows:
-        if delivery.course_pk is None:
-            continue  # cannot happen while SCHEDULED: the course is locked
-        step, due = recipient.next_step, recipient.next_due_at
-        done: list[tuple[int, datetime]] = []
-        while due is not None and due <= now:
-            done.append((step, due))
-            step += 1
-            due = recipient_due(recipient, delivery, learner, step)
-        moved = session.execute(
-            update(Recipient)
-            .where(Recipient.pk == recipient.pk, Recipient.next_step == recipient.next_step)
-            .values(next_step=step, next_due_at=due)
-            .execution_options(synchronize_session=False)
-        )
-        if moved.rowcount != 1:
-            continue  # another run advanced this learner first
-        advanced += 1
-        touched.add(delivery.pk)
-        lesson = _lesson(session, cache, delivery.course_pk)
-        for number, was_due in done:
-            session.add(
-                Send(
-                    delivery_pk=delivery.pk,
-                    learner_pk=learner.pk,
-                    step=number,
-                    due_at=was_due,
-                    sent_at=now,
-                    late=now - was_due > late_delta,
-                    skipped=not learner.is_subscribed,
+    with session.no_autoflush:  # nothing of ours is pending: the sends need no flushes
+        for recipient, delivery, learner in rows:
+            if delivery.course_pk is None:
+                continue  # cannot happen while SCHEDULED: the course is locked
+            step, due = recipient.next_step, recipient.next_due_at
+            lesson = _lesson(session, cache, delivery.course_pk)
+            while due is not None and due <= now:
+                sends.append(
+                    {
+                        "delivery_pk": delivery.pk,
+                        "learner_pk": learner.pk,
+                        "step": step,
+                        "due_at": due,
+                        "sent_at": now,
+                        "late": now - due > late_delta,
+                        "skipped": not learner.is_subscribed,
+                    }
                 )
+                if learner.is_subscribed:
+                    queued += _queue_step(session, notifications, lesson, delivery, learner, step)
+                step += 1
+                due = recipient_due(recipient, delivery, learner, step)
+            moves.append(
+                {"r_pk": recipient.pk, "r_old": recipient.next_step, "r_new": step, "r_due": due}
             )
-            steps += 1
-            if learner.is_subscribed:
-                queued += _queue_step(session, notifications, lesson, delivery, learner, number)
-    session.flush()
+            touched.add(delivery.pk)
+    if not moves:
+        return 0, 0, 0
+    table = Recipient.__table__
+    moved = session.execute(
+        update(table)
+        .where(table.c.pk == bindparam("r_pk"), table.c.next_step == bindparam("r_old"))
+        .values(next_step=bindparam("r_new"), next_due_at=bindparam("r_due")),
+        moves,
+    )
+    if moved.rowcount not in (-1, len(moves)):
+        # another run moved one of these learners first: undo this batch, the next run retries
+        raise RaceLost(f"{len(moves) - moved.rowcount} learner(s) moved by another run")
+    session.execute(insert(Send.__table__), sends)
     _complete_finished(session, touched)
-    return advanced, steps, queued
+    return len(moves), len(sends), queued
 
 
 def _complete_finished(session: Session, delivery_pks: set[int]) -> None:
