@@ -70,12 +70,8 @@ class SignupHandler(EkatraHandler):
     @public
     async def post(self) -> None:
         body = self.body()
-        if field(body, "email") in (MISSING, None, "") or field(body, "password") in (
-            MISSING,
-            None,
-            "",
-        ):
-            raise ApiError(400, errors.ERR_FIELDS)
+        if any(field(body, name) in (MISSING, None, "") for name in ("email", "password")):
+            raise ApiError(400, errors.ERR_FIELDS)  # the original's answer
         email = email_in(body)
         password = text(body, "password", MAX_PASSWORD, strip=False)
         name = text(body, "name", MAX_NAME, required=False)
