@@ -124,3 +124,17 @@ async def test_a_made_up_or_api_token_does_not_reset(ek):
         reply = await ek.call("POST", f"auth/reset/{token}", json_body=body, user=None)
         assert reply.error() == (403, "Invalid token")
     assert (await log_in(ek)).status == 200
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_the_reset_link_points_where_the_operator_says(ek, server, smtp):
+    from ngshare_ekatra.config import Ekatra
+
+    server.state(Ekatra).reset_link = "https://ekatra.example.org/reset?t={token}"
+    await sign_up(ek)
+    (await ek.call("POST", "auth/forgot", json_body={"email": EMAIL}, user=None)).ok()
+    await eventually(lambda: len(smtp.received) == 1, what="the reset e-mail")
+    text = smtp.received[0].message.get_body(("plain",)).get_content()
+    token = re.search(r"https://ekatra\.example\.org/reset\?t=(\S+)", text).group(1)
+    body = {"password": "new password 1", "confirm_password": "new password 1"}
+    assert (await ek.call("POST", f"auth/reset/{token}", json_body=body, user=None)).status == 200

@@ -241,3 +241,26 @@ async def test_the_scheduler_job_is_declared_and_runs(ek, server, clock, twilio)
     record = await server.scheduler.run_now("ekatra.send_due")
     assert record["id"] == "ekatra.send_due"
     await eventually(lambda: len(twilio.received) == 2, what="the welcomes")
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_number_twilio_calls_invalid_unsubscribes_its_learners(ek, server, clock, twilio):
+    twilio.invalid.add(NEW_YORK)  # Twilio answers 21211 for it
+    clock.set(datetime(2026, 10, 30, 12, 0))
+    delivery = await schedule(ek, at="2026-10-30 12:00", tz="UTC")
+    await run_engine(server)
+    await eventually(lambda: len(twilio.received) == 1, what="Kolkata's welcome")
+
+    async def amy_subscribed() -> bool:
+        students = (await ek.call("GET", "group/")).ok()["groups"][0]["students"]
+        return next(s for s in students if s["number"] == NEW_YORK)["is_subscribed"]
+
+    for _ in range(200):
+        if not await amy_subscribed():
+            break
+        await asyncio.sleep(0.05)
+    assert not await amy_subscribed()
+    # her next day is recorded as skipped, not sent
+    await tick(server, clock, twilio, datetime(2026, 10, 30, 16, 0), 1)
+    summary = (await ek.call("GET", f"delivery/{delivery}/summary")).ok()["days"]
+    assert (summary[0]["sent"], summary[0]["skipped"]) == (0, 1)
