@@ -43,6 +43,7 @@ from ngshare.scheduler import Job, Scheduler
 from ngshare.singleflight import SingleFlight
 from ngshare.storage import BlobStore, StagedBlob
 from ngshare.tokens import TokenService, issue_token, revoke_token, verify_token
+from ngshare.twilio_signature import is_valid_twilio_signature
 from ngshare.web import ApiError, APIHandler, authenticated, public
 
 #: The names a plugin may import, in the order docs/plugins.md presents them.
@@ -80,6 +81,7 @@ __all__ = [
     "NotificationService",
     "NotificationError",
     "InvalidRecipient",
+    "is_valid_twilio_signature",
     # models and tables
     "make_metadata",
     "intpk",

@@ -25,7 +25,7 @@ from tests.fuzz import driver
 from tests.fuzz.server import running
 
 #: The feature sets fuzzed one at a time (each on a freshly seeded server), by tag.
-FEATURE_SETS = ["core", "exchange", "vivere", "coursegrab"]
+FEATURE_SETS = ["core", "exchange", "vivere", "coursegrab", "ekatra"]
 
 
 def tagged(spec: dict, tag: str) -> set[tuple[str, str]]:

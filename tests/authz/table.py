@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.authz.world import (
+    EKATRA_COURSE,
     EVENT,
     FEEDBACK_FILES,
     PASSWORD,
@@ -64,6 +65,11 @@ def outcome(default: int, anonymous: int | None = None, **roles: int) -> dict[st
 def only(*allowed: str, ok: int = 200, others: int = 403) -> dict[str, int]:
     """Signed-in ``allowed`` roles get ``ok``, other signed-in callers ``others``, anonymous 401."""
     return outcome(others, anonymous=401, **dict.fromkeys(allowed, ok))
+
+
+def _ekatra_owner(ok: int = 200) -> dict[str, int]:
+    """Ekatra rows of the instructor role: the owner and admins get ``ok``, the others a 404."""
+    return outcome(404, anonymous=401, instructor=ok, admin=ok)
 
 
 def signed_in(ok: int = 200) -> dict[str, int]:
@@ -126,6 +132,10 @@ def coursegrab_envelope(body: Any) -> bool:
     )
 
 
+def ekatra_envelope(body: Any) -> bool:
+    return isinstance(body, dict) and set(body) == {"message"} and bool(body["message"])
+
+
 def example_envelope(body: Any) -> bool:
     return isinstance(body, dict) and body.get("ok") is False and bool(body.get("error"))
 
@@ -135,6 +145,7 @@ ENVELOPES: dict[str, Callable[[Any], bool]] = {
     "exchange": core_envelope,
     "vivere": vivere_envelope,
     "coursegrab": coursegrab_envelope,
+    "ekatra": ekatra_envelope,
     "example": example_envelope,
 }
 
@@ -471,6 +482,139 @@ TABLE: dict[tuple[str, str], Case] = {
     ("/api/example/notes", "GET"): C(lambda w: Req("example/notes"), everyone(200)),
     ("/api/example/notes", "POST"): C(
         lambda w: Req("example/notes", form={"text": "hello"}), signed_in(201), keeps_seed=True
+    ),
+    # -- ekatra (docs/ekatra.md): owners and admins see their rows; others get a 404 -------------
+    **{("/api/ekatra/*", m): C(lambda w: Req("ekatra/no/such/route"), everyone(404))
+       for m in ("GET", "POST", "PUT", "PATCH", "DELETE")},
+    ("/api/ekatra/auth/signup", "POST"): C(
+        lambda w: Req(
+            "ekatra/auth/signup",
+            json={"email": w.fresh("ek") + "@example.org", "password": PASSWORD},
+        ),
+        everyone(200),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/auth/login", "POST"): C(
+        lambda w: Req("ekatra/auth/login", json={"email": w.ekatra_email, "password": PASSWORD}),
+        everyone(200),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/auth/forgot", "POST"): C(
+        lambda w: Req("ekatra/auth/forgot", json={"email": w.ekatra_email}),
+        everyone(200),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/auth/reset/{token}", "POST"): C(
+        lambda w: Req(
+            "ekatra/auth/reset/made-up",
+            json={"password": "new password", "confirm_password": "new password"},
+        ),
+        everyone(403),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/course", "GET"): C(lambda w: Req("ekatra/course/"), signed_in(), keeps_seed=True),
+    ("/api/ekatra/course", "POST"): C(
+        lambda w: Req("ekatra/course/", json=EKATRA_COURSE), signed_in(), keeps_seed=True
+    ),
+    ("/api/ekatra/course/{course_id}", "GET"): C(
+        lambda w: Req(f"ekatra/course/{w.ekatra_course}"), _ekatra_owner(), keeps_seed=True
+    ),
+    ("/api/ekatra/course/{course_id}", "PUT"): C(
+        lambda w: Req(f"ekatra/course/{w.ekatra_course}", json={"author": "Ann"}),
+        _ekatra_owner(),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/course/{course_id}", "DELETE"): C(
+        lambda w: Req(f"ekatra/course/{w.ekatra_course}"), _ekatra_owner()
+    ),
+    ("/api/ekatra/course/{c_id}/{day}", "PUT"): C(
+        lambda w: Req(f"ekatra/course/{w.ekatra_course}/1", json={"text": "Day one again"}),
+        _ekatra_owner(),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/course/{c_id}/{day}", "DELETE"): C(
+        lambda w: Req(f"ekatra/course/{w.ekatra_course}/1"), _ekatra_owner()
+    ),
+    ("/api/ekatra/course/{c_id}/{day}/{q_id}", "PUT"): C(
+        lambda w: Req(f"ekatra/course/{w.ekatra_course}/1/1", json={"correct_answer": "four"}),
+        _ekatra_owner(),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/course/{c_id}/{day}/{q_id}", "DELETE"): C(
+        lambda w: Req(f"ekatra/course/{w.ekatra_course}/1/1"), _ekatra_owner()
+    ),
+    ("/api/ekatra/group", "GET"): C(lambda w: Req("ekatra/group/"), signed_in(), keeps_seed=True),
+    ("/api/ekatra/group", "POST"): C(
+        lambda w: Req("ekatra/group/", json={"name": "New"}), signed_in(), keeps_seed=True
+    ),
+    ("/api/ekatra/group/{group_id}", "GET"): C(
+        lambda w: Req(f"ekatra/group/{w.ekatra_group}"), _ekatra_owner(), keeps_seed=True
+    ),
+    ("/api/ekatra/group/{group_id}", "PUT"): C(
+        lambda w: Req(f"ekatra/group/{w.ekatra_group}", json={"description": "d"}),
+        _ekatra_owner(),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/group/{group_id}", "DELETE"): C(
+        lambda w: Req(f"ekatra/group/{w.ekatra_group}"), _ekatra_owner()
+    ),
+    ("/api/ekatra/group/{g_id}/{s_id}", "PUT"): C(
+        lambda w: Req(
+            f"ekatra/group/{w.ekatra_group}/{w.ekatra_learner}",
+            json={"name": "Lee", "number": "+919380169981", "channel": "whatsapp"},
+        ),
+        _ekatra_owner(),
+    ),
+    ("/api/ekatra/group/{g_id}/{s_id}", "DELETE"): C(
+        lambda w: Req(f"ekatra/group/{w.ekatra_group}/{w.ekatra_learner}"), _ekatra_owner()
+    ),
+    ("/api/ekatra/delivery/group/{g_id}/{c_id}", "POST"): C(
+        lambda w: Req(
+            f"ekatra/delivery/group/{w.ekatra_group}/{w.ekatra_course}",
+            json={"schedule_at": "2100-01-01 09:00", "timezone": "Asia/Kolkata"},
+        ),
+        _ekatra_owner(),
+    ),
+    ("/api/ekatra/retrieve-deliveries", "GET"): C(
+        lambda w: Req("ekatra/retrieve-deliveries"), signed_in(), keeps_seed=True
+    ),
+    ("/api/ekatra/delivery/retrieve-delivery", "GET"): C(
+        lambda w: Req("ekatra/delivery/retrieve-delivery"), signed_in(), keeps_seed=True
+    ),
+    ("/api/ekatra/delivery/{delivery_id}", "GET"): C(
+        lambda w: Req(f"ekatra/delivery/{w.ekatra_delivery}"), _ekatra_owner(), keeps_seed=True
+    ),
+    ("/api/ekatra/delivery/{delivery_id}", "PUT"): C(
+        lambda w: Req(f"ekatra/delivery/{w.ekatra_delivery}", json={"action": "PAUSE"}),
+        _ekatra_owner(),
+    ),
+    ("/api/ekatra/delivery/{delivery_id}/pause_delivery", "PUT"): C(
+        lambda w: Req(f"ekatra/delivery/{w.ekatra_delivery}/pause_delivery"), _ekatra_owner()
+    ),
+    # resuming a scheduled delivery is refused (409) only once the caller may see it
+    ("/api/ekatra/delivery/{delivery_id}/schedule_delivery", "PUT"): C(
+        lambda w: Req(f"ekatra/delivery/{w.ekatra_delivery}/schedule_delivery"),
+        _ekatra_owner(ok=409),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/delivery/{delivery_id}/stop_delivery", "PUT"): C(
+        lambda w: Req(f"ekatra/delivery/{w.ekatra_delivery}/stop_delivery"), _ekatra_owner()
+    ),
+    ("/api/ekatra/delivery/{delivery_id}/answers", "GET"): C(
+        lambda w: Req(f"ekatra/delivery/{w.ekatra_delivery}/answers"),
+        _ekatra_owner(),
+        keeps_seed=True,
+    ),
+    ("/api/ekatra/delivery/{delivery_id}/summary", "GET"): C(
+        lambda w: Req(f"ekatra/delivery/{w.ekatra_delivery}/summary"),
+        _ekatra_owner(),
+        keeps_seed=True,
+    ),
+    # Twilio's webhook: public, and refused without a valid signature
+    ("/api/ekatra/twilio/inbound", "POST"): C(
+        lambda w: Req("ekatra/twilio/inbound", form={"From": "+919380169981", "Body": "STOP"}),
+        everyone(403),
+        keeps_seed=True,
     ),
 }
 

@@ -13,6 +13,9 @@ parameter name a real object the roles stand in a known relation to:
 - core: the token of the ``account`` role, the revoked token of ``revoked``,
   and the token of ``impostor``: the local account ``local:root``, who must
   not be taken for the admin ``root``;
+- ekatra: ``kevin`` (the instructor role) owns a course with a question, a
+  group with a learner (both free to change) and a scheduled delivery of a
+  second course to a second group; an Ekatra account ``ek<n>@example.org``;
 - ``former_student`` (``s9``) submitted to ``a1`` and was then removed from the
   course; ``other_instructor`` (``irene``) teaches course ``o<n>``.
 
@@ -101,6 +104,11 @@ class World:
     account_token_id: str
     revoked_token: str
     impostor_token: str
+    ekatra_course: str = ""
+    ekatra_group: str = ""
+    ekatra_learner: str = ""
+    ekatra_delivery: str = ""
+    ekatra_email: str = ""
     counter: list[int] = field(default_factory=lambda: [0])
 
     def fresh(self, stem: str) -> str:
@@ -269,8 +277,38 @@ async def seed(client: Client, n: int) -> World:
         revoked_token=revoked_token,
         impostor_token=impostor_token,
     )
+    await _seed_ekatra(client, world)
     client.world = world
     return world
+
+
+async def _seed_ekatra(client: Client, world: World) -> None:
+    """Ekatra's objects, owned by the instructor role, and an Ekatra account."""
+    n = world.n
+    courses, groups = [], []
+    for k in range(2):
+        course = {**EKATRA_COURSE, "name": f"Course {n}.{k}"}
+        made = await client.ok("POST", Req("ekatra/course/", json=course), "instructor")
+        courses.append(made["id"])
+        group = {
+            "name": f"Group {n}.{k}",
+            "students": [{"name": "Lee", "number": f"+9193801{n % 10}{k}981", "timezone": "UTC"}],
+        }
+        made = await client.ok("POST", Req("ekatra/group/", json=group), "instructor")
+        groups.append(made["id"])
+    shown = await client.ok("GET", Req(f"ekatra/group/{groups[0]}"), "instructor")
+    schedule = Req(
+        f"ekatra/delivery/group/{groups[1]}/{courses[1]}", json={"schedule_at": "2100-01-01 09:00"}
+    )
+    delivery = await client.ok("POST", schedule, "instructor")
+    email = f"ek{n}@example.org"
+    signup = {"name": "Ek", "email": email, "password": PASSWORD}
+    await client.ok("POST", Req("ekatra/auth/signup", json=signup), "anonymous")
+    world.ekatra_course = str(courses[0])
+    world.ekatra_group = str(groups[0])
+    world.ekatra_learner = str(shown["students"][0]["id"])
+    world.ekatra_delivery = str(delivery["id"])
+    world.ekatra_email = email
 
 
 async def _sign_up(client: Client, username: str) -> str:
@@ -309,3 +347,10 @@ EVENT = {
     "end_time": "2030-03-18T11:00:00Z",
 }
 TICKET = {"description": "My build fails", "location": "Table 4", "contact": "Slack"}
+EKATRA_COURSE = {
+    "name": "Course",
+    "author": "Kevin",
+    "description": "",
+    "days": [{"text": "Day one", "questions": [{"question": "2+2?", "type": "exact",
+                                                "correct_answer": "4"}]}],
+}

@@ -25,6 +25,7 @@ import ngshare_coursegrab
 import requests
 import sqlalchemy as sa
 from ngshare_coursegrab.models import CourseGrabBase
+from ngshare_ekatra.models import EkatraBase
 from ngshare_vivere.config import Vivere
 from ngshare_vivere.models import VivereBase
 from tornado.httpserver import HTTPServer
@@ -75,13 +76,11 @@ class FuzzServer:
     errors: ErrorLog
 
 
-def _empty_vivere_tables(engine: sa.Engine) -> None:
+def _empty_plugin_tables(engine: sa.Engine) -> None:
     with engine.begin() as conn:
-        for table in [
-            *VivereBase.metadata.sorted_tables[::-1],
-            *CourseGrabBase.metadata.sorted_tables[::-1],
-        ]:
-            conn.execute(table.delete())
+        for metadata in (VivereBase.metadata, CourseGrabBase.metadata, EkatraBase.metadata):
+            for table in metadata.sorted_tables[::-1]:
+                conn.execute(table.delete())
 
 
 #: CourseGrab's roster for the fuzzer: one course, sections 12401 and 12403.
@@ -109,13 +108,13 @@ def running(db_url: str, storage_path: str) -> Iterator[FuzzServer]:
         storage_path=storage_path,
         admins=[ADMIN],
         config_file="",
-        plugins=["vivere", "coursegrab"],
+        plugins=["vivere", "coursegrab", "ekatra"],
     )
     roster_file = Path(storage_path).parent / "coursegrab-roster.json"
     roster_file.write_text(json.dumps(COURSEGRAB_ROSTER))
     config.update_config(Config({"CourseGrab": {"roster_file": str(roster_file)}}))
     ctx, plugins = build(config)
-    _empty_vivere_tables(ctx.db.engine)
+    _empty_plugin_tables(ctx.db.engine)
     empty_all_tables(ctx.db.engine)
     ctx.state(Vivere).organisers = [ORGANISER]
     port = free_port()
@@ -144,7 +143,7 @@ def running(db_url: str, storage_path: str) -> Iterator[FuzzServer]:
         loop.run_forever()
 
     errors = ErrorLog()
-    names = ("ngshare", "ngshare.access", "tornado", "ngshare_vivere")
+    names = ("ngshare", "ngshare.access", "tornado", "ngshare_vivere", "ngshare_ekatra")
     loggers = [logging.getLogger(n) for n in names]
     for logger in loggers:
         logger.addHandler(errors)
@@ -183,6 +182,34 @@ def _files(files: dict[str, bytes]) -> str:
     return json.dumps(
         [{"path": p, "content": base64.b64encode(c).decode()} for p, c in files.items()]
     )
+
+
+def _seed_ekatra(ok: Any) -> dict[str, str]:
+    """Ekatra: a course with a question, a group with a learner, a scheduled delivery."""
+    course = {
+        "name": "Python",
+        "author": "Ekatra",
+        "description": "",
+        "days": [{"text": "Hello", "questions": [{"question": "2+2?", "type": "exact"}]}],
+    }
+    course_id = ok("POST", "ekatra/course/", INSTRUCTOR, json=course)["id"]
+    learners = [{"name": "Lee", "number": "+919380169981", "timezone": "Asia/Kolkata"}]
+    group_id = ok("POST", "ekatra/group/", INSTRUCTOR, json={"name": "G", "students": learners})[
+        "id"
+    ]
+    learner_id = ok("GET", f"ekatra/group/{group_id}", INSTRUCTOR)["students"][0]["id"]
+    schedule = {"schedule_at": "2100-01-01 09:00"}
+    path = f"ekatra/delivery/group/{group_id}/{course_id}"
+    delivery = ok("POST", path, INSTRUCTOR, json=schedule)
+    return {
+        "c_id": str(course_id),
+        "day": "1",
+        "q_id": "1",
+        "group_id": str(group_id),
+        "g_id": str(group_id),
+        "s_id": str(learner_id),
+        "delivery_id": str(delivery["id"]),
+    }
 
 
 def seed_objects(base_url: str) -> Seed:
@@ -288,4 +315,5 @@ def seed_objects(base_url: str) -> Seed:
     }
     if jobs:
         values["job_id"] = jobs[0]["id"]
+    values.update(_seed_ekatra(ok))
     return Seed(path_values=values, vivere_token=token)

@@ -3,7 +3,7 @@
 Twilio POSTs each incoming message as a form (``From``, ``Body``,
 ``MessageSid``, ``AccountSid``, ...) signed with ``X-Twilio-Signature``. A
 message is accepted only when the signature is valid for this URL (see
-:mod:`ngshare_vivere.twilio`), the ``AccountSid`` matches when one is
+:func:`~ngshare.plugin_api.is_valid_twilio_signature`), the ``AccountSid`` matches when one is
 configured, and ``From`` is one of ``c.Vivere.organiser_phone_numbers``;
 anything else is refused with a 403 and logged — never with the token, the
 signature or the message.
@@ -19,10 +19,9 @@ from ngshare_vivere import announcements, errors
 from ngshare_vivere.config import normalize_phone
 from ngshare_vivere.handlers.base import VivereHandler, is_storable
 from ngshare_vivere.models import MAX_MESSAGE, SOURCE_SMS
-from ngshare_vivere.twilio import is_valid_signature
 from sqlalchemy.exc import IntegrityError
 
-from ngshare.plugin_api import ApiError, public
+from ngshare.plugin_api import ApiError, is_valid_twilio_signature, public
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 FORM = "application/x-www-form-urlencoded"
@@ -69,7 +68,7 @@ class SmsAnnouncementHandler(VivereHandler):
         if not signature:
             self.refuse("no X-Twilio-Signature")
         url = self.signed_url()
-        if not is_valid_signature(settings.twilio_auth_token, url, params, signature):
+        if not is_valid_twilio_signature(settings.twilio_auth_token, url, params, signature):
             # the URL without its query string: that may carry other secrets
             self.refuse(f"invalid signature for {url.split('?', 1)[0]}")
         fields = dict(params)

@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 import pytest
 from ngshare_vivere import channels, jobs
-from ngshare_vivere.twilio import compute_signature
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from ngshare.twilio_signature import compute_signature
 from tests.core.test_events import SSEStream
 from tests.plugins.vivere import images
 from tests.plugins.vivere.conftest import ADMIN

@@ -1,4 +1,8 @@
-"""Twilio webhook signatures (``X-Twilio-Signature``), checked without Twilio's SDK.
+"""Twilio webhook signatures (``X-Twilio-Signature``) for every feature set taking webhooks.
+
+Published to plugins as :func:`is_valid_twilio_signature` (``ngshare.plugin_api``):
+Vivere's SMS announcements and Ekatra's learner replies check their webhooks
+with it, so there is one implementation of the rule. Checked without Twilio's SDK.
 
 Twilio signs each webhook request with the account's auth token: HMAC-SHA1
 over the full URL it called, followed by every POST parameter's name and
@@ -43,12 +47,16 @@ def _port_variants(url: str) -> list[str]:
     return [without, with_port]
 
 
-def is_valid_signature(
+def is_valid_twilio_signature(
     auth_token: str, url: str, params: list[tuple[str, str]], signature: str | None
 ) -> bool:
     """Whether ``signature`` is Twilio's for this request (constant-time comparison).
 
-    An empty ``auth_token`` or a missing signature never validates.
+    ``url`` is the full URL Twilio called (scheme, host, path and query), as
+    Twilio saw it; ``params`` every POST form field, exactly as sent. An empty
+    ``auth_token`` or a missing signature never validates.
+
+    .. versionadded:: 1.0 (it was part of the vivere plugin before)
     """
     if not auth_token or not signature:
         return False
