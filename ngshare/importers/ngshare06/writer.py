@@ -1,0 +1,175 @@
+"""Write one planned course into the exchange's tables, inside the caller's transaction.
+
+Files go through the blob store as an upload's do: staged, committed (large
+ones renamed into place and fsynced, small ones inserted into ``blobs`` in
+this transaction), and only then the rows that refer to them. A unit - a
+release, a submission, a feedback set - is written whole or not at all: if
+one of its old files cannot be read, the unit is listed as a problem and left
+out (a later run adds it once the file is back). A release left out keeps its
+assignment and that assignment's submissions out too.
+
+In a dry run nothing reaches the blob store and the caller rolls the
+transaction back: the rows are still written, so the database's own checks
+run, but never kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from ngshare.exchange.access import users_named
+from ngshare.exchange.handlers.roster import next_position
+from ngshare.exchange.models import (
+    KIND_FEEDBACK,
+    KIND_RELEASE,
+    KIND_SUBMISSION,
+    Assignment,
+    Course,
+    Membership,
+    Submission,
+    insert_files,
+)
+from ngshare.exchange.wire import UploadedFile
+from ngshare.importers.ngshare06.plan import CoursePlan
+from ngshare.importers.ngshare06.reader import OldFile, OldSubmission
+from ngshare.importers.ngshare06.report import CourseReport, Problem
+from ngshare.importers.ngshare06.source_files import FileProblem, read_old_file
+from ngshare.storage import BlobStore, StagedBlob
+
+
+@dataclass
+class CourseWriter:
+    """Writes one :class:`CoursePlan`; counts into ``report``, problems into ``problems``."""
+
+    session: Session
+    store: BlobStore
+    storage: Path  # the old storage folder
+    report: CourseReport
+    problems: list[Problem]
+    dry_run: bool
+    released_at: datetime
+    on_bytes: Callable[[int], None] = lambda n: None
+
+    def write(self, plan: CoursePlan) -> None:
+        course_pk = plan.target.pk
+        if course_pk is None:
+            course = Course(name=plan.name)
+            self.session.add(course)
+            self.session.flush()
+            course_pk = course.pk
+        users = users_named(self.session, plan.usernames())
+        self._write_members(plan, course_pk, users)
+        for a in plan.assignments:
+            assignment_pk = a.pk
+            if assignment_pk is None:
+                assignment_pk = self._write_release(plan.name, course_pk, a.old)
+                if assignment_pk is None:
+                    waiting = len(a.new_submissions)
+                    if waiting:
+                        self._problem(
+                            f"{waiting} submission(s) to {a.old.name!r}",
+                            "waiting for that assignment's release",
+                        )
+                    continue
+            for s in a.new_submissions:
+                submission_pk = self._write_submission(assignment_pk, users[s.student].pk, a.old.name, s)
+                if submission_pk is not None and s.feedback:
+                    self._write_feedback(submission_pk, a.old.name, s)
+            for submission_pk, s in a.feedback_for:
+                self._write_feedback(submission_pk, a.old.name, s)
+
+    def _write_members(self, plan: CoursePlan, course_pk: int, users: dict) -> None:
+        position = next_position(self.session, _CourseRef(course_pk)) if plan.target.pk else 0
+        for m in plan.new_members:
+            self.session.add(
+                Membership(
+                    course_pk=course_pk,
+                    user_pk=users[m.old.username].pk,
+                    role=m.role,
+                    first_name=m.old.first_name,
+                    last_name=m.old.last_name,
+                    email=m.old.email,
+                    position=position,
+                )
+            )
+            position += 1
+            self.report.added["instructors" if m.role == "instructor" else "students"] += 1
+        self.session.flush()
+
+    def _write_release(self, course: str, course_pk: int, old) -> int | None:
+        files = self._store_unit(f"release of {old.name!r}", old.files)
+        if files is None:
+            return None
+        assignment = Assignment(course_pk=course_pk, name=old.name, released_at=self.released_at)
+        self.session.add(assignment)
+        self.session.flush()
+        insert_files(self.session, files, KIND_RELEASE, assignment_pk=assignment.pk)
+        self.report.added["assignments"] += 1
+        return assignment.pk
+
+    def _write_submission(self, assignment_pk: int, user_pk: int, name: str, s: OldSubmission) -> int | None:
+        files = self._store_unit(f"submission of {s.student!r} to {name!r} at {s.timestamp}", s.files)
+        if files is None:
+            return None
+        row = {"assignment_pk": assignment_pk, "user_pk": user_pk, "timestamp": s.timestamp}
+        pk = self.session.execute(insert(Submission).returning(Submission.pk), [row]).scalar_one()
+        insert_files(self.session, files, KIND_SUBMISSION, submission_pk=pk)
+        self.report.added["submissions"] += 1
+        return pk
+
+    def _write_feedback(self, submission_pk: int, name: str, s: OldSubmission) -> None:
+        files = self._store_unit(f"feedback for {s.student!r} on {name!r} at {s.timestamp}", s.feedback)
+        if files is None:
+            return
+        insert_files(self.session, files, KIND_FEEDBACK, submission_pk=submission_pk)
+        self.report.added["feedback"] += 1
+
+    def _store_unit(self, what: str, old_files: list[OldFile]) -> list[UploadedFile] | None:
+        """Read a unit's old files and put them in the blob store; None if one is unreadable."""
+        contents: list[tuple[OldFile, bytes]] = []
+        for f in old_files:
+            try:
+                data = read_old_file(self.storage, f)
+            except FileProblem as e:
+                self._problem(what, f"file {f.path!r} {e}")
+                return None
+            contents.append((f, data))
+            self.on_bytes(len(data))
+        staged = [self._stage(what, f, data) for f, data in contents]
+        if not self.dry_run:
+            self.store.commit(staged, self.session.connection())
+        self.report.added["files"] += len(staged)
+        self.report.bytes_added += sum(b.size for b in staged)
+        return [UploadedFile(path=f.path, blob=b) for (f, _), b in zip(contents, staged, strict=True)]
+
+    def _stage(self, what: str, f: OldFile, data: bytes) -> StagedBlob:
+        if self.dry_run:
+            blob = StagedBlob(
+                None, hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data)
+            )
+        else:
+            blob = self.store.stage(data)
+        if f.md5 is not None and blob.md5 != f.md5:
+            self._problem(
+                what,
+                f"file {f.path!r}: its content no longer matches the md5 ngshare 0.6 recorded",
+                fatal=False,
+            )
+        return blob
+
+    def _problem(self, what: str, reason: str, fatal: bool = True) -> None:
+        self.problems.append(Problem(self.report.name, what, reason, fatal))
+
+
+@dataclass
+class _CourseRef:
+    """What :func:`next_position` needs of a course: its key."""
+
+    pk: int
