@@ -40,13 +40,19 @@ class Ngshare06Import(SubCommand):
     }
     flags = {
         **NgShare.flags,
-        "dry-run": ({"Ngshare06Import": {"dry_run": True}}, "Report what would be added; write nothing."),
+        "dry-run": (
+            {"Ngshare06Import": {"dry_run": True}},
+            "Report what would be added; write nothing.",
+        ),
         "json": ({"Ngshare06Import": {"as_json": True}}, "Print the report as JSON."),
     }
     from_database = Unicode(
-        "", help="SQLAlchemy URL of the ngshare 0.6 database (its --database), e.g. sqlite:////srv/ngshare/ngshare.db."
+        "",
+        help="SQLAlchemy URL of the ngshare 0.6 database (its --database), e.g. sqlite:////srv/ngshare/ngshare.db.",
     ).tag(config=True)
-    from_storage = Unicode("", help="ngshare 0.6's storage folder (its --storage).").tag(config=True)
+    from_storage = Unicode("", help="ngshare 0.6's storage folder (its --storage).").tag(
+        config=True
+    )
     dry_run = Bool(False, help="Report what would be added; write nothing.").tag(config=True)
     as_json = Bool(False, help="Print the report as JSON.").tag(config=True)
 
@@ -62,7 +68,10 @@ class Ngshare06Import(SubCommand):
 
     def run(self, argv: list[str]) -> int:
         if argv:
-            print(f"unexpected argument {argv[0]!r}; see ngshare import ngshare06 --help", file=sys.stderr)
+            print(
+                f"unexpected argument {argv[0]!r}; see ngshare import ngshare06 --help",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         if not self.from_database or not self.from_storage:
             print("error: give --from-database URL and --from-storage DIR", file=sys.stderr)
@@ -91,7 +100,9 @@ class ImportCommand(SubCommand):
 
     ngshare import ngshare06 --from-database URL --from-storage DIR [--dry-run]
     """
-    subcommands = {"ngshare06": (Ngshare06Import, "Import an ngshare 0.6 database and storage folder.")}
+    subcommands = {
+        "ngshare06": (Ngshare06Import, "Import an ngshare 0.6 database and storage folder.")
+    }
 
     def start(self) -> None:
         if self.subapp is None:

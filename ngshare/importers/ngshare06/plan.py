@@ -45,7 +45,9 @@ class TargetCourse:
 
     @classmethod
     def load(cls, session: Session, name: str) -> TargetCourse:
-        pk = session.scalar(select(Course.pk).where(Course.name == name, Course.deleted_at.is_(None)))
+        pk = session.scalar(
+            select(Course.pk).where(Course.name == name, Course.deleted_at.is_(None))
+        )
         if pk is None:
             return cls()
         target = cls(pk=pk)
@@ -54,20 +56,20 @@ class TargetCourse:
             .join(Membership, Membership.user_pk == User.pk)
             .where(Membership.course_pk == pk)
         )
-        target.members = dict(rows.tuples())
+        target.members = {name: role for name, role in rows}
         rows = session.execute(
             select(Assignment.name, Assignment.pk).where(
                 Assignment.course_pk == pk, Assignment.deleted_at.is_(None)
             )
         )
-        target.assignments = dict(rows.tuples())
+        target.assignments = {name: apk for name, apk in rows}
         rows = session.execute(
             select(Assignment.name, User.name, Submission.timestamp, Submission.pk)
             .join(Submission, Submission.assignment_pk == Assignment.pk)
             .join(User, User.pk == Submission.user_pk)
             .where(Assignment.course_pk == pk, Assignment.deleted_at.is_(None))
         )
-        target.submissions = {(a, u, ts): spk for a, u, ts, spk in rows.tuples()}
+        target.submissions = {(a, u, ts): spk for a, u, ts, spk in rows}
         if target.submissions:
             target.with_feedback = set(
                 session.scalars(

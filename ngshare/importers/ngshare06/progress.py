@@ -22,7 +22,9 @@ class Progress:
         self.enabled = self.stream.isatty() if enabled is None else enabled
 
     @contextmanager
-    def phase(self, description: str, total: int | None = None, *, in_bytes: bool = False) -> Iterator[tqdm]:
+    def phase(
+        self, description: str, total: int | None = None, *, in_bytes: bool = False
+    ) -> Iterator[tqdm]:
         """A bar for one phase; ``in_bytes`` counts bytes (KiB, MiB ...) instead of items."""
         bar = tqdm(
             total=total,

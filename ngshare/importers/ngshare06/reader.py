@@ -207,7 +207,10 @@ def _read(conn: Connection, t: dict[str, Table]) -> Source:
         int(key): OldCourse(int(key), name) for key, name in _rows(conn, t["courses"], "_id", "id")
     }
     by_name = {c.name: c for c in courses.values()}
-    for table, role in (("instructor_assoc_table", "instructors"), ("student_assoc_table", "students")):
+    for table, role in (
+        ("instructor_assoc_table", "instructors"),
+        ("student_assoc_table", "students"),
+    ):
         for user, course, first, last, email in _rows(
             conn, t[table], "left_id", "right_id", "first_name", "last_name", "email"
         ):

@@ -52,12 +52,11 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         """Everything was imported: no failed course, no file left behind."""
-        return not any(c.failed for c in self.courses) and not any(
-            p.fatal for p in self.problems
-        )
+        return not any(c.failed for c in self.courses) and not any(p.fatal for p in self.problems)
 
     def text(self) -> str:
-        head = f"source: ngshare 0.6 database at revision {self.revision or 'unknown (no alembic_version)'}"
+        revision = self.revision or "unknown (no alembic_version)"
+        head = f"source: ngshare 0.6 database at revision {revision}"
         lines = [head, *(c.line(self.dry_run) for c in self.courses)]
         totals = Counter()
         for c in self.courses:

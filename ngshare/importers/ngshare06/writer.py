@@ -79,7 +79,9 @@ class CourseWriter:
                         )
                     continue
             for s in a.new_submissions:
-                submission_pk = self._write_submission(assignment_pk, users[s.student].pk, a.old.name, s)
+                submission_pk = self._write_submission(
+                    assignment_pk, users[s.student].pk, a.old.name, s
+                )
                 if submission_pk is not None and s.feedback:
                     self._write_feedback(submission_pk, a.old.name, s)
             for submission_pk, s in a.feedback_for:
@@ -114,8 +116,12 @@ class CourseWriter:
         self.report.added["assignments"] += 1
         return assignment.pk
 
-    def _write_submission(self, assignment_pk: int, user_pk: int, name: str, s: OldSubmission) -> int | None:
-        files = self._store_unit(f"submission of {s.student!r} to {name!r} at {s.timestamp}", s.files)
+    def _write_submission(
+        self, assignment_pk: int, user_pk: int, name: str, s: OldSubmission
+    ) -> int | None:
+        files = self._store_unit(
+            f"submission of {s.student!r} to {name!r} at {s.timestamp}", s.files
+        )
         if files is None:
             return None
         row = {"assignment_pk": assignment_pk, "user_pk": user_pk, "timestamp": s.timestamp}
@@ -125,7 +131,9 @@ class CourseWriter:
         return pk
 
     def _write_feedback(self, submission_pk: int, name: str, s: OldSubmission) -> None:
-        files = self._store_unit(f"feedback for {s.student!r} on {name!r} at {s.timestamp}", s.feedback)
+        files = self._store_unit(
+            f"feedback for {s.student!r} on {name!r} at {s.timestamp}", s.feedback
+        )
         if files is None:
             return
         insert_files(self.session, files, KIND_FEEDBACK, submission_pk=submission_pk)
@@ -147,7 +155,9 @@ class CourseWriter:
             self.store.commit(staged, self.session.connection())
         self.report.added["files"] += len(staged)
         self.report.bytes_added += sum(b.size for b in staged)
-        return [UploadedFile(path=f.path, blob=b) for (f, _), b in zip(contents, staged, strict=True)]
+        return [
+            UploadedFile(path=f.path, blob=b) for (f, _), b in zip(contents, staged, strict=True)
+        ]
 
     def _stage(self, what: str, f: OldFile, data: bytes) -> StagedBlob:
         if self.dry_run:
