@@ -12,6 +12,7 @@ question a client could ask about that data; the import tests ask ngshare
 from __future__ import annotations
 
 import base64
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ STUDENTS = {
     ],
     UNICODE_COURSE: [("émile", "Émile", "Zola", "emile@example.fr"), ("s1", "J", "N", "j@n")],
 }
+FIELDS = ("username", "first_name", "last_name", "email")
 #: The student removed from physics-101 after submitting.
 DELETED_STUDENT = "s3"
 
@@ -43,8 +45,6 @@ def b64(data: bytes) -> str:
 
 
 def files_field(files: dict[str, bytes]) -> str:
-    import json
-
     return json.dumps([{"path": p, "content": b64(c)} for p, c in files.items()])
 
 
@@ -76,7 +76,7 @@ def release_files(course: str, assignment: str) -> dict[str, bytes]:
     big = os.urandom(300 * 1024)  # over our 256 KiB inline limit: stored as a file
     return {
         f"{assignment}.ipynb": f'{{"cells": [], "course": "{course}"}}'.encode(),
-        "data/données.csv": "x,y\n1,2\n".encode(),
+        "data/données.csv": b"x,y\n1,2\n",
         "résumé/ñ.bin": big,
     }
 
@@ -97,14 +97,13 @@ def populate(client: Client) -> None:
                 first_name=first, last_name=last, email=email,
             )  # fmt: skip
     client.ok("POST", f"course/{EMPTY}", ADMIN, instructors='["ins1"]')
-    import json
 
     first, *rest = STUDENTS[PHYSICS]
     client.ok("POST", f"student/{PHYSICS}/{first[0]}", "ins1",
               first_name=first[1], last_name=first[2], email=first[3])  # fmt: skip
-    entries = [dict(zip(("username", "first_name", "last_name", "email"), s)) for s in rest]
+    entries = [dict(zip(FIELDS, s, strict=True)) for s in rest]
     client.ok("POST", f"students/{PHYSICS}", "ins1", students=json.dumps(entries))
-    entries = [dict(zip(("username", "first_name", "last_name", "email"), s)) for s in STUDENTS[UNICODE_COURSE]]
+    entries = [dict(zip(FIELDS, s, strict=True)) for s in STUDENTS[UNICODE_COURSE]]
     client.ok("POST", f"students/{UNICODE_COURSE}", "prof.ø", students=json.dumps(entries))
 
     for course, instructor, names in (
@@ -179,7 +178,13 @@ def questions(client: Client) -> list[tuple[str, str, dict]]:
             for s in subs.get("submissions", []):
                 student, ts = s["student_id"], s["timestamp"]
                 calls += [(f"submission/{base}/{student}", teacher, {"timestamp": ts})]
-                calls += [(f"submission/{base}/{student}", teacher, {"timestamp": ts, "list_only": "true"})]
+                calls += [
+                    (
+                        f"submission/{base}/{student}",
+                        teacher,
+                        {"timestamp": ts, "list_only": "true"},
+                    )
+                ]
                 for who in (teacher, student):
                     calls += [(f"feedback/{base}/{student}", who, {"timestamp": ts})]
                 calls += [(f"feedback/{base}/{student}", teacher, {"timestamp": ts + "1"})]
@@ -205,7 +210,9 @@ def normalized(status: int, body: object) -> tuple[int, object]:
     if "timestamp" in out:
         out["timestamp"] = _plain(out["timestamp"])
     if "submissions" in out:
-        out["submissions"] = [{**s, "timestamp": _plain(s["timestamp"])} for s in out["submissions"]]
+        out["submissions"] = [
+            {**s, "timestamp": _plain(s["timestamp"])} for s in out["submissions"]
+        ]
     return status, out
 
 

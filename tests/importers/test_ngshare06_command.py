@@ -19,15 +19,24 @@ from tests.importers.test_ngshare06_import import run_import
     "args, message",
     [
         ([], "give --from-database URL and --from-storage DIR"),
-        (["--from-database", "sqlite:///{tmp}/absent.db", "--from-storage", "{tmp}"], "cannot read"),
+        (
+            ["--from-database", "sqlite:///{tmp}/absent.db", "--from-storage", "{tmp}"],
+            "cannot read",
+        ),
         (["--from-database", "sqlite:///{tmp}/text.db", "--from-storage", "{tmp}"], "cannot read"),
-        (["--from-database", "sqlite:///{tmp}/other.db", "--from-storage", "{tmp}"],
-         "not an ngshare 0.6 database: missing table(s)"),  # fmt: skip
+        (
+            ["--from-database", "sqlite:///{tmp}/other.db", "--from-storage", "{tmp}"],
+            "not an ngshare 0.6 database: missing table(s)",
+        ),  # fmt: skip
         (["--from-database", "nonsense://", "--from-storage", "{tmp}"], "cannot open"),
-        (["--from-database", "sqlite:///{tmp}/other.db", "--from-storage", "{tmp}/nope"],
-         "is not a folder"),  # fmt: skip
-        (["--from-database", "sqlite:///x.db", "--from-storage", "{tmp}", "extra"],
-         "unexpected argument"),  # fmt: skip
+        (
+            ["--from-database", "sqlite:///{tmp}/other.db", "--from-storage", "{tmp}/nope"],
+            "is not a folder",
+        ),  # fmt: skip
+        (
+            ["--from-database", "sqlite:///x.db", "--from-storage", "{tmp}", "extra"],
+            "unexpected argument",
+        ),  # fmt: skip
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message_and_create_nothing(args, message, tmp_path):
@@ -41,4 +50,3 @@ def test_bad_arguments_exit_2_with_a_clear_message_and_create_nothing(args, mess
     assert status == 2
     assert message in err
     assert not (tmp_path / "absent.db").exists()
-
