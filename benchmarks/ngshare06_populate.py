@@ -29,10 +29,11 @@ def main() -> None:
     data_dir, students, assignments, submissions, kb = sys.argv[1:6]
     students, assignments, submissions, kb = map(int, (students, assignments, submissions, kb))
 
-    from ngshare import dbutil
     from ngshare.database import Assignment, Course, File, StudentAssociation, Submission, User
     from sqlalchemy import create_engine
     from sqlalchemy.orm import sessionmaker
+
+    from ngshare import dbutil
 
     url = f"sqlite:///{os.path.join(data_dir, 'ngshare.db')}"
     storage = os.path.join(data_dir, "files")
@@ -54,7 +55,7 @@ def main() -> None:
     course = Course("big-course", [instructor])
     db.add(course)
     people = [User(f"student{i:04d}") for i in range(students)]
-    for i, user in enumerate(people):
+    for user in people:
         course.students.append(user)
     db.flush()
     for i, user in enumerate(people):
