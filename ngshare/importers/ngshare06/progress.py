@@ -34,7 +34,6 @@ class Progress:
             unit="B" if in_bytes else " items",
             unit_scale=in_bytes,
             unit_divisor=1024,
-            dynamic_ncols=True,
             leave=True,
         )
         try:
