@@ -33,6 +33,7 @@ from ngshare.exchange.models import (
     Assignment,
     Course,
     Membership,
+    StoredFile,
     Submission,
     insert_files,
 )
@@ -42,6 +43,9 @@ from ngshare.importers.ngshare06.reader import OldFile, OldSubmission
 from ngshare.importers.ngshare06.report import CourseReport, Problem
 from ngshare.importers.ngshare06.source_files import FileProblem, read_old_file
 from ngshare.storage import BlobStore, StagedBlob
+
+#: Submissions written per blob-store commit and per statement (a few MB of files).
+BATCH = 200
 
 
 @dataclass
@@ -78,12 +82,7 @@ class CourseWriter:
                             "waiting for that assignment's release",
                         )
                     continue
-            for s in a.new_submissions:
-                submission_pk = self._write_submission(
-                    assignment_pk, users[s.student].pk, a.old.name, s
-                )
-                if submission_pk is not None and s.feedback:
-                    self._write_feedback(submission_pk, a.old.name, s)
+            self._write_submissions(assignment_pk, a.old.name, a.new_submissions, users)
             for submission_pk, s in a.feedback_for:
                 self._write_feedback(submission_pk, a.old.name, s)
 
@@ -116,19 +115,57 @@ class CourseWriter:
         self.report.added["assignments"] += 1
         return assignment.pk
 
-    def _write_submission(
-        self, assignment_pk: int, user_pk: int, name: str, s: OldSubmission
-    ) -> int | None:
-        files = self._store_unit(
-            f"submission of {s.student!r} to {name!r} at {s.timestamp}", s.files
-        )
-        if files is None:
-            return None
-        row = {"assignment_pk": assignment_pk, "user_pk": user_pk, "timestamp": s.timestamp}
-        pk = self.session.execute(insert(Submission).returning(Submission.pk), [row]).scalar_one()
-        insert_files(self.session, files, KIND_SUBMISSION, submission_pk=pk)
-        self.report.added["submissions"] += 1
-        return pk
+    def _write_submissions(
+        self, assignment_pk: int, name: str, subs: list[OldSubmission], users: dict
+    ) -> None:
+        """New submissions (and their feedback), :data:`BATCH` at a time.
+
+        Each batch is one blob-store commit and three statements, whatever its
+        size: on PostgreSQL a statement per submission was most of the time.
+        """
+        for i in range(0, len(subs), BATCH):
+            units = []
+            for s in subs[i : i + BATCH]:
+                what = f"submission of {s.student!r} to {name!r} at {s.timestamp}"
+                files = self._read_unit(what, s.files)
+                if files is None:
+                    continue
+                feedback = None
+                if s.feedback:
+                    feedback = self._read_unit(f"feedback for {what}", s.feedback)
+                units.append((s, what, files, feedback))
+            if not units:
+                continue
+            staged = [[self._stage(what, f, d) for f, d in files] for _, what, files, _ in units]
+            staged_feedback = [
+                [self._stage(what, f, d) for f, d in feedback or []]
+                for _, what, _, feedback in units
+            ]
+            if not self.dry_run:
+                every = [b for blobs in (*staged, *staged_feedback) for b in blobs]
+                self.store.commit(every, self.session.connection())
+            rows = [
+                {
+                    "assignment_pk": assignment_pk,
+                    "user_pk": users[s.student].pk,
+                    "timestamp": s.timestamp,
+                }
+                for s, _, _, _ in units
+            ]
+            returning = insert(Submission).returning(Submission.pk, sort_by_parameter_order=True)
+            pks = self.session.execute(returning, rows).scalars().all()
+            file_rows = []
+            for pk, (_, _, files, feedback), blobs, feedback_blobs in zip(
+                pks, units, staged, staged_feedback, strict=True
+            ):
+                file_rows += _file_rows(KIND_SUBMISSION, pk, files, blobs)
+                file_rows += _file_rows(KIND_FEEDBACK, pk, feedback or [], feedback_blobs)
+                self._count(blobs)
+                self.report.added["submissions"] += 1
+                if feedback is not None:
+                    self._count(feedback_blobs)
+                    self.report.added["feedback"] += 1
+            self.session.execute(insert(StoredFile), file_rows)
 
     def _write_feedback(self, submission_pk: int, name: str, s: OldSubmission) -> None:
         files = self._store_unit(
@@ -139,8 +176,8 @@ class CourseWriter:
         insert_files(self.session, files, KIND_FEEDBACK, submission_pk=submission_pk)
         self.report.added["feedback"] += 1
 
-    def _store_unit(self, what: str, old_files: list[OldFile]) -> list[UploadedFile] | None:
-        """Read a unit's old files and put them in the blob store; None if one is unreadable."""
+    def _read_unit(self, what: str, old_files: list[OldFile]) -> list[tuple[OldFile, bytes]] | None:
+        """A unit's old files with their contents; None (and listed) if one is unreadable."""
         contents: list[tuple[OldFile, bytes]] = []
         for f in old_files:
             try:
@@ -150,14 +187,24 @@ class CourseWriter:
                 return None
             contents.append((f, data))
             self.on_bytes(len(data))
+        return contents
+
+    def _store_unit(self, what: str, old_files: list[OldFile]) -> list[UploadedFile] | None:
+        """Read a unit's old files and put them in the blob store; None if one is unreadable."""
+        contents = self._read_unit(what, old_files)
+        if contents is None:
+            return None
         staged = [self._stage(what, f, data) for f, data in contents]
         if not self.dry_run:
             self.store.commit(staged, self.session.connection())
-        self.report.added["files"] += len(staged)
-        self.report.bytes_added += sum(b.size for b in staged)
+        self._count(staged)
         return [
             UploadedFile(path=f.path, blob=b) for (f, _), b in zip(contents, staged, strict=True)
         ]
+
+    def _count(self, staged: list[StagedBlob]) -> None:
+        self.report.added["files"] += len(staged)
+        self.report.bytes_added += sum(b.size for b in staged)
 
     def _stage(self, what: str, f: OldFile, data: bytes) -> StagedBlob:
         if self.dry_run:
@@ -176,6 +223,25 @@ class CourseWriter:
 
     def _problem(self, what: str, reason: str, fatal: bool = True) -> None:
         self.problems.append(Problem(self.report.name, what, reason, fatal))
+
+
+def _file_rows(
+    kind: str, submission_pk: int, files: list[tuple[OldFile, bytes]], blobs: list[StagedBlob]
+) -> list[dict]:
+    """``exchange_files`` rows of one submission's files (or feedback), in their order."""
+    return [
+        {
+            "kind": kind,
+            "submission_pk": submission_pk,
+            "assignment_pk": None,
+            "position": i,
+            "path": f.path,
+            "sha256": b.sha256,
+            "md5": b.md5,
+            "size": b.size,
+        }
+        for i, ((f, _), b) in enumerate(zip(files, blobs, strict=True))
+    ]
 
 
 @dataclass
