@@ -315,3 +315,28 @@ def test_a_course_whose_write_fails_is_rolled_back_whole_and_a_rerun_completes_i
     by_name = {c["course"]: c for c in report["courses"]}
     assert by_name[sc.PHYSICS]["added"]["submissions"] >= 6
     assert not any(by_name[sc.UNICODE_COURSE]["added"].values())
+
+
+def test_a_storage_name_leading_outside_the_old_folder_is_refused_and_listed(old, target, tmp_path):
+    """A damaged ``files.actual_name`` such as ``../x`` is never read; its unit waits."""
+    server = old["server"]
+    copy = tmp_path / "damaged.db"
+    shutil.copy(server.database, copy)
+    (tmp_path / "outside.txt").write_text("not ngshare's")
+    conn = sqlite3.connect(copy)
+    with conn:
+        (name,) = conn.execute(
+            "SELECT actual_name FROM files WHERE filename = 'notes/ü.txt' ORDER BY _id LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "UPDATE files SET actual_name = '../outside.txt' WHERE actual_name = ?", (name,)
+        )
+    conn.close()
+    status, report, err = run_import(
+        target, "--from-database", f"sqlite:///{copy}", "--from-storage", str(server.storage)
+    )
+    assert status == 1, err
+    fatal = [p for p in report["problems"] if p["fatal"]]
+    assert len(fatal) == 1 and "unsafe storage name '../outside.txt'" in fatal[0]["reason"]
+    assert fatal[0]["what"].startswith("submission of 's1' to 'hw1'")
+    assert added(report, "submissions") == 7

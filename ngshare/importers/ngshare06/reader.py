@@ -127,7 +127,12 @@ def read_source(url: str) -> Source:
     """Read the whole ngshare 0.6 database at ``url`` in one read-only transaction."""
     try:
         engine = create_engine(read_only_url(url))
-    except (ArgumentError, ImportError) as e:
+    except ImportError as e:
+        raise SourceError(
+            f"cannot open {_redacted(url)}: its database driver is not installed ({e.name});"
+            " for PostgreSQL use postgresql+psycopg://..."
+        ) from e
+    except ArgumentError as e:
         raise SourceError(f"cannot open {_redacted(url)}: {e}") from e
     try:
         with engine.connect() as conn:
