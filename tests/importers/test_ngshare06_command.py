@@ -9,6 +9,8 @@ test_ngshare06_import.py.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -50,3 +52,12 @@ def test_bad_arguments_exit_2_with_a_clear_message_and_create_nothing(args, mess
     assert status == 2
     assert message in err
     assert not (tmp_path / "absent.db").exists()
+
+
+def test_an_unknown_source_names_the_known_ones(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "ngshare", "import", "ngshare05"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "unknown source 'ngshare05'; sources: ngshare06" in done.stderr

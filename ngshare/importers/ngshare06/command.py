@@ -106,6 +106,7 @@ class ImportCommand(SubCommand):
 
     def start(self) -> None:
         if self.subapp is None:
-            print("usage: ngshare import ngshare06 --help", file=sys.stderr)
+            named = f"unknown source {self.extra_args[0]!r}; " if self.extra_args else ""
+            print(f"{named}sources: {', '.join(self.subcommands)} (see --help)", file=sys.stderr)
             sys.exit(EXIT_USAGE)
         self.subapp.start()
