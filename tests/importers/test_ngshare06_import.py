@@ -16,6 +16,10 @@ Two differences are deliberate, and checked as such:
   (listed, exit status 1) until the file is back; ngshare 0.6.0 answered 500.
 
 Marked ``slow``: they start ngshare 0.6.0 (built once into the test cache).
+The sources are SQLite: ngshare 0.6.0 cannot create its schema on PostgreSQL
+(its first migration fails: "foreign key constraint
+assignment_files_assoc_table_left_id_fkey cannot be implemented", a TEXT
+column referring to an INTEGER key), so no ngshare 0.6 installation runs there.
 """
 
 from __future__ import annotations
@@ -331,6 +335,7 @@ def test_a_storage_name_leading_outside_the_old_folder_is_refused_and_listed(old
         conn.execute(
             "UPDATE files SET actual_name = '../outside.txt' WHERE actual_name = ?", (name,)
         )
+        (in_source,) = conn.execute("SELECT COUNT(*) FROM submissions").fetchone()
     conn.close()
     status, report, err = run_import(
         target, "--from-database", f"sqlite:///{copy}", "--from-storage", str(server.storage)
@@ -339,4 +344,4 @@ def test_a_storage_name_leading_outside_the_old_folder_is_refused_and_listed(old
     fatal = [p for p in report["problems"] if p["fatal"]]
     assert len(fatal) == 1 and "unsafe storage name '../outside.txt'" in fatal[0]["reason"]
     assert fatal[0]["what"].startswith("submission of 's1' to 'hw1'")
-    assert added(report, "submissions") == 7
+    assert added(report, "submissions") == in_source - 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -89,8 +91,8 @@ def _import_course(
     course: OldCourse,
     report: ImportReport,
     dry_run: bool,
-    released_at,
-    on_bytes,
+    released_at: datetime,
+    on_bytes: Callable[[int], object],
 ) -> CourseReport:
     """One course in one transaction: all of it (bar the problems listed) or nothing."""
     name = course.name if course.name is not None else f"#{course.key}"

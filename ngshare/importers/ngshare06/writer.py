@@ -39,7 +39,7 @@ from ngshare.exchange.models import (
 )
 from ngshare.exchange.wire import UploadedFile
 from ngshare.importers.ngshare06.plan import CoursePlan
-from ngshare.importers.ngshare06.reader import OldFile, OldSubmission
+from ngshare.importers.ngshare06.reader import OldAssignment, OldFile, OldSubmission
 from ngshare.importers.ngshare06.report import CourseReport, Problem
 from ngshare.importers.ngshare06.source_files import FileProblem, read_old_file
 from ngshare.storage import BlobStore, StagedBlob
@@ -73,7 +73,7 @@ class CourseWriter:
         for a in plan.assignments:
             assignment_pk = a.pk
             if assignment_pk is None:
-                assignment_pk = self._write_release(plan.name, course_pk, a.old)
+                assignment_pk = self._write_release(course_pk, a.old)
                 if assignment_pk is None:
                     waiting = len(a.new_submissions)
                     if waiting:
@@ -104,7 +104,8 @@ class CourseWriter:
             self.report.added["instructors" if m.role == "instructor" else "students"] += 1
         self.session.flush()
 
-    def _write_release(self, course: str, course_pk: int, old) -> int | None:
+    def _write_release(self, course_pk: int, old: OldAssignment) -> int | None:
+        """The assignment with its released files; None (listed) if a file is unreadable."""
         files = self._store_unit(f"release of {old.name!r}", old.files)
         if files is None:
             return None
