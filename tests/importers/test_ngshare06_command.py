@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from tests.importers.test_ngshare06_import import run_import
+from tests.importers.command_line import run_import
 
 
 @pytest.mark.parametrize(

@@ -25,11 +25,8 @@ column referring to an INTEGER key), so no ngshare 0.6 installation runs there.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -38,28 +35,11 @@ import sqlalchemy as sa
 
 from tests.conftest import PG_URL
 from tests.importers import scenario as sc
+from tests.importers.command_line import added, run_import
 from tests.importers.old_server import run_ngshare06_alembic, running_ngshare06
 from tests.servers import running_server
 
 pytestmark = pytest.mark.slow
-
-
-def run_import(target: dict, *args: str) -> tuple[int, dict, str]:
-    """Run ``ngshare import ngshare06 ... --json`` as a user would: (status, report, stderr)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "ngshare", "import", "ngshare06", *args, "--json",
-         f"--database={target['url']}", f"--storage={target['storage']}"],
-        capture_output=True, text=True, timeout=300, cwd=target["storage"].parent,
-    )  # fmt: skip
-    try:
-        report = json.loads(done.stdout)
-    except ValueError:
-        report = {}
-    return done.returncode, report, done.stderr
-
-
-def added(report: dict, kind: str) -> int:
-    return sum(c["added"][kind] for c in report["courses"])
 
 
 def digest_tree(folder: Path) -> dict[str, str]:

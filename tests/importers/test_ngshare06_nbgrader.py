@@ -16,8 +16,8 @@ import json
 import pytest
 
 from tests.importers import scenario as sc
+from tests.importers.command_line import run_import
 from tests.importers.old_server import running_ngshare06
-from tests.importers.test_ngshare06_import import run_import
 from tests.integration import stock_client
 from tests.integration.hub import running_hub
 from tests.integration.test_nbgrader_hub import STOCK_CONFIG, Course, released, run, submissions
