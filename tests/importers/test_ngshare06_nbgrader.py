@@ -4,9 +4,10 @@ A course is made on the real ngshare 0.6.0 (kevin teaches, s1 and s2 submit
 twice, s1 gets feedback), imported with ``ngshare import ngshare06``, and a
 real JupyterHub then runs this server as its ``ngshare`` service on the
 imported data. The stock client ``ngshare_exchange`` 0.5.3 with nbgrader 0.9
-lists and collects the imported submissions (kevin) and lists and fetches
-the imported release (s2), through the hub with real tokens: what an
-instructor and a student do the morning after the switch.
+lists and collects the imported submissions (kevin), lists and fetches the
+imported release (s2) and fetches feedback on a submission made on the old
+server (s1), through the hub with real tokens: what an instructor and a
+student do the morning after the switch.
 """
 
 from __future__ import annotations
@@ -125,3 +126,24 @@ def test_a_student_lists_and_fetches_the_imported_release(course):
     run((s2, ("fetch_assignment", "ps1", "--course", COURSE)))
     fetched = s2.cwd / "ps1" / "problem1.ipynb"
     assert fetched.read_bytes() == RELEASE["problem1.ipynb"]
+
+
+def test_a_student_fetches_feedback_for_a_submission_made_on_ngshare06(course):
+    """The client's cache names the submission by ngshare 0.6.0's timestamp; that still works.
+
+    ngshare_exchange's ``submit`` keeps a copy of each submission in the
+    nbgrader cache, in a folder named ``<student>+<assignment>+<timestamp>``
+    holding ``timestamp.txt`` - the timestamp ngshare 0.6.0 answered. That
+    folder is made here as the client made it on the old server;
+    ``fetch_feedback`` then asks this server for the feedback by that timestamp.
+    """
+    s1 = course["s1"]
+    timestamp, files = course.state["latest"]["s1"]
+    cached = s1.home / ".local/share/jupyter/nbgrader_cache" / COURSE / f"s1+ps1+{timestamp}"
+    cached.mkdir(parents=True)
+    for path, content in files.items():
+        (cached / path).write_bytes(content)
+    (cached / "timestamp.txt").write_text(timestamp)
+    run((s1, ("fetch_feedback", "ps1", "--course", COURSE)))
+    fetched = s1.cwd / "ps1" / "feedback" / timestamp / "problem1.html"
+    assert fetched.read_bytes() == b"<p>well done</p>"
