@@ -7,6 +7,7 @@ lists them and ``ngshare db --help`` describes one::
     ngshare db upgrade|current|history|revision PLUGIN MESSAGE
     ngshare storage gc [GRACE_SECONDS]
     ngshare fsck [--repair] [--verify] [--grace SECONDS] [--json]
+    ngshare import ngshare06 --from-database URL --from-storage DIR [--dry-run]
     ngshare jobs list|run JOB_ID [json]        (the scheduler's command)
     ngshare trash list|restore KIND ID|purge   (the exchange's command)
 
@@ -149,14 +150,19 @@ def feature_set_command(
     )
 
 
-BUILTIN_COMMANDS: dict[str, tuple[type[SubCommand], str]] = {
+#: A class, or its import path (loaded only when its command is named).
+BUILTIN_COMMANDS: dict[str, tuple[type[SubCommand] | str, str]] = {
     "db": (DbCommand, "Upgrade or inspect the database schema."),
     "storage": (StorageCommand, "Blob storage upkeep (garbage collection)."),
     "fsck": (FsckCommand, "Check the blob store against the database (--repair to fix)."),
+    "import": (
+        "ngshare.importers.ngshare06.command.ImportCommand",
+        "Import another server's data (ngshare 0.6).",
+    ),
 }
 
 
-def subcommands_for(argv: list[str]) -> dict[str, tuple[type[SubCommand], str]]:
+def subcommands_for(argv: list[str]) -> dict[str, tuple[type[SubCommand] | str, str]]:
     """The sub-commands ``argv`` may name: built-ins, the core services', the plugins'.
 
     Installed plugins are imported only when ``argv`` may name one of their
