@@ -21,6 +21,7 @@ from ngshare_coursegrab.course_index import CourseIndex
 from ngshare_coursegrab.handlers import handlers
 from ngshare_coursegrab.models import CourseGrabBase
 from ngshare_coursegrab.oidc import IdTokenVerifier
+from ngshare_coursegrab.search_cache import SearchCache
 from ngshare_coursegrab.openapi import PATHS
 
 from ngshare.plugin_api import InvalidRecipient, Job, Plugin, ServerContext
@@ -32,10 +33,12 @@ start_tasks: set[asyncio.Task] = set()
 
 
 async def startup(ctx: ServerContext) -> None:
-    """Install the ID-token verifier (and its key cache) and the course index."""
+    """Install the ID-token verifier (and its key cache), the course index and search cache."""
     settings = ctx.state(CourseGrab)
     if not ctx.has_state(CourseIndex):
         ctx.set_state(CourseIndex())
+    if not ctx.has_state(SearchCache):
+        ctx.set_state(SearchCache(settings.search_cache_seconds))
     if not ctx.has_state(IdTokenVerifier):
         ctx.set_state(
             IdTokenVerifier(

@@ -106,11 +106,21 @@ class CourseIndex:
         self, session: Session, term_pk: int, stamp: datetime, compact: str, limit: int
     ) -> list[int]:
         """Course pks matching ``compact`` best first, ``limit`` at most."""
-        pair = SUBJECT_NUMBER.match(compact)
-        snapshot = self._current(session, term_pk, stamp)
-        ranked = []
-        for position in snapshot.matching(compact):
-            entry = snapshot.entries[position]
-            ranked.append((rank_of(entry, compact, pair), position, entry.pk))
-        ranked.sort()
-        return [pk for _, _, pk in ranked[:limit]]
+        return _ranked(self._current(session, term_pk, stamp), compact, limit)
+
+    def search_built(self, term_pk: int, stamp: datetime, compact: str, limit: int) -> list[int] | None:
+        """As :meth:`search` without touching the database; ``None`` if not built for that term."""
+        snapshot = self._snapshot
+        if snapshot is None or (snapshot.term_pk, snapshot.stamp) != (term_pk, stamp):
+            return None
+        return _ranked(snapshot, compact, limit)
+
+
+def _ranked(snapshot: _Snapshot, compact: str, limit: int) -> list[int]:
+    pair = SUBJECT_NUMBER.match(compact)
+    ranked = []
+    for position in snapshot.matching(compact):
+        entry = snapshot.entries[position]
+        ranked.append((rank_of(entry, compact, pair), position, entry.pk))
+    ranked.sort()
+    return [pk for _, _, pk in ranked[:limit]]

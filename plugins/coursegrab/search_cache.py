@@ -1,0 +1,146 @@
+"""Anonymous searches answered from memory: each course's JSON, serialised once per change.
+
+Without a session a search's answer depends only on the catalog, so each
+course's JSON (with its sections, ``is_tracking`` false) is kept as text and an
+answer is the matching texts joined: no database round trip and no
+serialisation per search. A search by a signed-in person (``is_tracking``
+differs per person) never uses it.
+
+Staying correct when the catalog changes:
+
+- in this process, an ingest drops everything and a poll, a track or an
+  untrack drops the courses it touched, at once (:meth:`SearchCache.forget`);
+- changes made by another replica are found by a sync at most every
+  ``c.CourseGrab.search_cache_seconds`` (default 1 s): it reads the current
+  term's ``(pk, loaded_at)`` and the courses of sections whose ``updated_at``
+  moved since the last sync, and drops those. So another replica's change is
+  seen within that time; 0 syncs before every search.
+
+A fill that read the database while something was forgotten does not store
+what it read (the generation counter), so a stale text cannot outlive a change.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime, timedelta
+
+from ngshare_coursegrab.course_index import CourseIndex
+from ngshare_coursegrab.models import Course, Section, Term
+from ngshare_coursegrab.search import sections_of
+from ngshare_coursegrab.wire import course_json
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+#: Replicas' clocks may differ a little: a sync looks this far behind the newest change it saw.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+class SearchCache:
+    """Course JSON texts of the current term, by course pk, and when they were last checked."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._texts: dict[int, str] = {}
+        self._term: tuple[int, datetime] | None = None
+        self._seen_until: datetime | None = None
+        self._synced_at = float("-inf")
+        self._generation = 0
+        self._lock = threading.Lock()
+        #: answers given without the database, and fills (for tests and logs)
+        self.hits = 0
+        self.fills = 0
+
+    # -- change --------------------------------------------------------------------------
+
+    def forget(self, course_pks: list[int] | None = None) -> None:
+        """Drop these courses' texts (all of them, and the term, when ``None``)."""
+        with self._lock:
+            self._generation += 1
+            if course_pks is None:
+                self._texts.clear()
+                self._term = None
+                self._synced_at = float("-inf")
+            else:
+                for pk in course_pks:
+                    self._texts.pop(pk, None)
+
+    def _sync(self, session: Session) -> None:
+        """Catch up with changes made anywhere (other replicas included)."""
+        term = session.execute(
+            select(Term.pk, Term.loaded_at).where(Term.is_current.is_(True))
+        ).first()
+        current = None if term is None else (term.pk, term.loaded_at)
+        newest = None
+        changed: list[int] = []
+        if current is not None:
+            newest = session.scalar(
+                select(func.max(Section.updated_at)).where(Section.term_pk == current[0])
+            )
+            if current == self._term and self._seen_until is not None:
+                changed = list(
+                    session.scalars(
+                        select(Section.course_pk)
+                        .distinct()
+                        .where(
+                            Section.term_pk == current[0],
+                            Section.updated_at >= self._seen_until - CLOCK_SKEW,
+                        )
+                    )
+                )
+        with self._lock:
+            self._generation += 1
+            if current != self._term:
+                self._texts.clear()
+            for pk in changed:
+                self._texts.pop(pk, None)
+            self._term = current
+            self._seen_until = newest
+            self._synced_at = time.monotonic()
+
+    # -- answering -----------------------------------------------------------------------
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._synced_at < self.seconds
+
+    def answer(self, index: CourseIndex, compact: str, limit: int) -> str | None:
+        """The JSON list of courses for ``compact`` from memory; ``None`` if the database is needed."""
+        term = self._term
+        if not compact or term is None or not self._fresh():
+            return None if compact else "[]"
+        pks = index.search_built(term[0], term[1], compact, limit)
+        if pks is None:
+            return None
+        texts = self._texts
+        found = [texts.get(pk) for pk in pks]
+        if None in found:
+            return None
+        self.hits += 1
+        return "[" + ",".join(found) + "]"  # type: ignore[arg-type]
+
+    def fill(self, session: Session, index: CourseIndex, compact: str, limit: int) -> str:
+        """The JSON list of courses for ``compact``, reading what memory lacks (a database call)."""
+        if not self._fresh():
+            self._sync(session)
+        term = self._term
+        if term is None or not compact:
+            return "[]"
+        generation = self._generation
+        pks = index.search(session, term[0], term[1], compact, limit)
+        with self._lock:
+            texts = {pk: self._texts[pk] for pk in pks if pk in self._texts}
+        missing = [pk for pk in pks if pk not in texts]
+        if missing:
+            courses = session.scalars(select(Course).where(Course.pk.in_(missing)))
+            sections, _ = sections_of(session, missing, None)
+            for course in courses:
+                texts[course.pk] = json.dumps(
+                    course_json(course, sections[course.pk], set()), separators=(",", ":")
+                )
+        with self._lock:
+            if generation == self._generation:
+                self._texts.update(texts)
+            self.fills += 1
+        return "[" + ",".join(texts[pk] for pk in pks if pk in texts) + "]"
