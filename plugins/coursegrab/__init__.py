@@ -21,8 +21,8 @@ from ngshare_coursegrab.course_index import CourseIndex
 from ngshare_coursegrab.handlers import handlers
 from ngshare_coursegrab.models import CourseGrabBase
 from ngshare_coursegrab.oidc import IdTokenVerifier
-from ngshare_coursegrab.search_cache import SearchCache
 from ngshare_coursegrab.openapi import PATHS
+from ngshare_coursegrab.search_cache import SearchCache
 
 from ngshare.plugin_api import InvalidRecipient, Job, Plugin, ServerContext
 

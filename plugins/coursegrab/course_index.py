@@ -108,7 +108,9 @@ class CourseIndex:
         """Course pks matching ``compact`` best first, ``limit`` at most."""
         return _ranked(self._current(session, term_pk, stamp), compact, limit)
 
-    def search_built(self, term_pk: int, stamp: datetime, compact: str, limit: int) -> list[int] | None:
+    def search_built(
+        self, term_pk: int, stamp: datetime, compact: str, limit: int
+    ) -> list[int] | None:
         """As :meth:`search` without touching the database; ``None`` if not built for that term."""
         snapshot = self._snapshot
         if snapshot is None or (snapshot.term_pk, snapshot.stamp) != (term_pk, stamp):

@@ -1,9 +1,10 @@
 """Anonymous searches answered from memory: each course's JSON, serialised once per change.
 
 Without a session a search's answer depends only on the catalog, so each
-course's JSON (with its sections, ``is_tracking`` false) is kept as text and an
-answer is the matching texts joined: no database round trip and no
-serialisation per search. A search by a signed-in person (``is_tracking``
+course's JSON (with its sections, ``is_tracking`` false) is kept as text (all
+of the term's courses at once when a roster is new, a course again after it
+changed) and an answer is the matching texts joined: no database round trip
+and no serialisation per search. A search by a signed-in person (``is_tracking``
 differs per person) never uses it.
 
 Staying correct when the catalog changes:
@@ -36,6 +37,21 @@ from sqlalchemy.orm import Session
 
 #: Replicas' clocks may differ a little: a sync looks this far behind the newest change it saw.
 CLOCK_SKEW = timedelta(seconds=5)
+
+
+def _course_text(course: Course, sections: list[Section]) -> str:
+    return json.dumps(course_json(course, sections, set()), separators=(",", ":"))
+
+
+def _all_texts(session: Session, term_pk: int) -> dict[int, str]:
+    """Every course of the term as JSON text (two queries; once per new roster)."""
+    courses = list(session.scalars(select(Course).where(Course.term_pk == term_pk)))
+    by_course: dict[int, list[Section]] = {c.pk: [] for c in courses}
+    for section in session.scalars(
+        select(Section).where(Section.term_pk == term_pk).order_by(Section.catalog_num)
+    ):
+        by_course.setdefault(section.course_pk, []).append(section)
+    return {c.pk: _course_text(c, by_course[c.pk]) for c in courses}
 
 
 class SearchCache:
@@ -90,10 +106,13 @@ class SearchCache:
                         )
                     )
                 )
+        rebuilt = None
+        if current is not None and current != self._term:
+            rebuilt = _all_texts(session, current[0])
         with self._lock:
             self._generation += 1
             if current != self._term:
-                self._texts.clear()
+                self._texts = rebuilt or {}
             for pk in changed:
                 self._texts.pop(pk, None)
             self._term = current
@@ -106,7 +125,7 @@ class SearchCache:
         return time.monotonic() - self._synced_at < self.seconds
 
     def answer(self, index: CourseIndex, compact: str, limit: int) -> str | None:
-        """The JSON list of courses for ``compact`` from memory; ``None`` if the database is needed."""
+        """The JSON list of courses for ``compact`` from memory; ``None``: ask the database."""
         term = self._term
         if not compact or term is None or not self._fresh():
             return None if compact else "[]"
@@ -136,9 +155,7 @@ class SearchCache:
             courses = session.scalars(select(Course).where(Course.pk.in_(missing)))
             sections, _ = sections_of(session, missing, None)
             for course in courses:
-                texts[course.pk] = json.dumps(
-                    course_json(course, sections[course.pk], set()), separators=(",", ":")
-                )
+                texts[course.pk] = _course_text(course, sections[course.pk])
         with self._lock:
             if generation == self._generation:
                 self._texts.update(texts)

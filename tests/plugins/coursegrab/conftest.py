@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,16 @@ from tests.standins.smtp import start_smtp
 
 TERM = "SP26"
 AUDIENCES = {"IOS": "ios-client", "ANDROID": "android-client", "WEB": "web-client"}
+
+
+def ios_token(name: str) -> str:
+    """An APNs device token (64 hex digits) named for a test."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def android_token(name: str) -> str:
+    """An FCM registration token named for a test (the form FCM's tokens have)."""
+    return f"{name}:APA91b" + hashlib.sha256(name.encode()).hexdigest()
 
 
 def empty_plugin_tables(engine: sa.Engine) -> None:
