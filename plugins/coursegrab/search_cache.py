@@ -9,13 +9,15 @@ differs per person) never uses it.
 
 Staying correct when the catalog changes:
 
-- in this process, an ingest drops everything and a poll, a track or an
-  untrack drops the courses it touched, at once (:meth:`SearchCache.forget`);
-- changes made by another replica are found by a sync at most every
-  ``c.CourseGrab.search_cache_seconds`` (default 1 s): it reads the current
-  term's ``(pk, loaded_at)`` and the courses of sections whose ``updated_at``
-  moved since the last sync, and drops those. So another replica's change is
-  seen within that time; 0 syncs before every search.
+- a track or an untrack here drops its course at once
+  (:meth:`SearchCache.forget`); an ingest or a poll here syncs at once
+  (:meth:`SearchCache.expire`, then :meth:`SearchCache.sync` in the job);
+- a sync reads the current term's ``(pk, loaded_at)`` (a new roster: every
+  course's text is made again, in the sync) and the sections whose
+  ``updated_at`` is new since the last sync, and drops their courses. Syncs
+  also happen at most every ``c.CourseGrab.search_cache_seconds`` (default
+  1 s) before an answer, so another replica's change is seen within that
+  time; 0 syncs before every search.
 
 A fill that read the database while something was forgotten does not store
 what it read (the generation counter), so a stale text cannot outlive a change.
@@ -32,8 +34,10 @@ from ngshare_coursegrab.course_index import CourseIndex
 from ngshare_coursegrab.models import Course, Section, Term
 from ngshare_coursegrab.search import sections_of
 from ngshare_coursegrab.wire import course_json
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from ngshare.plugin_api import utcnow
 
 #: Replicas' clocks may differ a little: a sync looks this far behind the newest change it saw.
 CLOCK_SKEW = timedelta(seconds=5)
@@ -61,7 +65,9 @@ class SearchCache:
         self.seconds = seconds
         self._texts: dict[int, str] = {}
         self._term: tuple[int, datetime] | None = None
-        self._seen_until: datetime | None = None
+        #: the database's stamps of recently changed sections, as of the last sync
+        self._stamps: dict[int, datetime] = {}
+        self._last_sync: datetime | None = None
         self._synced_at = float("-inf")
         self._generation = 0
         self._lock = threading.Lock()
@@ -71,52 +77,53 @@ class SearchCache:
 
     # -- change --------------------------------------------------------------------------
 
-    def forget(self, course_pks: list[int] | None = None) -> None:
-        """Drop these courses' texts (all of them, and the term, when ``None``)."""
+    def forget(self, course_pks: list[int]) -> None:
+        """Drop these courses' texts (this server changed them)."""
         with self._lock:
             self._generation += 1
-            if course_pks is None:
-                self._texts.clear()
-                self._term = None
-                self._synced_at = float("-inf")
-            else:
-                for pk in course_pks:
-                    self._texts.pop(pk, None)
+            for pk in course_pks:
+                self._texts.pop(pk, None)
 
-    def _sync(self, session: Session) -> None:
-        """Catch up with changes made anywhere (other replicas included)."""
+    def expire(self) -> None:
+        """Sync before the next answer (this server ingested or polled)."""
+        self._synced_at = float("-inf")
+
+    def sync(self, session: Session) -> None:
+        """Catch up with changes made anywhere (other replicas included).
+
+        A change is a section whose ``updated_at`` is new since the last sync:
+        rows stamped from a little before the last sync (``CLOCK_SKEW``: other
+        clocks, transactions that committed after they stamped) are read, and
+        those whose stamp was not seen yet drop their course's text.
+        """
+        started = utcnow()
         term = session.execute(
             select(Term.pk, Term.loaded_at).where(Term.is_current.is_(True))
         ).first()
         current = None if term is None else (term.pk, term.loaded_at)
-        newest = None
-        changed: list[int] = []
-        if current is not None:
-            newest = session.scalar(
-                select(func.max(Section.updated_at)).where(Section.term_pk == current[0])
-            )
-            if current == self._term and self._seen_until is not None:
-                changed = list(
-                    session.scalars(
-                        select(Section.course_pk)
-                        .distinct()
-                        .where(
-                            Section.term_pk == current[0],
-                            Section.updated_at >= self._seen_until - CLOCK_SKEW,
-                        )
-                    )
+        stamps: dict[int, tuple[int, datetime]] = {}
+        if current is not None and self._last_sync is not None:
+            rows = session.execute(
+                select(Section.pk, Section.course_pk, Section.updated_at).where(
+                    Section.term_pk == current[0],
+                    Section.updated_at >= self._last_sync - CLOCK_SKEW,
                 )
+            )
+            stamps = {pk: (course_pk, stamp) for pk, course_pk, stamp in rows}
         rebuilt = None
         if current is not None and current != self._term:
-            rebuilt = _all_texts(session, current[0])
+            rebuilt = _all_texts(session, current[0])  # read after the stamps: never older
         with self._lock:
             self._generation += 1
             if current != self._term:
                 self._texts = rebuilt or {}
-            for pk in changed:
-                self._texts.pop(pk, None)
+            else:
+                for pk, (course_pk, stamp) in stamps.items():
+                    if self._stamps.get(pk) != stamp:
+                        self._texts.pop(course_pk, None)
+            self._stamps = {pk: stamp for pk, (_, stamp) in stamps.items()}
             self._term = current
-            self._seen_until = newest
+            self._last_sync = started
             self._synced_at = time.monotonic()
 
     # -- answering -----------------------------------------------------------------------
@@ -142,7 +149,7 @@ class SearchCache:
     def fill(self, session: Session, index: CourseIndex, compact: str, limit: int) -> str:
         """The JSON list of courses for ``compact``, reading what memory lacks (a database call)."""
         if not self._fresh():
-            self._sync(session)
+            self.sync(session)
         term = self._term
         if term is None or not compact:
             return "[]"
