@@ -28,6 +28,9 @@ from ngshare.plugin_api import InvalidRecipient, Job, Plugin, ServerContext
 
 __version__ = "1.0.0"
 
+#: Ranked search answers the course index keeps per term (with the search cache on).
+RANKED_ANSWERS = 20_000
+
 #: The start-up ingest, while it runs.
 start_tasks: set[asyncio.Task] = set()
 
@@ -36,7 +39,8 @@ async def startup(ctx: ServerContext) -> None:
     """Install the ID-token verifier (and its key cache), the course index and search cache."""
     settings = ctx.state(CourseGrab)
     if not ctx.has_state(CourseIndex):
-        ctx.set_state(CourseIndex())
+        memo = RANKED_ANSWERS if settings.search_cache_enabled else 0
+        ctx.set_state(CourseIndex(memo_size=memo))
     if not ctx.has_state(SearchCache):
         ctx.set_state(SearchCache(settings.search_cache_seconds))
     if not ctx.has_state(IdTokenVerifier):

@@ -112,3 +112,24 @@ async def test_signed_in_searches_never_use_it(cg, server):
         reply = await cg.call("POST", "courses/search", json_body={"query": "cs 3110"}, token=token)
         assert section_of(reply.data["courses"], 12401)["is_tracking"] is True
     assert memory.hits == 0 and memory.fills == 0
+
+
+@pytest.mark.gen_test
+async def test_ranked_answers_are_kept_bounded_and_equal_to_ranking_anew(cg, server):
+    from ngshare_coursegrab.course_index import CourseIndex
+    from ngshare_coursegrab.models import Term
+    from sqlalchemy import select
+
+    kept, fresh = CourseIndex(memo_size=2), CourseIndex()
+
+    def both(session, compact):
+        term = session.execute(select(Term.pk, Term.loaded_at).where(Term.is_current)).one()
+        return [
+            index.search(session, term.pk, term.loaded_at, compact, 50) for index in (kept, fresh)
+        ]
+
+    for compact in ("CS", "3110", "CS", "LINEAR", "CS3110", "CS"):
+        answer, expected = await server.db.run(both, compact)
+        assert answer == expected and answer, compact
+    assert 1 <= len(kept._snapshot.answers) <= 2
+    assert fresh._snapshot.answers == {}
