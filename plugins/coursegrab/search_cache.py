@@ -39,7 +39,8 @@ from sqlalchemy.orm import Session
 
 from ngshare.plugin_api import utcnow
 
-#: Replicas' clocks may differ a little: a sync looks this far behind the newest change it saw.
+#: Clocks of replicas differ a little, and a transaction stamps before it commits: a sync
+#: reads the stamps from this long before the previous sync started.
 CLOCK_SKEW = timedelta(seconds=5)
 
 
@@ -71,9 +72,10 @@ class SearchCache:
         self._synced_at = float("-inf")
         self._generation = 0
         self._lock = threading.Lock()
-        #: answers given without the database, and fills (for tests and logs)
+        #: answers given without the database, fills, course texts a fill had to make
         self.hits = 0
         self.fills = 0
+        self.made = 0
 
     # -- change --------------------------------------------------------------------------
 
@@ -102,11 +104,11 @@ class SearchCache:
         ).first()
         current = None if term is None else (term.pk, term.loaded_at)
         stamps: dict[int, tuple[int, datetime]] = {}
-        if current is not None and self._last_sync is not None:
+        if current is not None:
+            since = (self._last_sync or started) - CLOCK_SKEW
             rows = session.execute(
                 select(Section.pk, Section.course_pk, Section.updated_at).where(
-                    Section.term_pk == current[0],
-                    Section.updated_at >= self._last_sync - CLOCK_SKEW,
+                    Section.term_pk == current[0], Section.updated_at >= since
                 )
             )
             stamps = {pk: (course_pk, stamp) for pk, course_pk, stamp in rows}
@@ -163,6 +165,7 @@ class SearchCache:
             sections, _ = sections_of(session, missing, None)
             for course in courses:
                 texts[course.pk] = _course_text(course, sections[course.pk])
+                self.made += 1
         with self._lock:
             if generation == self._generation:
                 self._texts.update(texts)

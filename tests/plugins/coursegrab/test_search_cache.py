@@ -133,3 +133,14 @@ async def test_ranked_answers_are_kept_bounded_and_equal_to_ranking_anew(cg, ser
         assert answer == expected and answer, compact
     assert 1 <= len(kept._snapshot.answers) <= 2
     assert fresh._snapshot.answers == {}
+
+
+@pytest.mark.gen_test
+async def test_syncs_after_a_new_roster_keep_the_texts_it_made(cg, server):
+    memory = server.state(SearchCache)
+    # the start-up ingest's sync, the first, made every course's text from sections
+    # stamped just now; the syncs below read those stamps and must not drop the texts
+    memory.seconds = 0  # every search syncs again
+    for query in ("cs", "math", "cs 3110", "physics"):
+        assert await anonymous(cg, query), query
+    assert memory.fills == 4 and memory.made == 0  # nothing was dropped and made again
