@@ -23,6 +23,7 @@ start; search p99 <= 20 ms; ``/healthz`` p99 <= 50 ms during the poll.
     .venv/bin/python benchmarks/coursegrab.py                       # the full size
     .venv/bin/python benchmarks/coursegrab.py --sections 1000 --users 500 --pairs 2000
     .venv/bin/python benchmarks/coursegrab.py --no-search-index   # search by SQL LIKE
+    .venv/bin/python benchmarks/coursegrab.py --no-search-cache   # every search reads the database
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def coursegrab_server(roster_url: str, extra: tuple[str, ...] = ()):
 async def _run(args, base: str, data_dir: Path, standin, roster_loop) -> dict:
     from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+    from tests.standins.webpush import subscription as push_subscription
+
     client = AsyncHTTPClient(force_instance=True, max_clients=args.concurrency)
     api = base + "/api/coursegrab/"
     rng = random.Random(25)
@@ -146,10 +149,7 @@ async def _run(args, base: str, data_dir: Path, standin, roster_loop) -> dict:
     async def person(u: int) -> None:
         async with slots:
             if u % 4 == 0:
-                subscription = {
-                    "endpoint": f"https://push.example.org/s/{u}",
-                    "keys": {"p256dh": "p256dh", "auth": "auth"},
-                }
+                subscription = push_subscription("https://push.example.org", f"s{u}")
                 body = {"notification": "WEB", "subscription": subscription}
             else:
                 body = {"notification": "EMAIL", "email": f"u{u}@example.org"}
@@ -241,6 +241,7 @@ async def _run(args, base: str, data_dir: Path, standin, roster_loop) -> dict:
     client.close()
     return {
         "search_index": args.search_index,
+        "search_cache": args.search_cache,
         "sections": len(catalog),
         "users": args.users,
         "pairs": len(pairs),
@@ -271,6 +272,7 @@ def run(
     concurrency: int = 32,
     per_subject: int = 100,
     search_index: bool = True,
+    search_cache: bool = True,
 ) -> dict:
     """One benchmark run; the figures as a dict."""
     args = argparse.Namespace(
@@ -282,10 +284,13 @@ def run(
         concurrency=concurrency,
         per_subject=per_subject,
         search_index=search_index,
+        search_cache=search_cache,
     )
     standin, url, roster_loop = start_roster(sections, per_subject)
     try:
         extra = () if search_index else ("--CourseGrab.search_index_enabled=False",)
+        if not search_cache:
+            extra = (*extra, "--CourseGrab.search_cache_enabled=False")
         with coursegrab_server(url, extra) as (base, data_dir):
             return asyncio.run(_run(args, base, data_dir, standin, roster_loop))
     finally:
@@ -306,6 +311,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="search with SQL LIKE (c.CourseGrab.search_index_enabled = False)",
     )
+    parser.add_argument(
+        "--no-search-cache",
+        action="store_true",
+        help="every search reads the database (c.CourseGrab.search_cache_enabled = False)",
+    )
     args = parser.parse_args(argv)
     result = run(
         args.sections,
@@ -316,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         args.concurrency,
         args.per_subject,
         not args.no_search_index,
+        not args.no_search_cache,
     )
     print(json.dumps(result, indent=2))
     return 0

@@ -22,20 +22,27 @@ from ngshare_coursegrab.handlers import handlers
 from ngshare_coursegrab.models import CourseGrabBase
 from ngshare_coursegrab.oidc import IdTokenVerifier
 from ngshare_coursegrab.openapi import PATHS
+from ngshare_coursegrab.search_cache import SearchCache
 
 from ngshare.plugin_api import InvalidRecipient, Job, Plugin, ServerContext
 
 __version__ = "1.0.0"
+
+#: Ranked search answers the course index keeps per term (with the search cache on).
+RANKED_ANSWERS = 20_000
 
 #: The start-up ingest, while it runs.
 start_tasks: set[asyncio.Task] = set()
 
 
 async def startup(ctx: ServerContext) -> None:
-    """Install the ID-token verifier (and its key cache) and the course index."""
+    """Install the ID-token verifier (and its key cache), the course index and search cache."""
     settings = ctx.state(CourseGrab)
     if not ctx.has_state(CourseIndex):
-        ctx.set_state(CourseIndex())
+        memo = RANKED_ANSWERS if settings.search_cache_enabled else 0
+        ctx.set_state(CourseIndex(memo_size=memo))
+    if not ctx.has_state(SearchCache):
+        ctx.set_state(SearchCache(settings.search_cache_seconds))
     if not ctx.has_state(IdTokenVerifier):
         ctx.set_state(
             IdTokenVerifier(

@@ -150,6 +150,20 @@ class CourseGrab(Configurable):
         with LIKE. Same answers; see docs/performance.md.""",
     ).tag(config=True)
 
+    search_cache_enabled = Bool(
+        True,
+        help="""Answer searches without a session from memory: each course's JSON is
+        serialised once per change and an answer joins the matching ones, with no
+        database call. Needs search_index_enabled. See docs/performance.md.""",
+    ).tag(config=True)
+
+    search_cache_seconds = Float(
+        1.0,
+        help="""How often (seconds) the search cache checks the database for changes
+        made by other replicas (a new roster, statuses, tracking counts); changes made
+        by this server are seen at once. 0 checks before every search.""",
+    ).tag(config=True)
+
     search_limit = Integer(50, help="Most courses a search answers (the original's 50).").tag(
         config=True
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ngshare_coursegrab.models import Course
@@ -42,6 +42,8 @@ class _Snapshot:
     blob: str
     #: where each entry's key starts in ``blob``
     starts: tuple[int, ...]
+    #: answers already ranked: (query, limit) -> course pks (see ``CourseIndex.memo_size``)
+    answers: dict[tuple[str, int], list[int]] = field(default_factory=dict, compare=False)
 
     def matching(self, compact: str) -> list[int]:
         """Positions of the entries whose key contains ``compact`` (str.find: C speed)."""
@@ -79,7 +81,10 @@ def rank_of(entry: _Entry, compact: str, pair: re.Match | None) -> int:
 class CourseIndex:
     """The current term's course keys, rebuilt when the term's ``loaded_at`` changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, memo_size: int = 0) -> None:
+        #: how many ranked answers to keep per term (0: rank every search); the keys
+        #: change only with a new roster, so a kept answer stays right until then
+        self.memo_size = memo_size
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
         #: How many times the index was built (for tests and logs).
@@ -106,11 +111,34 @@ class CourseIndex:
         self, session: Session, term_pk: int, stamp: datetime, compact: str, limit: int
     ) -> list[int]:
         """Course pks matching ``compact`` best first, ``limit`` at most."""
-        pair = SUBJECT_NUMBER.match(compact)
-        snapshot = self._current(session, term_pk, stamp)
-        ranked = []
-        for position in snapshot.matching(compact):
-            entry = snapshot.entries[position]
-            ranked.append((rank_of(entry, compact, pair), position, entry.pk))
-        ranked.sort()
-        return [pk for _, _, pk in ranked[:limit]]
+        return self._ranked(self._current(session, term_pk, stamp), compact, limit)
+
+    def search_built(
+        self, term_pk: int, stamp: datetime, compact: str, limit: int
+    ) -> list[int] | None:
+        """As :meth:`search` without touching the database; ``None`` if not built for that term."""
+        snapshot = self._snapshot
+        if snapshot is None or (snapshot.term_pk, snapshot.stamp) != (term_pk, stamp):
+            return None
+        return self._ranked(snapshot, compact, limit)
+
+    def _ranked(self, snapshot: _Snapshot, compact: str, limit: int) -> list[int]:
+        if not self.memo_size:
+            return _ranked(snapshot, compact, limit)
+        found = snapshot.answers.get((compact, limit))
+        if found is None:
+            found = _ranked(snapshot, compact, limit)
+            if len(snapshot.answers) >= self.memo_size:
+                snapshot.answers.clear()  # bounded; the common queries come back at once
+            snapshot.answers[(compact, limit)] = found
+        return found
+
+
+def _ranked(snapshot: _Snapshot, compact: str, limit: int) -> list[int]:
+    pair = SUBJECT_NUMBER.match(compact)
+    ranked = []
+    for position in snapshot.matching(compact):
+        entry = snapshot.entries[position]
+        ranked.append((rank_of(entry, compact, pair), position, entry.pk))
+    ranked.sort()
+    return [pk for _, _, pk in ranked[:limit]]

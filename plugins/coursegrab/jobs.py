@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ngshare_coursegrab import catalog, leases, sessions
 from ngshare_coursegrab.config import CourseGrab
 from ngshare_coursegrab.roster import HttpRosterSource, JsonFileRosterSource, RosterSource
+from ngshare_coursegrab.search_cache import SearchCache
 
 if TYPE_CHECKING:
     from ngshare.plugin_api import ServerContext
@@ -105,6 +106,7 @@ async def ingest_now(ctx: ServerContext, force: bool = False) -> catalog.Outcome
         roster = await source.fetch(term)
         roster.description = roster.description or description
         outcome = await ctx.db.run(catalog.apply_roster, ctx.notifications, roster)
+        await _sync_search_cache(ctx)
         ctx.log.info(
             "%s: %s: %d courses, %d sections, %d changes, %d archived, %d messages",
             INGEST_ID,
@@ -135,6 +137,7 @@ async def poll_now(ctx: ServerContext, force: bool = False) -> catalog.Outcome |
             return None
         roster = await source.fetch(term)
         outcome = await ctx.db.run(catalog.apply_statuses, ctx.notifications, roster)
+        await _sync_search_cache(ctx)
         ctx.log.info(
             "%s: %s: %d sections, %d changes, %d messages",
             POLL_ID,
@@ -147,6 +150,14 @@ async def poll_now(ctx: ServerContext, force: bool = False) -> catalog.Outcome |
 
     window = int(time.time() // settings.poll_interval_seconds)
     return await run_exclusive(ctx, POLL_ID, window, force, work)
+
+
+async def _sync_search_cache(ctx: ServerContext) -> None:
+    """Searches see the new data now (not at the next sync), and the first pays no rebuild."""
+    cache = ctx.state(SearchCache)
+    cache.expire()
+    if ctx.state(CourseGrab).search_cache_enabled:
+        await ctx.db.run(cache.sync)
 
 
 def _current_slug(session) -> str | None:

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ngshare.plugin_api import ApiError, get_or_create_user
+from ngshare.plugin_api import ApiError, get_or_create_user, utcnow
 
 if TYPE_CHECKING:
     from ngshare.plugin_api import NotificationService
@@ -78,11 +78,14 @@ def untrack(session: Session, user_name: str, catalog_num: int) -> dict[str, Any
 
 
 def _count(session: Session, section: Section, delta: int) -> None:
-    """Move ``num_tracking`` in SQL (concurrent tracks do not lose counts)."""
+    """Move ``num_tracking`` in SQL (concurrent tracks do not lose counts).
+
+    ``updated_at`` moves too: other replicas' search caches look for it.
+    """
     session.execute(
         update(Section)
         .where(Section.pk == section.pk)
-        .values(num_tracking=Section.num_tracking + delta)
+        .values(num_tracking=Section.num_tracking + delta, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     session.refresh(section, ["num_tracking"])

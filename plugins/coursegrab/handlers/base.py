@@ -62,6 +62,11 @@ class CourseGrabHandler(APIHandler):
     def success(self, data: Any, status: int = 200) -> None:
         self.write_json({"success": True, "data": data, "timestamp": int(time.time())}, status)
 
+    def success_text(self, data: str) -> None:
+        """:meth:`success` for ``data`` already serialised as JSON text."""
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(f'{{"success":true,"data":{data},"timestamp":{int(time.time())}}}')
+
     def params(self) -> dict[str, Any]:
         """The JSON object body (``{}`` when empty); 400 for anything else."""
         value = self.json_body()

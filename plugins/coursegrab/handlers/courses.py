@@ -6,9 +6,12 @@ identify nobody are a 401 (the seed's ``authorize_user_selective``).
 
 from __future__ import annotations
 
+import json
+
 from ngshare_coursegrab import errors, search
 from ngshare_coursegrab.course_index import CourseIndex
 from ngshare_coursegrab.handlers.base import MAX_ID, CourseGrabHandler
+from ngshare_coursegrab.search_cache import SearchCache
 
 from ngshare.plugin_api import ApiError, public
 
@@ -25,6 +28,9 @@ class CourseSearchHandler(CourseGrabHandler):
         identity = await self.optional_identity()
         settings = self.settings_
         index = self.ctx.state(CourseIndex) if settings.search_index_enabled else None
+        if identity is None and index is not None and settings.search_cache_enabled:
+            await self._from_cache(index, query, body["query"])
+            return
         courses = await self.ctx.db.run(
             search.search_json,
             query,
@@ -33,6 +39,16 @@ class CourseSearchHandler(CourseGrabHandler):
             index,
         )
         self.success({"courses": courses, "query": body["query"]})
+
+    async def _from_cache(self, index: CourseIndex, query: str, as_sent: str) -> None:
+        """An anonymous answer: from memory, or one database call that fills it."""
+        cache = self.ctx.state(SearchCache)
+        compact = search.normalize_query(query)
+        limit = self.settings_.search_limit
+        courses = cache.answer(index, compact, limit)
+        if courses is None:
+            courses = await self.ctx.db.run(cache.fill, index, compact, limit)
+        self.success_text(f'{{"courses":{courses},"query":{json.dumps(as_sent)}}}')
 
 
 class CourseHandler(CourseGrabHandler):

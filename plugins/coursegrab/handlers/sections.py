@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ngshare_coursegrab import errors, tracking
 from ngshare_coursegrab.handlers.base import CourseGrabHandler, parse_int
+from ngshare_coursegrab.search_cache import SearchCache
 
 from ngshare.plugin_api import ApiError, authenticated
 
@@ -19,6 +20,11 @@ class _SectionHandler(CourseGrabHandler):
             raise ApiError(400, errors.ERR_MISSING_CATALOG_NUM)
         return parse_int(value, errors.ERR_BAD_CATALOG_NUM)
 
+    def answer(self, section: dict) -> None:
+        """The section; its course's ``num_tracking`` changed, so searches read it anew."""
+        self.ctx.state(SearchCache).forget([section["course_id"]])
+        self.success(section)
+
 
 class TrackHandler(_SectionHandler):
     """POST -> the section (``is_tracking`` true); 404 unknown, 409 already tracked."""
@@ -26,7 +32,7 @@ class TrackHandler(_SectionHandler):
     @authenticated
     async def post(self) -> None:
         number = self.catalog_num()
-        self.success(await self.ctx.db.run(tracking.track, self.identity.name, number))
+        self.answer(await self.ctx.db.run(tracking.track, self.identity.name, number))
 
 
 class UntrackHandler(_SectionHandler):
@@ -35,7 +41,7 @@ class UntrackHandler(_SectionHandler):
     @authenticated
     async def post(self) -> None:
         number = self.catalog_num()
-        self.success(await self.ctx.db.run(tracking.untrack, self.identity.name, number))
+        self.answer(await self.ctx.db.run(tracking.untrack, self.identity.name, number))
 
 
 handlers = [

@@ -8,7 +8,7 @@ from ngshare_coursegrab.handlers.base import CourseGrabHandler
 from ngshare_coursegrab.models import MAX_DEVICE_TOKEN
 from ngshare_coursegrab.oidc import IdTokenVerifier, InvalidIdToken, KeysUnavailable
 
-from ngshare.plugin_api import ApiError, public
+from ngshare.plugin_api import ApiError, NotificationError, public
 
 MAX_ID_TOKEN = 16 * 1024
 
@@ -67,15 +67,18 @@ class SessionInitializeHandler(CourseGrabHandler):
         lifetimes = sessions.Lifetimes(
             settings.session_expiry_seconds, settings.update_token_expiry_seconds
         )
-        triple = await self.ctx.db.run(
-            sessions.start_session,
-            self.ctx.notifications,
-            lifetimes,
-            user_name=user_name,
-            device_type=device_type,
-            device_token=device_token,
-            email=email,
-        )
+        try:
+            triple = await self.ctx.db.run(
+                sessions.start_session,
+                self.ctx.notifications,
+                lifetimes,
+                user_name=user_name,
+                device_type=device_type,
+                device_token=device_token,
+                email=email,
+            )
+        except NotificationError as e:  # a device token APNs or FCM could never take
+            raise ApiError(400, str(e)) from None
         self.success(triple)
 
 

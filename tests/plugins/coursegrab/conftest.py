@@ -8,7 +8,9 @@
   MATH 2940 "Linear Algebra" (13001 WAITLISTED), PHYS 1112 "Physics I" (14001 OPEN).
 - ``server``: the context, tables empty, ``c.CourseGrab.roster_url`` at ``roster``,
   which the start-up ingest has loaded;
-  ``server.smtp`` is None unless the test asks for ``smtp`` first.
+  ``server.smtp`` is None unless the test asks for ``smtp`` first; a test module
+  may define a ``provider_settings`` fixture (settings merged last: the real
+  push providers pointed at their stand-ins).
 - ``cg``: ``await cg.call(method, path, json=..., token=..., user=...)`` -> :class:`Reply`;
   ``await cg.sign_in(email)`` -> the session triple; ``await cg.ingest()`` / ``cg.poll()``.
 """
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +41,16 @@ from tests.standins.smtp import start_smtp
 
 TERM = "SP26"
 AUDIENCES = {"IOS": "ios-client", "ANDROID": "android-client", "WEB": "web-client"}
+
+
+def ios_token(name: str) -> str:
+    """An APNs device token (64 hex digits) named for a test."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def android_token(name: str) -> str:
+    """An FCM registration token named for a test (the form FCM's tokens have)."""
+    return f"{name}:APA91b" + hashlib.sha256(name.encode()).hexdigest()
 
 
 def empty_plugin_tables(engine: sa.Engine) -> None:
@@ -114,6 +127,9 @@ def server(make_config, io_loop, issuer, roster, request):
             "security": "none",
             "sender": "CourseGrab <noreply@example.org>",
         }
+    if "provider_settings" in request.fixturenames:  # real push providers at their stand-ins
+        for section, values in request.getfixturevalue("provider_settings").items():
+            settings[section] = {**settings.get(section, {}), **values}
     config.update_config(Config(settings))
     ctx, plugins = build(config)
     empty_plugin_tables(ctx.db.engine)

@@ -53,7 +53,7 @@ def test_the_walkthrough_works(tmp_path):
     assert tracked["data"]["is_tracking"] is True and tracked["data"]["catalog_num"] == 12403
     assert [s["catalog_num"] for s in tracking["data"]["sections"]] == [12403]
     [message] = outbox["messages"]
-    assert (message["channel"], message["to"]) == ("apns", "ada-iphone-apns-token")
+    assert (message["channel"], message["to"]) == ("apns", "ad1a" * 16)
     assert message["subject"] == "CS 3110 DIS 212 is Now Open"
     assert message["body"] == "Class Nbr: 12403. Grab your spot right now!"
     assert (message["status"], message["provider"]) == ("sent", "log")

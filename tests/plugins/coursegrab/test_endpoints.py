@@ -9,11 +9,12 @@ from ngshare_coursegrab import errors
 from ngshare_coursegrab.config import CourseGrab
 from ngshare_coursegrab.course_index import CourseIndex
 
-SUBSCRIPTION = {
-    "endpoint": "https://push.example.org/send/abc",
-    "keys": {"p256dh": "BNc-p256dh-key", "auth": "auth-secret"},
-    "expirationTime": None,
-}
+from tests.standins.webpush import subscription
+
+from .conftest import ios_token
+
+#: A browser's PushSubscription.toJSON() (real P-256 key and auth secret)
+SUBSCRIPTION = subscription("https://push.example.org/send", "abc")
 
 
 async def search(cg, query, token=None):
@@ -150,11 +151,11 @@ async def test_device_token(cg, server):
     session = await cg.sign_in("ada@cornell.edu", "IOS")
     token = session["session_token"]
     reply = await cg.call(
-        "POST", "users/device-token", json_body={"device_token": "apns-1"}, token=token
+        "POST", "users/device-token", json_body={"device_token": ios_token("apns-1")}, token=token
     )
     assert reply.data is None
     addresses = await server.db.run(server.notifications.addresses, "oidc:ada@cornell.edu")
-    assert [(a["channel"], a["address"]) for a in addresses] == [("apns", "apns-1")]
+    assert [(a["channel"], a["address"]) for a in addresses] == [("apns", ios_token("apns-1"))]
     missing = await cg.call("POST", "users/device-token", json_body={}, token=token)
     assert missing.error == (400, errors.ERR_MISSING_DEVICE_TOKEN)
     dev = await cg.call("POST", "users/device-token", json_body={"device_token": "x"}, user="ada")
@@ -164,7 +165,7 @@ async def test_device_token(cg, server):
     await cg.call(
         "POST",
         "users/device-token",
-        json_body={"device_token": "apns-1"},
+        json_body={"device_token": ios_token("apns-1")},
         token=other["session_token"],
     )
     assert (await cg.call("GET", "users/tracking", token=token)).status == 401

@@ -13,7 +13,7 @@ from ngshare.config import NgShare
 from tests.conftest import empty_all_tables
 from tests.core.test_hub_identity import SERVICE_TOKEN, fake_hub, hub_log  # noqa: F401
 
-from .conftest import empty_plugin_tables
+from .conftest import empty_plugin_tables, ios_token
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ async def call(http_client, base_url, path, authorization=None, body=None, metho
 
 @pytest.mark.gen_test
 async def test_a_hub_token_opens_a_session(http_client, base_url, hub_server):
-    body = {"device_type": "IOS", "device_token": "kevins-phone"}
+    body = {"device_type": "IOS", "device_token": ios_token("kevins-phone")}
     status, answer = await call(
         http_client, base_url, "session/initialize", "token tok-kevin", body
     )
@@ -76,7 +76,8 @@ async def test_a_hub_token_opens_a_session(http_client, base_url, hub_server):
     )
     assert (status, mine["data"]) == (200, {"sections": []})
     addresses = await hub_server.db.run(hub_server.notifications.addresses, "kevin")
-    assert [(a["channel"], a["address"]) for a in addresses] == [("apns", "kevins-phone")]
+    expected = [("apns", ios_token("kevins-phone"))]
+    assert [(a["channel"], a["address"]) for a in addresses] == expected
 
 
 @pytest.mark.gen_test

@@ -1,4 +1,4 @@
-"""Fan-out reaching the providers: e-mail at the SMTP stand-in, push in the outbox; dead devices."""
+"""E-mail at the SMTP stand-in; dead devices and the session clean-up (push: test_fanout.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from ngshare.notifications import InvalidRecipient
 from ngshare.notifications.models import NotificationAddress
 
-from .conftest import TERM
+from .conftest import TERM, android_token, ios_token
 
 
 async def track(cg, token, catalog_num):
@@ -52,44 +52,19 @@ async def test_email_trackers_get_the_mail_at_the_smtp_server(smtp, cg, roster, 
     assert sent["channel"] == "email"
 
 
-@pytest.mark.gen_test
-async def test_web_push_trackers_get_a_webpush_message(cg, roster, server):
-    token = (await cg.sign_in("ada@cornell.edu", "WEB"))["session_token"]
-    subscription = {
-        "endpoint": "https://push.example.org/s/1",
-        "keys": {"p256dh": "p", "auth": "a"},
-    }
-    await cg.call(
-        "POST",
-        "users/notification",
-        json_body={"notification": "WEB", "subscription": subscription},
-        token=token,
-    )
-    await track(cg, token, 12500)
-    roster.set_status(TERM, 12500, "OPEN")
-    assert (await cg.poll()).messages == 1
-    [message] = await server.notifications.messages(plugin="coursegrab")
-    assert message["channel"] == "webpush"
-    assert (
-        message["to"]
-        == '{"endpoint":"https://push.example.org/s/1","keys":{"p256dh":"p","auth":"a"}}'
-    )
-    assert message["subject"] == "CS 2110 LEC 001 is Now Open"
-
-
 async def sessions_count(server) -> int:
     return await server.db.run(lambda s: s.scalar(select(func.count(DeviceSession.pk))))
 
 
 @pytest.mark.gen_test
 async def test_a_dead_device_token_ends_its_session(cg, server):
-    dead = await cg.sign_in("ada@cornell.edu", "IOS", device_token="apns-dead")
-    alive = await cg.sign_in("ada@cornell.edu", "ANDROID", device_token="fcm-alive")
+    dead = await cg.sign_in("ada@cornell.edu", "IOS", device_token=ios_token("apns-dead"))
+    alive = await cg.sign_in("ada@cornell.edu", "ANDROID", device_token=android_token("fcm-alive"))
     recipient = InvalidRecipient(
         message_id=1,
         plugin="coursegrab",
         channel="apns",
-        address="apns-dead",
+        address=ios_token("apns-dead"),
         user="oidc:ada@cornell.edu",
         reason="410 Unregistered",
         address_plugins=["coursegrab"],
@@ -103,13 +78,13 @@ async def test_a_dead_device_token_ends_its_session(cg, server):
 
 @pytest.mark.gen_test
 async def test_the_clean_up_job_ends_sessions_whose_update_token_expired(cg, server):
-    old = await cg.sign_in("old@cornell.edu", "IOS", device_token="apns-old")
-    await cg.sign_in("new@cornell.edu", "IOS", device_token="apns-new")
+    old = await cg.sign_in("old@cornell.edu", "IOS", device_token=ios_token("apns-old"))
+    await cg.sign_in("new@cornell.edu", "IOS", device_token=ios_token("apns-new"))
 
     def age(session):
         session.execute(
             update(DeviceSession)
-            .where(DeviceSession.device_token == "apns-old")
+            .where(DeviceSession.device_token == ios_token("apns-old"))
             .values(update_expires_at=datetime(2000, 1, 1))
         )
 
@@ -123,13 +98,13 @@ async def test_the_clean_up_job_ends_sessions_whose_update_token_expired(cg, ser
 
 @pytest.mark.gen_test
 async def test_the_clean_up_job_also_ends_sessions_of_disabled_devices(cg, server):
-    gone = await cg.sign_in("gone@cornell.edu", "ANDROID", device_token="fcm-gone")
-    kept = await cg.sign_in("kept@cornell.edu", "ANDROID", device_token="fcm-kept")
+    gone = await cg.sign_in("gone@cornell.edu", "ANDROID", device_token=android_token("fcm-gone"))
+    kept = await cg.sign_in("kept@cornell.edu", "ANDROID", device_token=android_token("fcm-kept"))
 
     def disable(session):  # what the service does when FCM answers UNREGISTERED
         session.execute(
             update(NotificationAddress)
-            .where(NotificationAddress.address == "fcm-gone")
+            .where(NotificationAddress.address == android_token("fcm-gone"))
             .values(disabled_at=datetime(2026, 1, 1), disabled_reason="UNREGISTERED")
         )
 

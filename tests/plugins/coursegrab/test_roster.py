@@ -13,7 +13,7 @@ from ngshare_coursegrab.roster import RosterError
 
 from ngshare.notifications.models import OutboxMessage
 
-from .conftest import TERM
+from .conftest import TERM, android_token, ios_token
 
 
 async def outbox(server, **filters):
@@ -53,9 +53,11 @@ async def test_ingest_loads_courses_and_sections_in_the_seed_shape(cg, roster, s
 @pytest.mark.gen_test
 async def test_a_section_opening_tells_each_tracker_once_on_their_channel(cg, roster, server):
     await cg.ingest()
-    ios = await cg.sign_in("ios@cornell.edu", "IOS", device_token="apns-token-1")
-    android = await cg.sign_in("droid@cornell.edu", "ANDROID", device_token="fcm-token-1")
-    quiet = await cg.sign_in("quiet@cornell.edu", "IOS", device_token="apns-token-2")
+    ios = await cg.sign_in("ios@cornell.edu", "IOS", device_token=ios_token("apns-token-1"))
+    android = await cg.sign_in(
+        "droid@cornell.edu", "ANDROID", device_token=android_token("fcm-token-1")
+    )
+    quiet = await cg.sign_in("quiet@cornell.edu", "IOS", device_token=ios_token("apns-token-2"))
     for session in (ios, android, quiet):
         await track(cg, session["session_token"], 12403)
     await cg.call(
@@ -70,8 +72,8 @@ async def test_a_section_opening_tells_each_tracker_once_on_their_channel(cg, ro
     messages = await outbox(server)
     by_channel = {m["channel"]: m for m in messages}
     assert set(by_channel) == {"apns", "fcm"}
-    assert by_channel["apns"]["to"] == "apns-token-1"
-    assert by_channel["fcm"]["to"] == "fcm-token-1"
+    assert by_channel["apns"]["to"] == ios_token("apns-token-1")
+    assert by_channel["fcm"]["to"] == android_token("fcm-token-1")
     apns = by_channel["apns"]
     assert apns["subject"] == "CS 3110 DIS 212 is Now Open"
     assert apns["body"] == "Class Nbr: 12403. Grab your spot right now!"
@@ -90,8 +92,8 @@ async def test_a_section_opening_tells_each_tracker_once_on_their_channel(cg, ro
 @pytest.mark.gen_test
 async def test_closing_is_not_told_unless_asked_for(cg, roster, server):
     await cg.ingest()
-    picky = await cg.sign_in("picky@cornell.edu", "IOS", device_token="apns-picky")
-    plain = await cg.sign_in("plain@cornell.edu", "IOS", device_token="apns-plain")
+    picky = await cg.sign_in("picky@cornell.edu", "IOS", device_token=ios_token("apns-picky"))
+    plain = await cg.sign_in("plain@cornell.edu", "IOS", device_token=ios_token("apns-plain"))
     await track(cg, picky["session_token"], 12401)
     await track(cg, plain["session_token"], 12401)
     await cg.call(
@@ -104,14 +106,14 @@ async def test_closing_is_not_told_unless_asked_for(cg, roster, server):
     outcome = await cg.poll()
     assert outcome.messages == 1
     [message] = await outbox(server)
-    assert message["to"] == "apns-picky"
+    assert message["to"] == ios_token("apns-picky")
     assert message["subject"] == "CS 3110 LEC 001 is Now Closed"
 
 
 @pytest.mark.gen_test
 async def test_a_new_roster_archives_tracking_and_tells_its_people(cg, roster, server):
     await cg.ingest()
-    ada = await cg.sign_in("ada@cornell.edu", "IOS", device_token="apns-ada")
+    ada = await cg.sign_in("ada@cornell.edu", "IOS", device_token=ios_token("apns-ada"))
     await track(cg, ada["session_token"], 12401)
     roster.add_roster("FA26", "Fall 2026")
     roster.add_class(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from tests.standins.oidc import new_key
 
-from .conftest import AUDIENCES
+from .conftest import AUDIENCES, ios_token
 
 
 async def session_count(server) -> int:
@@ -100,8 +100,8 @@ async def test_a_session_token_is_not_an_update_token(cg):
 
 @pytest.mark.gen_test
 async def test_one_session_per_device_token(cg, server):
-    first = await cg.sign_in("ada@cornell.edu", device_token="device-aaa")
-    second = await cg.sign_in("ada@cornell.edu", device_token="device-aaa")
+    first = await cg.sign_in("ada@cornell.edu", device_token=ios_token("device-aaa"))
+    second = await cg.sign_in("ada@cornell.edu", device_token=ios_token("device-aaa"))
     count = await session_count(server)
     assert count == 1
     old = await cg.call("GET", "users/tracking", token=first["session_token"])
@@ -152,7 +152,10 @@ async def test_email_domains_are_enforced_when_configured(cg, issuer, server):
 @pytest.mark.gen_test
 async def test_concurrent_sign_ins_from_one_new_device_make_one_session(cg, server):
     replies = await asyncio.gather(
-        *(cg.sign_in("ada@cornell.edu", device_token="same-new-device") for _ in range(4))
+        *(
+            cg.sign_in("ada@cornell.edu", device_token=ios_token("same-new-device"))
+            for _ in range(4)
+        )
     )
     assert len({r["session_token"] for r in replies}) == 4
     assert await session_count(server) == 1
@@ -179,7 +182,7 @@ async def test_sessions_racing_for_one_device_token_leave_one_holder(cg, server)
             cg.call(
                 "POST",
                 "users/device-token",
-                json_body={"device_token": "contested"},
+                json_body={"device_token": ios_token("contested")},
                 token=s["session_token"],
             )
             for s in sessions
@@ -188,7 +191,27 @@ async def test_sessions_racing_for_one_device_token_leave_one_holder(cg, server)
     assert all(r.status in (200, 401, 409) for r in replies), [r.body for r in replies]
     holders = await server.db.run(
         lambda s: s.scalar(
-            select(func.count(DeviceSession.pk)).where(DeviceSession.device_token == "contested")
+            select(func.count(DeviceSession.pk)).where(
+                DeviceSession.device_token == ios_token("contested")
+            )
         )
     )
     assert holders == 1
+
+
+@pytest.mark.parametrize(
+    ("device_type", "device_token", "words"),
+    [
+        ("IOS", "kevins-phone", "an apns address must be a device token"),
+        ("ANDROID", "short", "an fcm address must be a registration token"),
+    ],
+)
+@pytest.mark.gen_test
+async def test_a_device_token_the_provider_could_never_take_is_a_400(
+    cg, server, issuer, device_type, device_token, words
+):
+    id_token = issuer.id_token("ada@cornell.edu", AUDIENCES[device_type])
+    reply = await initialize(cg, id_token, device_type, device_token)
+    status, message = reply.error
+    assert status == 400 and message.startswith(words), message
+    assert await session_count(server) == 0  # nothing half-written
