@@ -484,8 +484,10 @@ TABLE: dict[tuple[str, str], Case] = {
         lambda w: Req("example/notes", form={"text": "hello"}), signed_in(201), keeps_seed=True
     ),
     # -- ekatra (docs/ekatra.md): owners and admins see their rows; others get a 404 -------------
-    **{("/api/ekatra/*", m): C(lambda w: Req("ekatra/no/such/route"), everyone(404))
-       for m in ("GET", "POST", "PUT", "PATCH", "DELETE")},
+    **{
+        ("/api/ekatra/*", m): C(lambda w: Req("ekatra/no/such/route"), everyone(404))
+        for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    },
     ("/api/ekatra/auth/signup", "POST"): C(
         lambda w: Req(
             "ekatra/auth/signup",

@@ -351,6 +351,10 @@ EKATRA_COURSE = {
     "name": "Course",
     "author": "Kevin",
     "description": "",
-    "days": [{"text": "Day one", "questions": [{"question": "2+2?", "type": "exact",
-                                                "correct_answer": "4"}]}],
+    "days": [
+        {
+            "text": "Day one",
+            "questions": [{"question": "2+2?", "type": "exact", "correct_answer": "4"}],
+        }
+    ],
 }

@@ -75,7 +75,5 @@ def test_the_walkthrough_works(tmp_path):
     assert final["progress"]["days_sent"] == 2
     outbox = [line.split() for line in lines if re.match(r"^\d{4}-\d\d-\d\dT", line)]
     assert len(outbox) == 10 and all(row[2] == "sent" for row in outbox)
-    assert sorted(row[1] for row in outbox) == ["+12125550100"] * 5 + [
-        "whatsapp:+919380169981"
-    ] * 5
+    assert sorted(row[1] for row in outbox) == ["+12125550100"] * 5 + ["whatsapp:+919380169981"] * 5
     assert '<?xml version="1.0" encoding="UTF-8"?><Response/>' in lines
