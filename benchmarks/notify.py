@@ -245,6 +245,7 @@ async def outbox_run(
 
     from ngshare.app import build, make_application, run_hooks
     from ngshare.config import VNgShare
+    from ngshare.gc_freeze import freeze_startup_objects
     from ngshare.notifications.store import count_by_status
 
     config = VNgShare(db_url=db_url, data_dir=data_dir, config_file="")
@@ -257,6 +258,8 @@ async def outbox_run(
     await run_hooks(ctx, plugins, "startup")
     port = free_port()
     server = HTTPServer(make_application(ctx, plugins))
+    if config.freeze_startup_objects:  # as ngshare.app.serve does before listening
+        freeze_startup_objects()
     server.listen(port, "127.0.0.1")
     rss_before = rss_mib()
     probe = subprocess.Popen(
