@@ -24,7 +24,6 @@ with ``{"reason": ...}`` (410 adds ``timestamp``). Tests make tokens
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import re
 import ssl
@@ -41,6 +40,8 @@ from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded
 from h2.exceptions import ProtocolError
+
+from tests.standins import tls
 
 _PATH = re.compile(r"^/3/device/([^/?]+)$")
 _HEX = re.compile(r"^[0-9a-fA-F]{64,200}$")
@@ -235,42 +236,7 @@ class _Http2Server(asyncio.Protocol):
 
 def self_signed_for_loopback(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and localhost and its key, written to ``folder``."""
-    from ipaddress import IPv4Address
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "apns stand-in")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(IPv4Address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "apns-cert.pem", folder / "apns-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    return tls.self_signed(folder, "apns")
 
 
 async def listen(standin: ApnsStandIn, tls_files: tuple[Path, Path]) -> tuple[asyncio.Server, int]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -39,6 +38,7 @@ from ngshare.notifications.providers.apns_token import (
     load_signing_key,
 )
 from ngshare.notifications.providers.base import Outcome, Outgoing, Provider, parse_retry_after
+from ngshare.notifications.providers.http import http2_client
 
 if TYPE_CHECKING:
     import httpx
@@ -137,19 +137,9 @@ class ApnsProvider(Provider):
 
     async def start(self) -> None:
         """The HTTP/2 client (one connection carries every stream) and the token."""
-        import httpx
-
         if self._token is None:
             self._token = self._make_token()
-        verify: ssl.SSLContext | bool = True
-        if self.ca_file:
-            verify = ssl.create_default_context(cafile=self.ca_file)
-        self._client = httpx.AsyncClient(
-            http2=True,
-            verify=verify,
-            timeout=httpx.Timeout(self.timeout_seconds, connect=min(10.0, self.timeout_seconds)),
-            limits=httpx.Limits(max_connections=max(1, self.concurrency)),
-        )
+        self._client = http2_client(self, self.ca_file)
 
     async def close(self) -> None:
         """Close the connection."""

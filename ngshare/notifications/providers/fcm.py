@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from traitlets import Integer, Unicode
 
 from ngshare.notifications.providers.base import Outcome, Outgoing, Provider, parse_retry_after
+from ngshare.notifications.providers.http import http2_client
 
 if TYPE_CHECKING:
     import httpx
@@ -84,19 +84,9 @@ class FcmProvider(Provider):
 
     async def start(self) -> None:
         """The HTTP client; the access token is fetched by the first send."""
-        import httpx
-
         if self._token is None:
             self.check()
-        verify: ssl.SSLContext | bool = True
-        if self.ca_file:
-            verify = ssl.create_default_context(cafile=self.ca_file)
-        self._client = httpx.AsyncClient(
-            http2=True,
-            verify=verify,
-            timeout=httpx.Timeout(self.timeout_seconds, connect=min(10.0, self.timeout_seconds)),
-            limits=httpx.Limits(max_connections=max(1, self.concurrency)),
-        )
+        self._client = http2_client(self, self.ca_file)
 
     async def close(self) -> None:
         """Close the HTTP clients (FCM's, the token endpoint's)."""

@@ -14,6 +14,7 @@ on every request.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
@@ -83,3 +84,26 @@ class HttpProvider(Provider):
                 proxy = None
             self._proxies[origin] = proxy or None
         return self._proxies[origin]
+
+
+def http2_client(provider: Provider, ca_file: str = "") -> Any:
+    """An ``httpx.AsyncClient`` speaking HTTP/2 (APNs requires it; FCM shares it).
+
+    As wide as the provider's ``concurrency``, bounded by its ``timeout_seconds``,
+    trusting ``ca_file`` when given (a stand-in's certificate), else the system's
+    CAs. httpx is imported here, on first use: only servers sending to Apple or
+    Google pay for loading it.
+    """
+    import httpx
+
+    verify: ssl.SSLContext | bool = True
+    if ca_file:
+        verify = ssl.create_default_context(cafile=ca_file)
+    return httpx.AsyncClient(
+        http2=True,
+        verify=verify,
+        timeout=httpx.Timeout(
+            provider.timeout_seconds, connect=min(10.0, provider.timeout_seconds)
+        ),
+        limits=httpx.Limits(max_connections=max(1, provider.concurrency)),
+    )
