@@ -205,9 +205,10 @@ def channel_settings(
 ) -> dict:
     """The configuration sending ``channel`` to the stand-in at ``url``.
 
-    ``pace``: the provider's ``concurrency``, ``max_batch`` and ``keep_alive``.
+    ``pace``: the provider's ``concurrency``, ``max_batch`` and ``keep_alive`` where
+    given (``None`` or absent: the provider's default, as a server runs it).
     """
-    pace = {"concurrency": 8, "max_batch": 25, "keep_alive": True, **(pace or {})}
+    pace = {k: v for k, v in (pace or {}).items() if v is not None}
     if channel == "webpush":
         return {
             "NotificationService": {"channels": {"webpush": "webpush"}},
@@ -360,8 +361,12 @@ def main() -> None:
         default=0.0,
         help="webpush: the push stand-in waits this long per answer (a push service's RTT)",
     )
-    parser.add_argument("--concurrency", type=int, default=8, help="the provider's concurrency")
-    parser.add_argument("--batch", type=int, default=25, help="the provider's max_batch")
+    parser.add_argument(
+        "--concurrency", type=int, help="the provider's concurrency (default: its own, 4)"
+    )
+    parser.add_argument(
+        "--batch", type=int, help="the provider's max_batch (default: its own; twilio 20)"
+    )
     parser.add_argument(
         "--no-keep-alive",
         action="store_true",
