@@ -6,12 +6,42 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from ngshare.clients.coursectl import main
+from tests.conftest import PG_URL
+from tests.servers import running_server
 
 nbgrader_api = pytest.importorskip("nbgrader.api")
+
+
+@pytest.fixture(scope="module")
+def server_database(db_url):
+    """``--database`` for this module's vngshare: its own SQLite, or its own PostgreSQL schema."""
+    if not db_url.startswith("postgresql"):
+        yield None
+        return
+    schema = f"ngshare_compat_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def api_url(tmp_path_factory, server_database):
+    """A vngshare on this run's kind of database (the PostgreSQL pass keeps these tests)."""
+    args = [f"--database={server_database}"] if server_database else []
+    with running_server(tmp_path_factory.mktemp("vngshare"), *args) as base:
+        yield base + "/api/"
 
 
 @pytest.fixture
