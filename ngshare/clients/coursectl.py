@@ -16,8 +16,9 @@ It acts with the caller's JupyterHub token (``--token`` or
 ``$JUPYTERHUB_API_TOKEN``) on ``--url`` (default ``$NGSHARE_URL``, else the
 hub's ngshare service). ``--dev-user`` acts as a user on ``vngshare``.
 Exit status: 0 on success, 1 when the server refused anything (its message
-is printed), 2 for a usage error. A bulk import reports each row and exits 1
-if any row failed.
+is printed) or the gradebook could not be used, 2 for a usage error. A bulk
+import reports each row and exits 1 if any row failed. Enrolling and the
+gradebook updates are idempotent: after a failure, run the command again.
 """
 
 from __future__ import annotations
@@ -139,9 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout=args.timeout,
         )
         return COMMANDS[CANONICAL.get(args.command, args.command)](client, args, out)
-    except (UsageError, gradebook.GradebookError) as e:
+    except UsageError as e:
         print(f"ngshare-course: error: {e}", file=sys.stderr)
         return 2
+    except gradebook.GradebookError as e:
+        print(f"ngshare-course: error: {e}", file=sys.stderr)
+        return 1
     except ExchangeApiError as e:
         print(f"ngshare-course: error: {e.message}", file=sys.stderr)
         return 1

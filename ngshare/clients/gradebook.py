@@ -15,12 +15,29 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 
 class GradebookError(Exception):
-    """nbgrader is missing or the gradebook cannot be opened."""
+    """nbgrader is missing or the gradebook cannot be opened or written."""
+
+
+@contextmanager
+def _opened(course: str) -> Iterator[Any]:
+    """nbgrader's Gradebook for ``course``; failures to open or write it as GradebookError."""
+    url = gradebook_url()
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with Gradebook(url, course) as gb:
+            yield gb
+    except (SQLAlchemyError, OSError) as e:
+        reason = getattr(e, "orig", None) or e
+        raise GradebookError(f"cannot use the gradebook {url}: {reason}") from None
 
 
 @dataclass
@@ -60,11 +77,8 @@ def _alembic_on_path() -> None:
 
 def add_students(course: str, people: Iterable[dict[str, str]]) -> list[GradebookResult]:
     """Add or update ``people`` (username, first_name, last_name, email) in the gradebook."""
-    url = gradebook_url()
-    from nbgrader.api import Gradebook
-
     results = []
-    with Gradebook(url, course) as gb:
+    with _opened(course) as gb:
         for person in people:
             names = {
                 key: person.get(key) or None for key in ("first_name", "last_name", "email")
@@ -80,11 +94,10 @@ def remove_students(course: str, usernames: Iterable[str], force: bool) -> list[
     Removing a student deletes their grades, so nbgrader refuses it without
     ``--force``; so does this.
     """
-    url = gradebook_url()
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     results = []
-    with Gradebook(url, course) as gb:
+    with _opened(course) as gb:
         for username in usernames:
             try:
                 student = gb.find_student(username)

@@ -148,6 +148,20 @@ def test_gradebook_from_the_course_folders_nbgrader_config(ctl, tmp_path):
     assert gradebook_students(course_root, "compat6") == {"gus": (None, None, None)}
 
 
+def test_an_unusable_gradebook_is_one_clear_error_after_enrolling(ctl, tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{tmp_path}/no/such/folder/gradebook.db'\n"
+    )
+    ctl("root", "create-course", "compat7", "kevin")
+    status, out, err = ctl("kevin", "add-student", "compat7", "hal")
+    assert (status, out) == (1, "Enrolled hal in compat7\n")
+    assert err.startswith("ngshare-course: error: cannot use the gradebook sqlite:///")
+    assert "Traceback" not in err
+    # the server's part is done; --no-gb (or a usable gradebook) finishes the job
+    assert "hal" in ctl("kevin", "students", "compat7")[1]
+
+
 @pytest.mark.integration
 def test_stock_course_management_reads_the_url_configure_sets(api_url, tmp_path, ctl):
     """LibreTexts' ngshare-course-management with an nbgrader_config.py using configure()."""
