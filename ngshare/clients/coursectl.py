@@ -6,12 +6,19 @@ Examples::
     ngshare-course import-students phys101 roster.csv      # instructors
     ngshare-course students phys101 --json
 
+Enrolling students also adds them to the local nbgrader gradebook (the one
+nbgrader opens from the current folder), as LibreTexts'
+``ngshare-course-management`` does; ``--no-gb`` skips that. Its command names
+(``create_course``, ``add_students`` ...), its ``-f/-l/-e`` name options and its
+roster header (``student_id,first_name,last_name,email``) are accepted too.
+
 It acts with the caller's JupyterHub token (``--token`` or
 ``$JUPYTERHUB_API_TOKEN``) on ``--url`` (default ``$NGSHARE_URL``, else the
 hub's ngshare service). ``--dev-user`` acts as a user on ``vngshare``.
 Exit status: 0 on success, 1 when the server refused anything (its message
-is printed), 2 for a usage error. A bulk import reports each row and exits 1
-if any row failed.
+is printed) or the gradebook could not be used, 2 for a usage error. A bulk
+import reports each row and exits 1 if any row failed. Enrolling and the
+gradebook updates are idempotent: after a failure, run the command again.
 """
 
 from __future__ import annotations
@@ -23,9 +30,21 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ngshare.clients import gradebook
 from ngshare.clients.api import ExchangeApiError, ExchangeClient, default_url
 
 PERSON_COLUMNS = ("username", "first_name", "last_name", "email")
+#: Roster header names for the username: ours, and ngshare-course-management's.
+USERNAME_COLUMNS = ("username", "student_id")
+#: ngshare-course-management's command names -> ours.
+ALIASES = {
+    "create-course": ["create_course"],
+    "add-instructor": ["add_instructor"],
+    "remove-instructor": ["remove_instructor"],
+    "add-student": ["add_student"],
+    "remove-student": ["remove_students", "remove-students"],
+    "import-students": ["add_students", "add-students"],
+}
 
 
 class UsageError(Exception):
@@ -45,12 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=help)
+        aliases = ALIASES.get(name, [])
+        return sub.add_parser(name, help=help, description=help, aliases=aliases)
 
     def names(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--first-name", default="")
-        p.add_argument("--last-name", default="")
-        p.add_argument("--email", default="")
+        p.add_argument("-f", "--first-name", "--first_name", dest="first_name", default="")
+        p.add_argument("-l", "--last-name", "--last_name", dest="last_name", default="")
+        p.add_argument("-e", "--email", default="")
+
+    def no_gb(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument(
+            "--no-gb", action="store_true", help=f"do not {what} the local nbgrader gradebook"
+        )
 
     command("courses", "list your courses (admins: all)")
     p = command("create-course", "create a course (admins)")
@@ -69,15 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("course")
     p.add_argument("usernames", nargs="+", metavar="USERNAME")
     names(p)
+    no_gb(p, "add them to")
     p = command("remove-student", "remove students from a course (their submissions stay)")
     p.add_argument("course")
     p.add_argument("usernames", nargs="+", metavar="USERNAME")
+    no_gb(p, "remove them from")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="remove them from the gradebook even if that deletes their grades",
+    )
     p = command(
         "import-students",
-        "enrol students from a CSV file with a header row: username,first_name,last_name,email",
+        "enrol students from a CSV file with a header row: username,first_name,last_name,email"
+        " (or student_id instead of username)",
     )
     p.add_argument("course")
     p.add_argument("csv_file", metavar="CSV", help="file name, or - for standard input")
+    no_gb(p, "add them to")
     for name, what in (
         ("students", "list a course's students"),
         ("instructors", "list a course's instructors"),
@@ -105,10 +139,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             dev_user=args.dev_user,
             timeout=args.timeout,
         )
-        return COMMANDS[args.command](client, args, out)
+        return COMMANDS[CANONICAL.get(args.command, args.command)](client, args, out)
     except UsageError as e:
         print(f"ngshare-course: error: {e}", file=sys.stderr)
         return 2
+    except gradebook.GradebookError as e:
+        print(f"ngshare-course: error: {e}", file=sys.stderr)
+        return 1
     except ExchangeApiError as e:
         print(f"ngshare-course: error: {e.message}", file=sys.stderr)
         return 1
@@ -198,11 +235,17 @@ def cmd_add_student(client: ExchangeClient, args: argparse.Namespace, out: Outpu
             args.course, args.usernames[0], args.first_name, args.last_name, args.email
         )
         out.done(f"Enrolled {args.usernames[0]} in {args.course}", {"username": args.usernames[0]})
-        return 0
+        person = {
+            "username": args.usernames[0],
+            "first_name": args.first_name,
+            "last_name": args.last_name,
+            "email": args.email,
+        }
+        return 0 if args.no_gb else to_gradebook(args.course, [person], out)
     if args.first_name or args.last_name or args.email:
         raise UsageError("names and email can be given for one student at a time")
     rows = [{"username": u, "first_name": "", "last_name": "", "email": ""} for u in args.usernames]
-    return enrol(client, args.course, rows, out)
+    return enrol(client, args.course, rows, out, add_to_gradebook=not args.no_gb)
 
 
 def cmd_remove_student(client: ExchangeClient, args: argparse.Namespace, out: Output) -> int:
@@ -214,12 +257,34 @@ def cmd_remove_student(client: ExchangeClient, args: argparse.Namespace, out: Ou
         except ExchangeApiError as e:
             results.append({"username": username, "success": False, "message": e.message})
     out.data(results, ["username", "success", "message"])
-    return 0 if all(r["success"] for r in results) else 1
+    status = 0 if all(r["success"] for r in results) else 1
+    if args.no_gb:
+        return status
+    removed = [r["username"] for r in results if r["success"]]
+    if not removed:
+        return status
+    kept = gradebook.remove_students(args.course, removed, args.force)
+    return max(status, report_gradebook(kept, out))
 
 
 def cmd_import_students(client: ExchangeClient, args: argparse.Namespace, out: Output) -> int:
     rows, labels, problems = read_roster(args.csv_file)
-    return enrol(client, args.course, rows, out, labels, problems)
+    return enrol(client, args.course, rows, out, labels, problems, add_to_gradebook=not args.no_gb)
+
+
+def to_gradebook(course: str, people: list[dict[str, str]], out: Output) -> int:
+    """Add enrolled ``people`` to the local gradebook and report it."""
+    if not people:
+        return 0
+    return report_gradebook(gradebook.add_students(course, people), out)
+
+
+def report_gradebook(results: list[gradebook.GradebookResult], out: Output) -> int:
+    """One line per student on standard error (standard output stays the server's answer)."""
+    if not out.as_json:
+        for r in results:
+            print(f"gradebook: {r.username}: {r.message}", file=sys.stderr)
+    return 0 if all(r.success for r in results) else 1
 
 
 def enrol(
@@ -229,19 +294,24 @@ def enrol(
     out: Output,
     labels: list[str] | None = None,
     problems: list[dict] | None = None,
+    add_to_gradebook: bool = False,
 ) -> int:
     """Bulk-enrol ``rows``; report one line per row, labelled by ``labels`` (CSV lines).
 
     ``problems`` are rows refused before sending. The server answers with
-    one status per row, in order.
+    one status per row, in order. With ``add_to_gradebook``, the rows the server
+    accepted are then added to the local nbgrader gradebook.
     """
     results = list(problems or [])
+    enrolled: list[dict[str, str]] = []
     if rows:
         statuses = client.add_students(course, rows)
         if len(statuses) != len(rows):
             raise ExchangeApiError(f"ngshare sent {len(statuses)} statuses for {len(rows)} rows")
         for i, (row, status) in enumerate(zip(rows, statuses, strict=True)):
             ok = bool(status.get("success"))
+            if ok:
+                enrolled.append(row)
             result = {
                 "username": row["username"],
                 "success": ok,
@@ -258,7 +328,10 @@ def enrol(
     failed = sum(not r["success"] for r in results)
     if failed and not out.as_json:
         print(f"{failed} of {len(results)} row(s) failed", file=sys.stderr)
-    return 1 if failed else 0
+    status = 1 if failed else 0
+    if add_to_gradebook:
+        status = max(status, to_gradebook(course, enrolled, out))
+    return status
 
 
 def _row_order(label: str) -> tuple[int, str]:
@@ -269,8 +342,9 @@ def read_roster(name: str) -> tuple[list[dict[str, str]], list[str], list[dict]]
     """Rows of a roster CSV, their line labels, and the rows refused before sending.
 
     Columns are matched by header name (any order; extra columns are
-    ignored); missing name/email columns count as empty. A row without a
-    username is reported, not sent.
+    ignored); missing name/email columns count as empty. The username
+    column is ``username`` or, as in ngshare-course-management's rosters,
+    ``student_id``. A row without a username is reported, not sent.
     """
     try:
         fh = sys.stdin if name == "-" else open(name, newline="", encoding="utf-8-sig")
@@ -279,9 +353,12 @@ def read_roster(name: str) -> tuple[list[dict[str, str]], list[str], list[dict]]
     with fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in reader.fieldnames or []]
-        if "username" not in header:
-            raise UsageError(f"{name}: the header row must name a 'username' column")
-        reader.fieldnames = header
+        present = [c for c in USERNAME_COLUMNS if c in header]
+        if len(present) != 1:
+            raise UsageError(
+                f"{name}: the header row must name one of the columns 'username' or 'student_id'"
+            )
+        reader.fieldnames = ["username" if h == present[0] else h for h in header]
         rows, labels, problems = [], [], []
         for record in reader:
             line = str(reader.line_num)
@@ -334,6 +411,9 @@ COMMANDS = {
     "assignments": cmd_assignments,
     "submissions": cmd_submissions,
 }
+
+#: every alias -> its command
+CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 
 
 if __name__ == "__main__":

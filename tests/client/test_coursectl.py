@@ -14,8 +14,12 @@ from ngshare.clients.coursectl import main, table
 
 
 @pytest.fixture
-def ctl(api_url, capsys):
-    """``ctl(user, *args)`` -> (exit status, stdout, stderr)."""
+def ctl(api_url, capsys, tmp_path, monkeypatch):
+    """``ctl(user, *args)`` -> (exit status, stdout, stderr), run in a fresh folder.
+
+    Enrolling writes the nbgrader gradebook of the current folder: each test has its own.
+    """
+    monkeypatch.chdir(tmp_path)
 
     def run(user: str, *args: str) -> tuple[int, str, str]:
         status = main(["--url", api_url, "--token", "", "--dev-user", user, *args])
@@ -121,7 +125,7 @@ def test_import_students_all_good_exits_0_and_bad_files_exit_2(ctl, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("name,mail\nx,y\n")
     status, _, err = ctl("kevin", "import-students", "ctl5", str(bad))
-    assert status == 2 and "'username' column" in err
+    assert status == 2 and "'username' or 'student_id'" in err
     assert ctl("kevin", "import-students", "ctl5", str(tmp_path / "missing.csv"))[0] == 2
 
 

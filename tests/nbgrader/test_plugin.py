@@ -114,15 +114,17 @@ def test_configure_sets_all_eight_classes_and_exchange_options():
     factory = ExchangeFactory(config=c)
     assert factory.collect is plugin.ExchangeCollect
     assert factory.list is plugin.ExchangeList
-    assert {getattr(factory, entry) for entry in plugin.PLUGIN_CLASSES} == set(
-        plugin.PLUGIN_CLASSES.values()
-    )
+    actions = {e: cls for e, cls in plugin.PLUGIN_CLASSES.items() if e != "exchange"}
+    assert {getattr(factory, entry) for entry in actions} == set(actions.values())
+    # the exchange entry: a subclass knowing the URL, for tools that make one without a config
+    assert issubclass(factory.exchange, plugin.Exchange)
     exchange = factory.exchange(config=c)
     assert (exchange.url, exchange.dev_user, exchange.path_includes_course) == (
         "http://h/ngshare/",
         "alice",
         True,
     )
+    assert factory.exchange().ngshare_url == "http://h/ngshare"
     with pytest.raises(TypeError, match="unknown option.*bogus"):
         plugin.configure(Config(), bogus=1)
 

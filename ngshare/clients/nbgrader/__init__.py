@@ -58,10 +58,18 @@ def configure(c: Any, url: str | None = None, **options: Any) -> None:
         )
     for entry, cls in PLUGIN_CLASSES.items():
         setattr(c.ExchangeFactory, entry, f"{cls.__module__}.{cls.__qualname__}")
+    # ngshare_exchange's `ngshare-course-management` calls c.ExchangeFactory.exchange()
+    # without a config and reads .ngshare_url: give it a class that knows the URL.
+    c.ExchangeFactory.exchange = _exchange_knowing(url)
     if url is not None:
         c.Exchange.url = url
     for name, value in options.items():
         setattr(c.Exchange, name, value)
+
+
+def _exchange_knowing(url: str | None) -> type[Exchange]:
+    """A subclass of :class:`Exchange` whose default ``url`` is ``url`` (when given)."""
+    return type("Exchange", (Exchange,), {"configured_url": url or "", "__module__": __name__})
 
 
 __all__ = [

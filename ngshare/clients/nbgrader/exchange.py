@@ -54,9 +54,17 @@ class Exchange(ABCExchange):
         )
     ).tag(config=True)
 
+    #: Set on the class :func:`configure` makes, for instances made without a config.
+    configured_url = ""
+
     @default("url")
     def _default_url(self) -> str:
-        return default_url()
+        return self.configured_url or default_url()
+
+    @property
+    def ngshare_url(self) -> str:
+        """The API URL without its trailing slash, as ngshare_exchange's tools read it."""
+        return self.url.rstrip("/")
 
     @validate("url")
     def _validate_url(self, proposal: dict[str, Any]) -> str:
