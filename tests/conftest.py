@@ -5,7 +5,7 @@
   on PostgreSQL every test that reaches this database (see
   :func:`pytest_collection_modifyitems`). Migrated once per session; every
   test starts with empty tables.
-- ``make_config(**traits)``: an :class:`~ngshare.config.VNgShare` for this session's database.
+- ``make_config(**traits)``: an :class:`~ngshare.config.VNgShare` for the test run's database.
 - ``server``: the running server's :class:`~ngshare.context.ServerContext`.
 - ``app``: the Tornado application behind ``server`` (used by pytest-tornado).
 - ``api``: ``await api(method, path, user=..., **fields)`` -> ``(status, json)``;

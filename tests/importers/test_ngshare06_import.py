@@ -3,7 +3,7 @@
 A module fixture runs ngshare 0.6.0 (its own cached venv, SQLite, a free
 loopback port) and drives three courses through its API (see
 :mod:`tests.importers.scenario`). The import runs as users run it, as the
-``ngshare`` command, into this session's database (SQLite or PostgreSQL,
+``ngshare`` command, into the test run's database (SQLite or PostgreSQL,
 ``NGSHARE_TEST_DB``); then our server answers every question ngshare 0.6.0
 answered, and the answers are compared, files byte for byte.
 
