@@ -93,9 +93,10 @@ def test_the_manifests_parse_and_agree_with_the_server(defaults):
     (mount,) = container["volumeMounts"]
     assert mount["mountPath"] == defaults.data_dir
     (volume,) = pod["volumes"]
-    assert volume["persistentVolumeClaim"]["claimName"] == kinds["PersistentVolumeClaim"][
-        "metadata"
-    ]["name"]
+    assert (
+        volume["persistentVolumeClaim"]["claimName"]
+        == kinds["PersistentVolumeClaim"]["metadata"]["name"]
+    )
     env = {e["name"]: e for e in container["env"]}
     prefix = env["JUPYTERHUB_SERVICE_PREFIX"]["value"]
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -104,9 +105,10 @@ def test_the_manifests_parse_and_agree_with_the_server(defaults):
     assert token["name"] == kinds["Secret"]["metadata"]["name"]
     assert token["key"] in kinds["Secret"]["stringData"]
     service = kinds["Service"]
-    assert service["spec"]["selector"].items() <= kinds["Deployment"]["spec"]["template"][
-        "metadata"
-    ]["labels"].items()
+    assert (
+        service["spec"]["selector"].items()
+        <= kinds["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
+    )
     assert service["spec"]["ports"][0]["port"] == defaults.port
 
 

@@ -31,8 +31,16 @@ __version__ = "1.0.0"
 #: Ranked search answers the course index keeps per term (with the search cache on).
 RANKED_ANSWERS = 20_000
 
-#: The start-up ingest, while it runs.
-start_tasks: set[asyncio.Task] = set()
+
+class StartupIngest:
+    """The start-up ingest of one server, kept so that it can be awaited and cancelled."""
+
+    def __init__(self, task: asyncio.Task) -> None:
+        self.task = task
+
+    async def wait(self) -> None:
+        """Until the roster is loaded (or the load failed; the failure is recorded)."""
+        await asyncio.shield(self.task)
 
 
 async def startup(ctx: ServerContext) -> None:
@@ -54,9 +62,16 @@ async def startup(ctx: ServerContext) -> None:
 
 async def ready(ctx: ServerContext) -> None:
     """Load the roster in the background at start-up (the seed's "first start" ingest)."""
-    task = asyncio.ensure_future(jobs.ingest_at_start(ctx))
-    start_tasks.add(task)
-    task.add_done_callback(start_tasks.discard)
+    ctx.set_state(StartupIngest(asyncio.ensure_future(jobs.ingest_at_start(ctx))))
+
+
+async def shutdown(ctx: ServerContext) -> None:
+    """A start-up ingest still running stops with the server."""
+    if ctx.has_state(StartupIngest):
+        task = ctx.state(StartupIngest).task
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def invalid_recipient(ctx: ServerContext, recipient: InvalidRecipient) -> None:
@@ -79,6 +94,7 @@ plugin = Plugin(
     config=CourseGrab,
     startup=startup,
     ready=ready,
+    shutdown=shutdown,
     invalid_recipient=invalid_recipient,
     jobs=[
         Job(jobs.INGEST_ID, jobs.ingest, "interval", {"seconds": jobs.INGEST_TICK_SECONDS}),

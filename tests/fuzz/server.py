@@ -124,7 +124,7 @@ def running(db_url: str, storage_path: str) -> Iterator[FuzzServer]:
 
     async def start() -> None:
         await run_hooks(ctx, plugins, "startup")
-        await asyncio.gather(*ngshare_coursegrab.start_tasks)  # the roster is loaded
+        await ctx.state(ngshare_coursegrab.StartupIngest).wait()  # the roster is loaded
         ctx.accounts.scrypt_n = 2**10  # the fuzzer is about input, not scrypt
         app = make_application(ctx, plugins)
         server = HTTPServer(app, max_body_size=config.max_body_bytes + 1)

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
@@ -136,7 +135,7 @@ def server(make_config, io_loop, issuer, roster, request):
     empty_all_tables(ctx.db.engine)
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
     # the start-up ingest (the ready hook) has loaded the roster before the test begins
-    io_loop.run_sync(lambda: asyncio.gather(*ngshare_coursegrab.start_tasks))
+    io_loop.run_sync(ctx.state(ngshare_coursegrab.StartupIngest).wait)
     ctx.smtp = smtp
     yield ctx
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
