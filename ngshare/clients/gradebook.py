@@ -80,9 +80,7 @@ def add_students(course: str, people: Iterable[dict[str, str]]) -> list[Gradeboo
     results = []
     with _opened(course) as gb:
         for person in people:
-            names = {
-                key: person.get(key) or None for key in ("first_name", "last_name", "email")
-            }
+            names = {key: person.get(key) or None for key in ("first_name", "last_name", "email")}
             gb.update_or_create_student(person["username"], **names)
             results.append(GradebookResult(person["username"], True, "in gradebook"))
     return results
