@@ -43,7 +43,11 @@ from ngshare.scheduler import Job, Scheduler
 from ngshare.singleflight import SingleFlight
 from ngshare.storage import BlobStore, StagedBlob
 from ngshare.tokens import TokenService, issue_token, revoke_token, verify_token
-from ngshare.twilio_signature import is_valid_twilio_signature
+from ngshare.twilio_signature import (
+    WebhookRefused,
+    is_valid_twilio_signature,
+    verified_twilio_form,
+)
 from ngshare.web import ApiError, APIHandler, authenticated, public
 
 #: The names a plugin may import, in the order docs/plugins.md presents them.
@@ -82,6 +86,8 @@ __all__ = [
     "NotificationError",
     "InvalidRecipient",
     "is_valid_twilio_signature",
+    "verified_twilio_form",
+    "WebhookRefused",
     # models and tables
     "make_metadata",
     "intpk",

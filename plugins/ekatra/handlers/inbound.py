@@ -3,7 +3,7 @@
 Point the Twilio number's "A message comes in" webhook (HTTP POST) at
 ``{public_url}{prefix}ekatra/twilio/inbound``. A request is accepted only with a
 valid ``X-Twilio-Signature`` for this URL under ``c.Ekatra.twilio_auth_token``
-(:func:`~ngshare.plugin_api.is_valid_twilio_signature`, the core's one check);
+(:func:`~ngshare.plugin_api.verified_twilio_form`, the core's one check);
 anything else is a 403, logged without the token, the signature or the text.
 The reply is an empty TwiML document, so Twilio sends nothing back.
 """
@@ -11,17 +11,15 @@ The reply is an empty TwiML document, so Twilio sends nothing back.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl
 
 from ngshare_ekatra import errors, replies
 from ngshare_ekatra.handlers.base import EkatraHandler
 from ngshare_ekatra.wire import is_storable
 from sqlalchemy.exc import IntegrityError
 
-from ngshare.plugin_api import ApiError, is_valid_twilio_signature, public
+from ngshare.plugin_api import ApiError, WebhookRefused, public, verified_twilio_form
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-FORM = "application/x-www-form-urlencoded"
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
@@ -32,20 +30,6 @@ class TwilioInboundHandler(EkatraHandler):
     signed request without a usable ``From``.
     """
 
-    def signed_url(self) -> str:
-        if self.settings_.public_url:
-            return self.settings_.public_url + self.request.uri
-        return self.request.full_url()
-
-    def form_params(self) -> list[tuple[str, str]]:
-        media = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if media != FORM:
-            return []
-        try:
-            return parse_qsl(self.raw_body().decode("utf-8"), keep_blank_values=True)
-        except (UnicodeDecodeError, ValueError):
-            return []
-
     def refuse(self, reason: str) -> None:
         self.ctx.log.warning(
             "ekatra.inbound: refused webhook from %s: %s", self.request.remote_ip, reason
@@ -54,14 +38,15 @@ class TwilioInboundHandler(EkatraHandler):
 
     @public
     async def post(self) -> None:
-        token = self.settings_.twilio_auth_token
-        signature = self.request.headers.get("X-Twilio-Signature")
-        if not token:
-            self.refuse("c.Ekatra.twilio_auth_token is not set")
-        params = self.form_params()
-        url = self.signed_url()
-        if not is_valid_twilio_signature(token, url, params, signature):
-            self.refuse(f"invalid or missing signature for {url.split('?', 1)[0]}")
+        try:
+            params = verified_twilio_form(
+                self,
+                self.settings_.twilio_auth_token,
+                self.settings_.public_url,
+                setting="c.Ekatra.twilio_auth_token",
+            )
+        except WebhookRefused as refused:
+            self.refuse(str(refused))
         fields = dict(params)
         sender = fields.get("From", "").strip()
         channel = "whatsapp" if sender.startswith("whatsapp:") else "sms"

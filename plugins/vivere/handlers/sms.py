@@ -3,7 +3,7 @@
 Twilio POSTs each incoming message as a form (``From``, ``Body``,
 ``MessageSid``, ``AccountSid``, ...) signed with ``X-Twilio-Signature``. A
 message is accepted only when the signature is valid for this URL (see
-:func:`~ngshare.plugin_api.is_valid_twilio_signature`), the ``AccountSid`` matches when one is
+:func:`~ngshare.plugin_api.verified_twilio_form`), the ``AccountSid`` matches when one is
 configured, and ``From`` is one of ``c.Vivere.organiser_phone_numbers``;
 anything else is refused with a 403 and logged — never with the token, the
 signature or the message.
@@ -13,18 +13,15 @@ The reply is an empty TwiML document, so Twilio sends no text back.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 from ngshare_vivere import announcements, errors
 from ngshare_vivere.config import normalize_phone
 from ngshare_vivere.handlers.base import VivereHandler, is_storable
 from ngshare_vivere.models import MAX_MESSAGE, SOURCE_SMS
 from sqlalchemy.exc import IntegrityError
 
-from ngshare.plugin_api import ApiError, is_valid_twilio_signature, public
+from ngshare.plugin_api import ApiError, WebhookRefused, public, verified_twilio_form
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-FORM = "application/x-www-form-urlencoded"
 
 
 class SmsAnnouncementHandler(VivereHandler):
@@ -35,23 +32,6 @@ class SmsAnnouncementHandler(VivereHandler):
     (Twilio retrying, or a replay) answers 200 and creates nothing.
     """
 
-    def signed_url(self) -> str:
-        """The URL Twilio called, as it saw it (``public_url`` behind a proxy)."""
-        if self.vivere.public_url:
-            return self.vivere.public_url + self.request.uri
-        return self.request.full_url()
-
-    def form_params(self) -> list[tuple[str, str]]:
-        """Every POST parameter, exactly as sent (no stripping: they are signed)."""
-        media = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if media != FORM:
-            return []
-        try:
-            text = self.raw_body().decode("utf-8")
-            return parse_qsl(text, keep_blank_values=True, strict_parsing=False)
-        except (UnicodeDecodeError, ValueError):
-            return []
-
     def refuse(self, reason: str) -> None:
         self.ctx.log.warning(
             "vivere.sms: refused webhook from %s: %s", self.request.remote_ip, reason
@@ -61,16 +41,15 @@ class SmsAnnouncementHandler(VivereHandler):
     @public
     async def post(self) -> None:
         settings = self.vivere
-        params = self.form_params()
-        signature = self.request.headers.get("X-Twilio-Signature")
-        if not settings.twilio_auth_token:
-            self.refuse("c.Vivere.twilio_auth_token is not set")
-        if not signature:
-            self.refuse("no X-Twilio-Signature")
-        url = self.signed_url()
-        if not is_valid_twilio_signature(settings.twilio_auth_token, url, params, signature):
-            # the URL without its query string: that may carry other secrets
-            self.refuse(f"invalid signature for {url.split('?', 1)[0]}")
+        try:
+            params = verified_twilio_form(
+                self,
+                settings.twilio_auth_token,
+                settings.public_url,
+                setting="c.Vivere.twilio_auth_token",
+            )
+        except WebhookRefused as refused:
+            self.refuse(str(refused))
         fields = dict(params)
         if settings.twilio_account_sid and fields.get("AccountSid") != settings.twilio_account_sid:
             self.refuse("AccountSid does not match c.Vivere.twilio_account_sid")
