@@ -90,9 +90,9 @@ def verified_twilio_form(
 
     ``public_url`` is the server's address as Twilio calls it, or ``""`` to use
     the request's own URL (behind a proxy that differs); ``setting`` names the
-    auth-token setting in the refusal when it is empty. Fields are returned exactly as sent (they are
-    signed), in order. Raises :class:`WebhookRefused` for a missing token or
-    signature or a wrong one.
+    auth-token setting in the refusal when it is empty. Fields are returned
+    exactly as sent (they are signed), in order. Raises :class:`WebhookRefused`
+    for a missing token or signature or a wrong one.
 
     .. versionadded:: 1.0
     """
