@@ -13,7 +13,7 @@ ran it, how it went) until :func:`prune` forgets it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,6 +25,9 @@ from ngshare.scheduler.models import RunClaim
 
 _INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 
+#: Which finished run may be claimed again: none, a failed one, or any (a forced run).
+Redo = Literal["never", "failed", "any"]
+
 
 def claim(
     session: Session,
@@ -35,12 +38,15 @@ def claim(
     exclusive: bool,
     func_ref: str | None = None,
     kwargs: dict[str, Any] | None = None,
+    redo: Redo = "never",
 ) -> bool:
     """Claim the run of ``job_id`` due at ``run_at`` for ``holder``; whether it is ours.
 
     With ``exclusive`` the claim fails while another run of the job is held
     (the job's ``max_instances`` is 1: runs never overlap, on any replica).
     A run already claimed but abandoned (its lease ran out) is taken over.
+    A finished run is claimed again if ``redo`` is ``"failed"`` and it failed,
+    or if ``redo`` is ``"any"``.
     """
     now = utcnow()
     if exclusive:
@@ -74,7 +80,35 @@ def claim(
     ).rowcount
     if added == 1:
         return True
+    if redo != "never" and _claim_finished(session, job_id, run_at, holder, lease_seconds, redo):
+        return True
     return take_over(session, job_id, run_at, holder, lease_seconds)
+
+
+def _claim_finished(
+    session: Session, job_id: str, run_at: datetime, holder: str, lease_seconds: float, redo: Redo
+) -> bool:
+    conditions = [
+        RunClaim.job_id == job_id,
+        RunClaim.run_at == run_at,
+        RunClaim.finished_at.is_not(None),
+    ]
+    if redo == "failed":
+        conditions.append(RunClaim.success.is_(False))
+    now = utcnow()
+    again = session.execute(
+        update(RunClaim)
+        .where(*conditions)
+        .values(
+            holder=holder,
+            held_until=now + timedelta(seconds=lease_seconds),
+            finished_at=None,
+            success=None,
+            attempts=RunClaim.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return again == 1
 
 
 def _serialise_claims_of(session: Session, job_id: str) -> None:
@@ -156,13 +190,12 @@ def release(session: Session, job_id: str, run_at: datetime, holder: str) -> Non
     )
 
 
-def give_back(session: Session, job_id: str, run_at: datetime, holder: str) -> None:
-    """Forget a claim, so that the same run may be claimed again (a failed run to retry)."""
-    session.execute(
-        delete(RunClaim).where(
-            RunClaim.job_id == job_id, RunClaim.run_at == run_at, RunClaim.holder == holder
-        )
-    )
+def outcome(session: Session, job_id: str, run_at: datetime) -> RunClaim | None:
+    """The claim of one run (detached): who holds or held it, and how it went."""
+    row = session.get(RunClaim, (job_id, run_at))
+    if row is not None:
+        session.expunge(row)
+    return row
 
 
 def abandoned(session: Session, limit: int = 100) -> list[RunClaim]:

@@ -56,7 +56,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.base import JobLookupError
@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     from ngshare.context import ServerContext
 
 TriggerKind = Literal["interval", "cron", "date"]
+T = TypeVar("T")
 JobFunc = Callable[["ServerContext"], Awaitable[None]]
 
 ERR_NOT_ADMIN = "Permission denied (not admin)"
@@ -489,6 +490,60 @@ class Scheduler:
             if not await self._run_dated(job_id, pending):
                 raise JobNotFoundError(job_id)  # another process claimed it meanwhile
         return await self.describe(job_id)
+
+    async def run_once(
+        self,
+        key: str,
+        run_at: datetime,
+        work: Callable[[], Awaitable[T]],
+        *,
+        redo: claims.Redo = "never",
+    ) -> T | None:
+        """Run ``work()`` if this server claims the run ``(key, run_at)``; ``None`` if not.
+
+        For work with its own schedule inside a job, such as "once per poll
+        window" (``run_at`` = the window's start): of all replicas, one runs
+        each window, never two runs of ``key`` at once, and the claim records
+        which replica ran it and whether it failed (:meth:`run_outcome`).
+        ``redo="failed"`` lets a failed run be claimed again (a retry);
+        ``redo="any"`` runs even a finished one again (a forced run).
+
+        .. versionadded:: 0.7
+        """
+        when = naive_utc(run_at)
+        claimed = await self.ctx.db.run(
+            claims.claim, key, when, self.replica_id, self.lease_seconds, True, None, None, redo
+        )
+        if not claimed:
+            return None
+        renewal = asyncio.get_running_loop().create_task(self._renew(key, when))
+        try:
+            result = await work()
+        except asyncio.CancelledError:  # stopping: another replica takes the run over
+            renewal.cancel()
+            await asyncio.shield(self.ctx.db.run(claims.release, key, when, self.replica_id))
+            raise
+        except Exception as e:
+            renewal.cancel()
+            error = _error_message(e)
+            await asyncio.shield(self.ctx.db.run(claims.finish, key, when, self.replica_id, error))
+            raise
+        renewal.cancel()
+        await asyncio.shield(self.ctx.db.run(claims.finish, key, when, self.replica_id, None))
+        return result
+
+    async def run_outcome(self, key: str, run_at: datetime) -> dict[str, Any] | None:
+        """The claim of one :meth:`run_once` run: replica, attempts, finished, success, error."""
+        row = await self.ctx.db.run(claims.outcome, key, naive_utc(run_at))
+        if row is None:
+            return None
+        return {
+            "replica": row.holder,
+            "attempts": row.attempts,
+            "finished_at": row.finished_at,
+            "success": row.success,
+            "error": row.error,
+        }
 
     async def _run_declared(self, job_id: str) -> None:
         """APScheduler's entry point for declared jobs."""
