@@ -77,8 +77,9 @@ def claim(
             kwargs=kwargs,
         )
         .on_conflict_do_nothing(index_elements=["job_id", "run_at"])
-    ).rowcount
-    if added == 1:
+        .returning(RunClaim.job_id)  # psycopg reports no rowcount for this statement
+    ).first()
+    if added is not None:
         return True
     if redo != "never" and _claim_finished(session, job_id, run_at, holder, lease_seconds, redo):
         return True
