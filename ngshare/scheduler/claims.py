@@ -164,9 +164,7 @@ def renew(
     return renewed == 1
 
 
-def finish(
-    session: Session, job_id: str, run_at: datetime, holder: str, error: str | None
-) -> None:
+def finish(session: Session, job_id: str, run_at: datetime, holder: str, error: str | None) -> None:
     """Record the end of a run ``holder`` ran (the row stays: who ran it, and how)."""
     session.execute(
         update(RunClaim)
@@ -219,9 +217,7 @@ def supersede(session: Session, job_id: str, run_at: datetime) -> bool:
     A periodic job's backlog collapses into its newest run (``coalesce``).
     """
     later = session.scalar(
-        select(RunClaim.run_at)
-        .where(RunClaim.job_id == job_id, RunClaim.run_at > run_at)
-        .limit(1)
+        select(RunClaim.run_at).where(RunClaim.job_id == job_id, RunClaim.run_at > run_at).limit(1)
     )
     if later is None:
         return False

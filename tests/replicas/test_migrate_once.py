@@ -38,9 +38,7 @@ def test_three_replicas_started_together_on_an_empty_database_migrate_once(tmp_p
                     lambda: all(WAITING in r.log() for r in cluster.replicas), 30, "all to wait"
                 )
                 assert all(r.proc.poll() is None for r in cluster.replicas)
-                holder.execute(
-                    sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY}
-                )
+                holder.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
                 holder.commit()
                 cluster.wait_until_up(60)
                 logs = [r.log() for r in cluster.replicas]
