@@ -207,7 +207,8 @@ def abandoned(session: Session, limit: int = 100) -> list[RunClaim]:
             .limit(limit)
         )
     )
-    session.expunge_all()
+    for row in rows:
+        session.expunge(row)  # only ours: SQLite's group commit may share the session
     return rows
 
 

@@ -231,7 +231,7 @@ async def test_a_json_file_source(cg, server, tmp_path):
     assert found["courses"][0]["sections"][0]["status"] == "OPEN"
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=30)
 async def test_two_replicas_claiming_one_window_run_it_once(server):
     window = jobs.window_start(60, now=10**9)
     ran, release = [], asyncio.Event()
