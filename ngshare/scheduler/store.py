@@ -166,6 +166,8 @@ def _record_missed(
     if dated_run_at is not None:
         if _claim_dated_job(session, job_id, dated_run_at) is None:
             return  # not ours: moved, cancelled, or run by another process
+    elif session.get(RunClaim, (job_id, due)) is not None:
+        return  # another replica ran it in time: not missed
     run = _job_run_row(session, job_id)
     run.last_run_at, run.last_duration_seconds = due, None
     run.last_success, run.last_error = False, message

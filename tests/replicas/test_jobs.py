@@ -132,13 +132,19 @@ def test_a_killed_replicas_run_is_taken_over_after_its_lease(tmp_path):
                     "the take-over",
                 )
                 took = time.monotonic() - killed_at
-                with engine.connect() as conn:
-                    claim = conn.execute(
-                        sa.text(
-                            "SELECT holder, attempts, finished_at, success"
-                            " FROM scheduler_run_claims WHERE job_id = 'tests.hold_the_run'"
-                        )
-                    ).one()
+
+                def finished_claim():
+                    with engine.connect() as conn:
+                        row = conn.execute(
+                            sa.text(
+                                "SELECT holder, attempts, finished_at, success"
+                                " FROM scheduler_run_claims WHERE job_id = 'tests.hold_the_run'"
+                            )
+                        ).one()
+                    return row if row.finished_at is not None else None
+
+                # the job wrote "done"; its claim is closed in the next transaction
+                claim = wait_for(finished_claim, 10, "the run's claim to be closed")
                 time.sleep(LEASE)  # nobody starts it a third time
                 final = marker.read_text().splitlines()
         finally:
