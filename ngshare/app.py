@@ -38,6 +38,7 @@ from ngshare.plugin import (
     discover,
     load_plugins,
 )
+from ngshare.shared_secrets import COOKIE_SECRET, shared_secret
 from ngshare.startup_log import redacted_url, startup_lines
 from ngshare.storage import BlobStore
 from ngshare.web import NotFoundHandler, answer_field_limits_in_json
@@ -78,11 +79,18 @@ def make_identity(config: NgShare) -> TokenFirstIdentity:
     return TokenFirstIdentity(provider, origin=kind)
 
 
-def load_cookie_secret(config: NgShare) -> bytes:
-    """The cookie-signing secret: from the environment, else a file created once."""
+def load_cookie_secret(config: NgShare, db: Database | None = None) -> bytes:
+    """The cookie-signing secret: from the environment, else the database or a file made once.
+
+    With ``secrets_in_database`` (and ``db``) every replica reads the one
+    stored in ``shared_secrets``, so a cookie signed by one verifies on all.
+    """
     env = os.environ.get("NGSHARE_COOKIE_SECRET")
     if env:
         return _secret_from_hex(env, "$NGSHARE_COOKIE_SECRET")
+    if config.secrets_in_database and db is not None:
+        stored = shared_secret(db.engine, COOKIE_SECRET, lambda: secrets.token_hex(32))
+        return _secret_from_hex(stored, "the database's cookie_secret")
     path = Path(config.cookie_secret_file)
     if path.exists():
         if path.stat().st_mode & 0o077:
@@ -220,7 +228,7 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
 
         routes.append((prefix + "oauth_callback", OAuthCallbackHandler, {"hub_auth": hub_auth}))
         settings["hub_auth"] = hub_auth
-        settings["cookie_secret"] = load_cookie_secret(ctx.config)
+        settings["cookie_secret"] = load_cookie_secret(ctx.config, ctx.db)
     routes.append((prefix, HomeHandler, {"ctx": ctx}))
     routes.append((prefix + r".*", NotFoundHandler, {"ctx": ctx}))
     metrics.index_routes(routes, unmatched={NotFoundHandler})

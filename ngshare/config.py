@@ -11,10 +11,22 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from traitlets import Bool, Enum, Integer, List, TraitError, Unicode, default, observe, validate
+from traitlets import (
+    Bool,
+    Enum,
+    Float,
+    Integer,
+    List,
+    TraitError,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 from traitlets.config import Application
 
 from ngshare import __version__
@@ -174,6 +186,38 @@ class NgShare(Application):
     @default("cookie_secret_file")
     def _default_cookie_secret_file(self) -> str:
         return str(Path(self.data_dir) / "cookie_secret")
+
+    secrets_in_database = Bool(
+        False,
+        help="""Keep the cookie secret and the Web Push VAPID key in the database
+        (table shared_secrets), made by the first server to start and read by
+        every other, instead of in files of data_dir. Turn it on when several
+        replicas share one database (docs/replicas.md). $NGSHARE_COOKIE_SECRET
+        and c.WebPushProvider.vapid_private_key still take precedence.""",
+    ).tag(config=True)
+
+    replica_id = Unicode(
+        help="""This server's name among replicas of one database: recorded with
+        every job run it claims ({prefix}jobs shows who ran what). Must differ
+        between replicas. Default: hostname:pid.""",
+    ).tag(config=True)
+
+    @default("replica_id")
+    def _default_replica_id(self) -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    job_lease_seconds = Float(
+        60.0,
+        help="""How long a claimed job run stays this server's without a renewal.
+        A running job's lease is renewed every third of this; when its server
+        dies, another replica takes the run over once the lease has run out.""",
+    ).tag(config=True)
+
+    @validate("job_lease_seconds")
+    def _validate_job_lease_seconds(self, proposal):
+        if proposal["value"] < 1:
+            raise TraitError("job_lease_seconds must be at least 1")
+        return proposal["value"]
 
     debug = Bool(False, help="Debug logging (error messages are the same either way).").tag(
         config=True

@@ -9,7 +9,9 @@ Each feature set is one alembic branch: the core's versions live in
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from ngshare.models import CoreBase
@@ -150,9 +153,26 @@ def is_up_to_date(engine: Engine, cfg: Config) -> bool:
         return _at_every_head(conn, cfg)
 
 
+def _take_migration_lock(conn: Connection) -> None:
+    """Hold the migration lock until the transaction ends; wait (and say so) if it is taken."""
+    got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+    if got.scalar_one():
+        return
+    log.info("migrations: another process is upgrading the database; waiting for it")
+    t0 = time.monotonic()
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+    log.info("migrations: waited %.1fs for the other process's upgrade", time.monotonic() - t0)
+
+
 def _at_every_head(conn: Connection, cfg: Config) -> bool:
     script = script_directory(cfg)
     return heads(cfg, script) <= _applied(conn, script)
+
+
+#: The PostgreSQL advisory lock key that ``upgrade`` holds: one migrating process at a time.
+MIGRATION_LOCK_KEY = 0x6E677368_6D696772  # "ngshmigr"
+
+log = logging.getLogger(__name__)
 
 
 def upgrade(engine: Engine, cfg: Config) -> None:
@@ -162,10 +182,20 @@ def upgrade(engine: Engine, cfg: Config) -> None:
     A database already at every head costs one read of alembic_version: each
     ``alembic upgrade`` reads all revision files again (4 branches: ~50 ms
     of every start, and of every test's server).
+
+    On PostgreSQL the upgrade holds a transaction-level advisory lock
+    (:data:`MIGRATION_LOCK_KEY`): replicas started together on an empty
+    database migrate once; the others wait for the lock, find the schema at
+    its heads and go on. SQLite's own write lock serialises its upgrades.
     """
     with engine.begin() as conn:
         if _at_every_head(conn, cfg):
             return
+        if conn.dialect.name == "postgresql":
+            _take_migration_lock(conn)
+            if _at_every_head(conn, cfg):
+                log.info("migrations: another process upgraded the database meanwhile")
+                return
         cfg.attributes["connection"] = conn
         try:
             for branch in cfg.attributes["branches"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import LargeBinary, String, select
+from sqlalchemy import LargeBinary, String, Text, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -84,3 +84,17 @@ def get_or_create_users(session: Session, names: list[str]) -> dict[str, User]:
         )
         return {u.name: u for u in session.scalars(select(User).where(User.name.in_(wanted)))}
     return {name: get_or_create_user(session, name) for name in wanted}
+
+
+class SharedSecret(CoreBase):
+    """A secret every replica must hold the same of (cookie secret, VAPID key), by name.
+
+    Written once by whichever replica starts first (see :mod:`ngshare.shared_secrets`)
+    and read by all; used only when ``c.NgShare.secrets_in_database`` is on.
+    """
+
+    __tablename__ = "shared_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

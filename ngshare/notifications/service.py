@@ -56,7 +56,7 @@ from ngshare.notifications.models import (
     STATUSES,
 )
 from ngshare.notifications.providers import PROVIDER_CLASSES, Outcome, Provider, RateLimiter
-from ngshare.notifications.providers.webpush import vapid_key_for
+from ngshare.notifications.providers.webpush import WebPushProvider, vapid_key_for
 from ngshare.notifications.store import Claimed, Decision, InvalidRecipient
 
 if TYPE_CHECKING:
@@ -138,6 +138,10 @@ class NotificationService(LoggingConfigurable):
         self.ctx = ctx
         self.providers: dict[str, Provider] = {}
         self._by_channel: dict[str, Provider] = {}
+        # several replicas share one VAPID key through the database (ngshare.shared_secrets)
+        shared_secrets_engine = (
+            ctx.db.engine if getattr(ctx.config, "secrets_in_database", False) else None
+        )
         for channel, name in self.channels.items():
             if channel not in CHANNELS:
                 raise ValueError(
@@ -157,6 +161,8 @@ class NotificationService(LoggingConfigurable):
             provider = self.providers.get(name)
             if provider is None:
                 provider = self.providers[name] = cls(parent=ctx.config)
+                if isinstance(provider, WebPushProvider):
+                    provider.database = shared_secrets_engine
                 try:
                     provider.check()
                 except ValueError as e:
@@ -170,7 +176,9 @@ class NotificationService(LoggingConfigurable):
         self.vapid: VapidKey | None = None
         if "webpush" in self._by_channel:
             try:
-                self.vapid = vapid_key_for(ctx.config, self._by_channel["webpush"])
+                self.vapid = vapid_key_for(
+                    ctx.config, self._by_channel["webpush"], shared_secrets_engine
+                )
             except ValueError as e:
                 raise ValueError(f"notifications: webpush: {e}") from e
         #: Claim tokens start with this: a clean stop releases this process's claims.

@@ -8,8 +8,8 @@ data directory, created (mode 0600) on first start. A file readable by others,
 or one that is not a P-256 key, refuses the start: a new key would silently
 cut off every browser already subscribed.
 
-The key lives behind :func:`load_key` alone, so that keeping it in the
-database for several replicas changes this module only.
+The key lives behind :func:`load_key` alone; for several replicas it is
+kept in the database instead of a file (``c.NgShare.secrets_in_database``).
 
 Signing costs an ECDSA signature; :class:`VapidKey` keeps each push service's
 header (the JWT names the service's origin as ``aud``) until it nears expiry.
@@ -25,6 +25,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
+from sqlalchemy.engine import Engine
+
+from ngshare.shared_secrets import VAPID_PRIVATE_KEY, shared_secret
 
 #: A JWT may live at most 24 hours (RFC 8292 section 2); ours live this long.
 TOKEN_SECONDS = 12 * 3600
@@ -75,8 +78,13 @@ def _parse(pem: bytes, source: str) -> Vapid:
     return Vapid(private_key=key)
 
 
-def load_key(pem: str, path: str | Path) -> VapidKey:
-    """The server's key: ``pem`` if given, else the file at ``path`` (created when missing).
+def load_key(pem: str, path: str | Path, database: Engine | None = None) -> VapidKey:
+    """The server's key: ``pem`` if given, else the database's (with ``database``),
+    else the file at ``path`` (created when missing).
+
+    In the database (``c.NgShare.secrets_in_database``) the first replica to
+    start stores its new key and every replica uses the stored one, so
+    browsers subscribe with one public key whichever replica they reach.
 
     :raises VapidKeyError: a bad setting; a file readable by group or others,
         unreadable, or not a P-256 private key.
@@ -85,6 +93,9 @@ def load_key(pem: str, path: str | Path) -> VapidKey:
         return VapidKey(
             _parse(pem.strip().encode(), "c.WebPushProvider.vapid_private_key"), "setting"
         )
+    if database is not None:
+        stored = shared_secret(database, VAPID_PRIVATE_KEY, _new_pem)
+        return VapidKey(_parse(stored.encode(), "the database's vapid_private_key"), "database")
     path = Path(path)
     try:
         return _read(path)
@@ -100,6 +111,12 @@ def load_key(pem: str, path: str | Path) -> VapidKey:
     with os.fdopen(fd, "wb") as f:
         f.write(vapid.private_pem())
     return VapidKey(vapid, str(path))
+
+
+def _new_pem() -> str:
+    vapid = Vapid()
+    vapid.generate_keys()
+    return vapid.private_pem().decode()
 
 
 def _read(path: Path) -> VapidKey:

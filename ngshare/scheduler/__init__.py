@@ -20,14 +20,18 @@ between, is a *dated job*, stored in the database::
     async def close_poll(ctx: ServerContext, poll_id: int) -> None: ...
 
 Every run, declared or dated, is recorded in ``scheduler_job_runs`` (last run,
-duration, success, error message, next run). Admins see the records at
+duration, success, error message, next run, the replica that ran it). On
+several replicas sharing a database each run is claimed by one of them
+(``scheduler_run_claims``, :mod:`~ngshare.scheduler.claims`) and taken over
+by another if its replica dies while running it. Admins see the records at
 ``GET {prefix}jobs`` and run a job at once with ``POST {prefix}jobs/<id>/run``;
 ``ngshare jobs list`` and ``ngshare jobs run ID`` do the same from a shell.
 
 The package: :mod:`~ngshare.scheduler.core` (``Job``, ``Scheduler``, errors,
 service hooks, and the design notes), :mod:`~ngshare.scheduler.handlers`,
 :mod:`~ngshare.scheduler.openapi`, :mod:`~ngshare.scheduler.cli` (``ngshare
-jobs``), :mod:`~ngshare.scheduler.store` (database work) and
+jobs``), :mod:`~ngshare.scheduler.store` (database work),
+:mod:`~ngshare.scheduler.claims` (run claims and their leases) and
 :mod:`~ngshare.scheduler.models` (tables). This module assembles ``service``,
 the core-service :class:`~ngshare.plugin.Plugin` that ``ngshare.app`` loads.
 """
@@ -43,7 +47,9 @@ from ngshare.scheduler.core import (
     ERR_JOB_NOT_FOUND,
     ERR_JOB_RUNNING,
     ERR_NOT_ADMIN,
+    INTERVAL_ORIGIN,
     MAX_ERROR_LENGTH,
+    RUN_CLAIM_RETENTION,
     RUN_RECORD_RETENTION,
     STOP_TIMEOUT_SECONDS,
     SYNC_INTERVAL_SECONDS,
@@ -55,6 +61,7 @@ from ngshare.scheduler.core import (
     SchedulerError,
     TriggerKind,
     declared_jobs,
+    due_time,
     iso_utc,
     naive_utc,
     prune_job_runs,
@@ -74,8 +81,10 @@ __all__ = [
     "ERR_JOB_NOT_FOUND",
     "ERR_JOB_RUNNING",
     "ERR_NOT_ADMIN",
+    "INTERVAL_ORIGIN",
     "JOBS_USAGE",
     "MAX_ERROR_LENGTH",
+    "RUN_CLAIM_RETENTION",
     "RUN_RECORD_RETENTION",
     "STOP_TIMEOUT_SECONDS",
     "SYNC_INTERVAL_SECONDS",
@@ -89,6 +98,7 @@ __all__ = [
     "SchedulerError",
     "TriggerKind",
     "declared_jobs",
+    "due_time",
     "format_jobs",
     "iso_utc",
     "jobs_command",

@@ -15,12 +15,22 @@ Design notes (why it is built this way):
   (3) it cannot hold the server context, which is not picklable. Here rows hold
   a ``"module:function"`` reference and JSON arguments, every query goes
   through :meth:`Database.run`, and the context is injected when a job runs.
-* A dated job is *claimed* before it runs: its row is deleted, in one
-  transaction, only if it still holds the run time this process scheduled.
-  Only the process that deletes the row runs the job, so a job runs once even
-  with several server processes, or the ``ngshare jobs run`` command, on the
-  same database. The price is at-most-once: a run that crashes the process is
-  not retried (a failing run is recorded, not retried either).
+* Every run is *claimed* before it runs (:mod:`ngshare.scheduler.claims`):
+  a row per (job id, time the run was due) in ``scheduler_run_claims``,
+  inserted with ``ON CONFLICT DO NOTHING``. Replicas' timers fire together
+  (interval triggers are aligned to a fixed origin, not to each server's
+  start), all try to insert, one wins and runs the job; the row records its
+  ``c.NgShare.replica_id``. A dated job's row in ``scheduler_jobs`` is
+  deleted in the claiming transaction, only if it still holds the run time
+  this process scheduled.
+* The claimant holds a lease of ``c.NgShare.job_lease_seconds``, renewed
+  every third of it while the run goes on. Every replica looks for runs
+  whose lease ran out unfinished (their server died, or stopped in the
+  middle) as often, and takes them over: a killed replica's run happens
+  elsewhere within about one lease. A periodic job's abandoned run is
+  dropped instead when a later run of it was claimed meanwhile (coalesce).
+  So a run happens at least once, and once per claim; a run that fails is
+  recorded, not retried.
 * Other processes may add or move dated jobs (``ngshare jobs run`` of a job
   that schedules another, a second replica); ``scheduler.sync_dated_jobs``
   picks such changes up every :data:`SYNC_INTERVAL_SECONDS`.
@@ -37,14 +47,16 @@ import asyncio
 import inspect
 import json
 import logging
+import os
 import pkgutil
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.base import JobLookupError
@@ -56,6 +68,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import iscoroutinefunction_partial
 
 from ngshare.models import utcnow
+from ngshare.scheduler import claims
 from ngshare.scheduler.models import JOB_ID_LENGTH, JobRun, ScheduledJob
 from ngshare.scheduler.store import (
     _MISSING,
@@ -76,6 +89,7 @@ if TYPE_CHECKING:
     from ngshare.context import ServerContext
 
 TriggerKind = Literal["interval", "cron", "date"]
+T = TypeVar("T")
 JobFunc = Callable[["ServerContext"], Awaitable[None]]
 
 ERR_NOT_ADMIN = "Permission denied (not admin)"
@@ -90,6 +104,12 @@ RUN_RECORD_RETENTION = timedelta(days=30)
 STOP_TIMEOUT_SECONDS = 10.0
 #: Recorded error messages are cut to this length (the log has the rest).
 MAX_ERROR_LENGTH = 2000
+#: Interval triggers count from here, so that replicas' timers fire at the same moments.
+INTERVAL_ORIGIN = datetime(2000, 1, 1, tzinfo=timezone.utc)
+#: Claims of finished runs are kept this long (``{prefix}jobs/<id>`` shows the recent ones).
+RUN_CLAIM_RETENTION = timedelta(days=2)
+#: How many recent runs ``describe`` lists.
+RECENT_RUNS = 10
 
 #: ``<plugin>.<verb>_<object>``, as STYLE.md §4 asks.
 DECLARED_ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -168,8 +188,16 @@ class Job:
         object.__setattr__(self, "_trigger", trigger)
 
     def make_trigger(self) -> BaseTrigger:
-        """A new APScheduler trigger; a new one per start, so intervals count from the start."""
-        return _TRIGGERS[self.trigger](**{"timezone": timezone.utc, **self.trigger_args})
+        """A new APScheduler trigger.
+
+        An interval counts from :data:`INTERVAL_ORIGIN` unless ``start_date``
+        is given: every replica's timer then fires at the same moments, and
+        their claims of one run meet on one row.
+        """
+        args: dict[str, Any] = {"timezone": timezone.utc, **self.trigger_args}
+        if self.trigger == "interval":
+            args.setdefault("start_date", INTERVAL_ORIGIN)
+        return _TRIGGERS[self.trigger](**args)
 
     @property
     def schedule(self) -> str:
@@ -188,6 +216,9 @@ async def prune_job_runs(ctx: ServerContext) -> None:
     n = await ctx.db.run(_prune_job_runs, declared, utcnow() - RUN_RECORD_RETENTION)
     if n:
         ctx.log.info("scheduler.prune_job_runs: removed %d old run record(s)", n)
+    n = await ctx.db.run(claims.prune, utcnow() - RUN_CLAIM_RETENTION)
+    if n:
+        ctx.log.info("scheduler.prune_job_runs: removed %d old run claim(s)", n)
 
 
 #: The scheduler's own jobs, declared like any plugin's.
@@ -251,6 +282,11 @@ class Scheduler:
         self._running: dict[str, int] = {}
         self._job_tasks: set[asyncio.Task] = set()
         self._bookkeeping: set[asyncio.Task] = set()
+        #: Recorded as the holder of every run this server claims (``{prefix}jobs`` shows it).
+        self.replica_id: str = getattr(ctx.config, "replica_id", "") or _default_replica_id()
+        self.lease_seconds: float = float(getattr(ctx.config, "job_lease_seconds", 60.0))
+        self._watchdog: asyncio.Task | None = None
+        self._last_due: dict[str, datetime] = {}
 
     # -- life cycle ---------------------------------------------------------
 
@@ -276,6 +312,7 @@ class Scheduler:
         for job_id, run_at, grace in await self.ctx.db.run(_pending_dated_jobs):
             self._add_dated(job_id, run_at, grace)
         self._aps.start()
+        self._watchdog = asyncio.get_running_loop().create_task(self._take_over_abandoned_runs())
         next_runs = {job_id: self._next_declared_run(job_id) for job_id in self.declared}
         await self.ctx.db.run(_record_next_runs, next_runs)
         self.ctx.log.info(
@@ -292,6 +329,9 @@ class Scheduler:
         if not self.started:
             return
         self.started = False
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if not self._aps.running:
             return
         self._aps.pause()
@@ -435,7 +475,11 @@ class Scheduler:
         if job is not None:
             if self._running.get(job_id, 0) >= job.max_instances:
                 raise JobRunningError(job_id)
-            await self._execute(job_id, job.func, {}, self._next_declared_run(job_id))
+            run_at = utcnow()  # a run by hand is a run of its own, due now
+            exclusive = job.max_instances == 1
+            if not await self._claim(job_id, run_at, exclusive):
+                raise JobRunningError(job_id)  # it runs on another replica
+            await self._execute(job_id, job.func, {}, self._next_declared_run(job_id), run_at)
         else:
             if self._running.get(job_id):
                 raise JobRunningError(job_id)
@@ -447,13 +491,91 @@ class Scheduler:
                 raise JobNotFoundError(job_id)  # another process claimed it meanwhile
         return await self.describe(job_id)
 
+    async def run_once(
+        self,
+        key: str,
+        run_at: datetime,
+        work: Callable[[], Awaitable[T]],
+        *,
+        redo: claims.Redo = "never",
+    ) -> T | None:
+        """Run ``work()`` if this server claims the run ``(key, run_at)``; ``None`` if not.
+
+        For work with its own schedule inside a job, such as "once per poll
+        window" (``run_at`` = the window's start): of all replicas, one runs
+        each window, never two runs of ``key`` at once, and the claim records
+        which replica ran it and whether it failed (:meth:`run_outcome`).
+        ``redo="failed"`` lets a failed run be claimed again (a retry);
+        ``redo="any"`` runs even a finished one again (a forced run).
+
+        .. versionadded:: 0.7
+        """
+        when = naive_utc(run_at)
+        claimed = await self.ctx.db.run(
+            claims.claim, key, when, self.replica_id, self.lease_seconds, True, None, None, redo
+        )
+        if not claimed:
+            return None
+        renewal = asyncio.get_running_loop().create_task(self._renew(key, when))
+        try:
+            result = await work()
+        except asyncio.CancelledError:  # stopping: another replica takes the run over
+            renewal.cancel()
+            await asyncio.shield(self.ctx.db.run(claims.release, key, when, self.replica_id))
+            raise
+        except Exception as e:
+            renewal.cancel()
+            error = _error_message(e)
+            await asyncio.shield(self.ctx.db.run(claims.finish, key, when, self.replica_id, error))
+            raise
+        renewal.cancel()
+        await asyncio.shield(self.ctx.db.run(claims.finish, key, when, self.replica_id, None))
+        return result
+
+    async def run_outcome(self, key: str, run_at: datetime) -> dict[str, Any] | None:
+        """The claim of one :meth:`run_once` run: replica, attempts, finished, success, error."""
+        row = await self.ctx.db.run(claims.outcome, key, naive_utc(run_at))
+        if row is None:
+            return None
+        return {
+            "replica": row.holder,
+            "attempts": row.attempts,
+            "finished_at": row.finished_at,
+            "success": row.success,
+            "error": row.error,
+        }
+
     async def _run_declared(self, job_id: str) -> None:
         """APScheduler's entry point for declared jobs."""
         job = self.declared[job_id]
         if self._running.get(job_id, 0) >= job.max_instances:
             self.ctx.log.warning("%s: skipped: already running (run by hand)", job_id)
             return
-        await self._execute(job_id, job.func, {}, self._next_declared_run(job_id))
+        due = naive_utc(self._due(job))
+        if not await self._claim(job_id, due, job.max_instances == 1):
+            self.ctx.log.debug("%s: run due at %s is another replica's", job_id, due)
+            return
+        await self._execute(job_id, job.func, {}, self._next_declared_run(job_id), due)
+
+    def _due(self, job: Job) -> datetime:
+        """When the run APScheduler is starting now was due (the key of its claim).
+
+        Without ``coalesce`` a backlog is paid run by run: each call is the
+        next fire time after the previous one this server ran.
+        """
+        due = due_time(job._trigger, datetime.now(timezone.utc))
+        last = self._last_due.get(job.id)
+        if not job.coalesce and last is not None and last < due:
+            following = job._trigger.get_next_fire_time(last, last + timedelta(microseconds=1))
+            if following is not None and following <= due:
+                due = following
+        self._last_due[job.id] = due
+        return due
+
+    async def _claim(self, job_id: str, run_at: datetime, exclusive: bool) -> bool:
+        return await self.ctx.db.run(
+            claims.claim, job_id, run_at, self.replica_id, self.lease_seconds, exclusive
+        )
 
     async def _run_dated(self, job_id: str, run_at: datetime) -> bool:
         """APScheduler's entry point for dated jobs: claim the row, then run.
@@ -464,7 +586,9 @@ class Scheduler:
         if self._dated.get(job_id, (None,))[0] == run_at:
             del self._dated[job_id]
         with self._tracked(job_id):  # from the claim on, so that reload() leaves it alone
-            claimed = await self.ctx.db.run(_claim_dated_job, job_id, run_at)
+            claimed = await self.ctx.db.run(
+                _claim_dated_job, job_id, run_at, self.replica_id, self.lease_seconds
+            )
             if claimed is None:
                 self.ctx.log.debug("%s: not run: cancelled, moved or run elsewhere", job_id)
                 return False
@@ -473,10 +597,70 @@ class Scheduler:
                 func = resolve_job_function(func_ref)
             except SchedulerError as e:
                 self.ctx.log.error("%s: not run: %s", job_id, e)
-                await self._record(job_id, utcnow(), 0.0, str(e), None)
+                await self._record(job_id, utcnow(), 0.0, str(e), None, run_at)
                 return True
-            await self._execute(job_id, func, kwargs, None)
+            await self._execute(job_id, func, kwargs, None, run_at)
             return True
+
+    # -- runs abandoned by other replicas ----------------------------------------
+
+    async def _take_over_abandoned_runs(self) -> None:
+        """Every third of a lease: run the runs whose replica died holding them."""
+        period = max(0.5, self.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._take_over_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away for a moment: try again later
+                self.ctx.log.exception("scheduler: could not look for abandoned runs")
+
+    async def _take_over_once(self) -> None:
+        for row in await self.ctx.db.run(claims.abandoned):
+            job = self.declared.get(row.job_id)
+            if job is None and row.func_ref is None:
+                continue  # a declared job of a plugin this server does not run
+            if self._running.get(row.job_id, 0) >= (job.max_instances if job else 1):
+                continue
+            if job is not None and job.coalesce:
+                if await self.ctx.db.run(claims.supersede, row.job_id, row.run_at):
+                    continue
+            taken = await self.ctx.db.run(
+                claims.take_over,
+                row.job_id,
+                row.run_at,
+                self.replica_id,
+                self.lease_seconds,
+            )
+            if not taken:
+                continue  # another replica was quicker
+            self.ctx.log.warning(
+                "%s: taking over the run due at %s UTC from %s, whose lease ran out",
+                row.job_id,
+                row.run_at,
+                row.holder,
+            )
+            if job is not None:
+                run = self._execute(
+                    row.job_id, job.func, {}, self._next_declared_run(row.job_id), row.run_at
+                )
+            else:
+                run = self._execute_taken_dated(row.job_id, row.func_ref, row.kwargs, row.run_at)
+            task = asyncio.get_running_loop().create_task(run)
+            self._bookkeeping.add(task)
+            task.add_done_callback(self._bookkeeping.discard)
+
+    async def _execute_taken_dated(
+        self, job_id: str, func_ref: str, kwargs: dict[str, Any] | None, run_at: datetime
+    ) -> None:
+        try:
+            func = resolve_job_function(func_ref)
+        except SchedulerError as e:
+            self.ctx.log.error("%s: not run: %s", job_id, e)
+            await self._record(job_id, utcnow(), 0.0, str(e), None, run_at)
+            return
+        await self._execute(job_id, func, dict(kwargs or {}), None, run_at)
 
     async def _execute(
         self,
@@ -484,17 +668,31 @@ class Scheduler:
         func: Callable[..., Awaitable[Any]],
         kwargs: dict[str, Any],
         next_run_at: datetime | None,
+        run_at: datetime | None = None,
     ) -> None:
-        """Run one job function with the context, then record how it went."""
+        """Run one job function with the context, then record how it went.
+
+        ``run_at`` names this server's claim of the run: its lease is renewed
+        while the function runs, and the claim is closed with the record.
+        """
         started_at, t0 = utcnow(), time.monotonic()
         error: str | None = None
         self.ctx.log.debug("%s: started", job_id)
+        renewal = None
+        if run_at is not None:
+            renewal = asyncio.get_running_loop().create_task(self._renew(job_id, run_at))
         with self._tracked(job_id):
             try:
                 await func(self.ctx, **kwargs)
             except asyncio.CancelledError:
                 error = "cancelled: the server stopped while the job ran"
                 self.ctx.log.warning("%s: %s", job_id, error)
+                if renewal is not None:
+                    renewal.cancel()
+                    # another replica takes the unfinished run over
+                    await asyncio.shield(
+                        self.ctx.db.run(claims.release, job_id, run_at, self.replica_id)
+                    )
                 await self._record(job_id, started_at, time.monotonic() - t0, error, next_run_at)
                 raise
             except Exception as e:
@@ -508,7 +706,33 @@ class Scheduler:
                 )
             else:
                 self.ctx.log.debug("%s: done in %.3fs", job_id, time.monotonic() - t0)
-            await self._record(job_id, started_at, time.monotonic() - t0, error, next_run_at)
+            finally:
+                if renewal is not None:
+                    renewal.cancel()
+            duration = time.monotonic() - t0
+            await self._record(job_id, started_at, duration, error, next_run_at, run_at)
+
+    async def _renew(self, job_id: str, run_at: datetime) -> None:
+        """Keep this server's lease on a run alive while it runs."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                mine = await self.ctx.db.run(
+                    claims.renew, job_id, run_at, self.replica_id, self.lease_seconds
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - try again; the lease outlasts two misses
+                self.ctx.log.warning("%s: could not renew the run's lease", job_id, exc_info=True)
+                continue
+            if not mine:
+                self.ctx.log.error(
+                    "%s: the run due at %s UTC was taken over by another replica "
+                    "(this server missed its lease renewals)",
+                    job_id,
+                    run_at,
+                )
+                return
 
     async def _record(
         self,
@@ -517,12 +741,21 @@ class Scheduler:
         duration: float,
         error: str | None,
         next_run_at: datetime | None,
+        run_at: datetime | None = None,
     ) -> None:
         # A scheduler that runs no timer does not know the next run: keep the server's.
         keep_next = job_id in self.declared and not self.timer
         try:
             await self.ctx.db.run(
-                _record_run, job_id, started_at, duration, error, next_run_at, keep_next
+                _record_run,
+                job_id,
+                started_at,
+                duration,
+                error,
+                next_run_at,
+                keep_next,
+                self.replica_id,
+                run_at,
             )
         except Exception:  # a lost record must not take the scheduler down
             self.ctx.log.exception("%s: could not record the run", job_id)
@@ -598,6 +831,13 @@ class Scheduler:
         runs, pending = await self.ctx.db.run(_load_records, job_id)
         return self._describe(job_id, runs.get(job_id), pending.get(job_id))
 
+    async def recent_runs(self, job_id: str, limit: int = RECENT_RUNS) -> list[dict[str, Any]]:
+        """The newest claimed runs of ``job_id``: when due, which replica ran it, how it went."""
+        rows = await self.ctx.db.run(claims.recent, job_id, limit)
+        for row in rows:
+            row["run_at"], row["finished_at"] = iso_utc(row["run_at"]), iso_utc(row["finished_at"])
+        return rows
+
     def _describe(
         self, job_id: str, run: JobRun | None, pending: ScheduledJob | None
     ) -> dict[str, Any]:
@@ -628,6 +868,7 @@ class Scheduler:
             "last_error": run.last_error if run else None,
             "run_count": run.run_count if run else 0,
             "running": bool(self._running.get(job_id)),
+            "last_replica": run.last_replica if run else None,
         }
 
 
@@ -674,6 +915,29 @@ def resolve_job_function(func_ref: str) -> Callable[..., Awaitable[Any]]:
     if not _is_async(func):
         raise SchedulerError(f"func_ref {func_ref!r} is not an async function f(ctx, **kwargs)")
     return func
+
+
+def due_time(trigger: BaseTrigger, now: datetime) -> datetime:
+    """When the run that ``trigger`` fires at ``now`` (aware) was due: its latest fire time <= now.
+
+    Every replica computes the same answer for one run, which is the key of its claim.
+    """
+    if isinstance(trigger, IntervalTrigger):
+        elapsed = (now - trigger.start_date).total_seconds()
+        steps = int(elapsed // trigger.interval_length)
+        return trigger.start_date + timedelta(seconds=steps * trigger.interval_length)
+    due = None
+    when = trigger.get_next_fire_time(None, now - timedelta(hours=1))
+    for _ in range(100_000):
+        if when is None or when > now:
+            break
+        due = when
+        when = trigger.get_next_fire_time(when, when + timedelta(microseconds=1))
+    return due if due is not None else now.replace(microsecond=0)
+
+
+def _default_replica_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def naive_utc(value: datetime) -> datetime:

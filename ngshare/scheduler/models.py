@@ -1,4 +1,4 @@
-"""Tables of the core job scheduler (:mod:`ngshare.scheduler`): dated jobs and run records.
+"""Tables of the core job scheduler (:mod:`ngshare.scheduler`): dated jobs, run records, claims.
 
 They live on their own MetaData, like a feature set's, because the scheduler's
 schema is its own alembic branch (``scheduler``, revision ``5c0000000001``).
@@ -62,3 +62,32 @@ class JobRun(SchedulerBase):
     next_run_at: Mapped[datetime | None]
     run_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The ``c.NgShare.replica_id`` of the server that ran the last run.
+    last_replica: Mapped[str | None] = mapped_column(String(JOB_ID_LENGTH))
+
+
+class RunClaim(SchedulerBase):
+    """One scheduled run of one job, claimed by the replica that runs it.
+
+    The key is (job id, the time the run was due): replicas whose timers fire
+    together all try to insert it and exactly one succeeds. The claimant holds
+    a lease (``held_until``) that it renews while the run goes on; a run whose
+    lease ran out before it finished is taken over by another replica. A
+    dated job's function and arguments travel with its claim, since its row
+    in ``scheduler_jobs`` is gone once claimed.
+    """
+
+    __tablename__ = "scheduler_run_claims"
+
+    job_id: Mapped[str] = mapped_column(String(JOB_ID_LENGTH), primary_key=True)
+    run_at: Mapped[datetime] = mapped_column(primary_key=True)
+    holder: Mapped[str] = mapped_column(String(JOB_ID_LENGTH))
+    held_until: Mapped[datetime | None] = mapped_column(index=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    success: Mapped[bool | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    #: 1, plus one per take-over after a replica died holding it.
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    func_ref: Mapped[str | None] = mapped_column(String(255))
+    kwargs: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -24,6 +24,10 @@ def openapi_paths() -> dict[str, dict]:
             "last_error": {"type": ["string", "null"], "description": "Message, no traceback."},
             "run_count": {"type": "integer"},
             "running": {"type": "boolean"},
+            "last_replica": {
+                "type": ["string", "null"],
+                "description": "c.NgShare.replica_id of the server that ran the last run.",
+            },
         },
     }
 

@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ngshare.models import utcnow
-from ngshare.scheduler.models import JobRun, ScheduledJob
+from ngshare.scheduler import claims
+from ngshare.scheduler.models import JobRun, RunClaim, ScheduledJob
 
 _MISSING: Any = object()
 
@@ -88,9 +89,18 @@ def _delete_dated_job(session: Session, job_id: str) -> bool:
 
 
 def _claim_dated_job(
-    session: Session, job_id: str, run_at: datetime
+    session: Session,
+    job_id: str,
+    run_at: datetime,
+    holder: str | None = None,
+    lease_seconds: float = 60.0,
 ) -> tuple[str, dict[str, Any]] | None:
-    """Delete the job's row if it still holds ``run_at``; the deleter is the one that runs it."""
+    """Delete the job's row if it still holds ``run_at``; the deleter is the one that runs it.
+
+    With ``holder``, the run is claimed for it in the same transaction (with
+    the function and arguments), so that another replica can take it over if
+    this one dies while running it.
+    """
     row = session.execute(
         select(ScheduledJob.func_ref, ScheduledJob.kwargs).where(
             ScheduledJob.id == job_id, ScheduledJob.run_at == run_at
@@ -103,6 +113,18 @@ def _claim_dated_job(
     ).rowcount
     if deleted != 1:
         return None  # another process claimed it between our two statements
+    if holder is not None:
+        # a finished run of an earlier schedule of this id at the same time: a new run now
+        session.execute(
+            delete(RunClaim).where(
+                RunClaim.job_id == job_id,
+                RunClaim.run_at == run_at,
+                RunClaim.finished_at.is_not(None),
+            )
+        )
+        args = (job_id, run_at, holder, lease_seconds, False, row.func_ref, dict(row.kwargs))
+        if not claims.claim(session, *args):
+            return None
     return row.func_ref, dict(row.kwargs)
 
 
@@ -114,8 +136,13 @@ def _record_run(
     error: str | None,
     next_run_at: datetime | None,
     keep_next: bool = False,
+    holder: str | None = None,
+    claimed_run_at: datetime | None = None,
 ) -> None:
+    if holder is not None and claimed_run_at is not None:
+        claims.finish(session, job_id, claimed_run_at, holder, error)
     run = _job_run_row(session, job_id)
+    run.last_replica = holder
     run.last_run_at, run.last_duration_seconds = started_at, duration
     run.last_success, run.last_error = error is None, error
     run.run_count += 1
@@ -139,6 +166,8 @@ def _record_missed(
     if dated_run_at is not None:
         if _claim_dated_job(session, job_id, dated_run_at) is None:
             return  # not ours: moved, cancelled, or run by another process
+    elif session.get(RunClaim, (job_id, due)) is not None:
+        return  # another replica ran it in time: not missed
     run = _job_run_row(session, job_id)
     run.last_run_at, run.last_duration_seconds = due, None
     run.last_success, run.last_error = False, message

@@ -1,4 +1,4 @@
-"""CourseGrab's scheduled work, on the core scheduler, each run under a database lease.
+"""CourseGrab's scheduled work, on the core scheduler; each window's run claimed once.
 
 * ``coursegrab.ingest`` (daily, and at start-up when no roster is loaded yet):
   loads the source's newest roster; a new term archives the old one's tracking.
@@ -9,22 +9,24 @@
   (the setting is read at run time, so it needs no restart of the scheduler).
 * ``coursegrab.clean_sessions`` (hourly): ends sessions whose update token expired.
 
-A source that answers badly raises :class:`~ngshare_coursegrab.roster.RosterError`
-before anything is written: the last good data stays, the failure is recorded
-on the lease row and in the scheduler's run record (the job fails).
+Each window's work is claimed through the core scheduler
+(``ctx.scheduler.run_once``, key ``<job id>:window``, run time = the window's
+start): on several replicas one of them runs each window, runs never
+overlap, and a replica that dies mid-run is replaced within the scheduler's
+lease time. A source that answers badly raises
+:class:`~ngshare_coursegrab.roster.RosterError` before anything is written:
+the last good data stays, the failure is recorded on the window's claim and
+in the scheduler's run record (the job fails).
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeVar
 
-from ngshare_coursegrab import catalog, leases, sessions
+from ngshare_coursegrab import catalog, sessions
 from ngshare_coursegrab.config import CourseGrab
 from ngshare_coursegrab.roster import HttpRosterSource, JsonFileRosterSource, RosterSource
 from ngshare_coursegrab.search_cache import SearchCache
@@ -43,8 +45,6 @@ CLEAN_INTERVAL_SECONDS = 3600
 INGEST_TICK_SECONDS = 3600
 #: How often the poll job wakes to see whether a new poll window has begun.
 TICK_SECONDS = 10
-#: A lease outlives any sane run; a replica that died holding one frees it after this.
-HOLD_SECONDS = 3600.0
 
 
 def roster_source(settings: CourseGrab) -> RosterSource | None:
@@ -61,37 +61,54 @@ def roster_source(settings: CourseGrab) -> RosterSource | None:
     return None
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
+def window_key(job_id: str) -> str:
+    """The key of ``job_id``'s per-window claims (not the job's own per-tick claims)."""
+    return f"{job_id}:window"
+
+
+def window_start(interval_seconds: float, now: float | None = None) -> datetime:
+    """The start of the current window of ``interval_seconds`` (naive UTC), the claim's run time."""
+    now = time.time() if now is None else now
+    start = (now // interval_seconds) * interval_seconds
+    return datetime.fromtimestamp(start, timezone.utc).replace(tzinfo=None)
 
 
 async def run_exclusive(
     ctx: ServerContext,
     job_id: str,
-    window: int,
+    window: datetime,
     force: bool,
     work: Callable[[], Awaitable[T]],
     retry_on_failure: bool = False,
 ) -> T | None:
-    """Run ``work`` if this process wins the job's lease for ``window``; ``None`` if not.
+    """Run ``work`` if this server claims the job's ``window``; ``None`` if not.
 
-    With ``retry_on_failure`` a failed run does not use up its window (the
-    daily ingest tries again at its next hourly tick; a failed poll waits for
-    its next window rather than hammering a source that is down).
+    ``force`` runs even if the window ran already (never while a run goes
+    on). With ``retry_on_failure`` a failed run does not use up its window
+    (the daily ingest tries again at its next hourly tick; a failed poll
+    waits for its next window rather than hammering a source that is down).
     """
-    holder = _holder()
-    if not await ctx.db.run(leases.claim, job_id, window, holder, HOLD_SECONDS, force):
+
+    async def logged() -> T:
+        try:
+            return await work()
+        except Exception as e:
+            reason = f"{type(e).__name__}: {e}"
+            ctx.log.warning("%s: failed, the last good data stays: %s", job_id, reason)
+            raise
+
+    redo = "any" if force else ("failed" if retry_on_failure else "never")
+    claimed = False
+
+    async def claimed_work() -> T:
+        nonlocal claimed
+        claimed = True
+        return await logged()
+
+    result = await ctx.scheduler.run_once(window_key(job_id), window, claimed_work, redo=redo)
+    if not claimed:
         ctx.log.info("%s: skipped, another run has or had this window", job_id)
-        return None
-    error = None
-    try:
-        return await work()
-    except Exception as e:
-        error = f"{type(e).__name__}: {e}"
-        ctx.log.warning("%s: failed, the last good data stays: %s", job_id, error)
-        raise
-    finally:
-        await asyncio.shield(ctx.db.run(leases.release, job_id, holder, error, retry_on_failure))
+    return result
 
 
 async def ingest_now(ctx: ServerContext, force: bool = False) -> catalog.Outcome | None:
@@ -119,7 +136,7 @@ async def ingest_now(ctx: ServerContext, force: bool = False) -> catalog.Outcome
         )
         return outcome
 
-    window = int(time.time() // INGEST_INTERVAL_SECONDS)
+    window = window_start(INGEST_INTERVAL_SECONDS)
     return await run_exclusive(ctx, INGEST_ID, window, force, work, retry_on_failure=True)
 
 
@@ -148,7 +165,7 @@ async def poll_now(ctx: ServerContext, force: bool = False) -> catalog.Outcome |
         )
         return outcome
 
-    window = int(time.time() // settings.poll_interval_seconds)
+    window = window_start(settings.poll_interval_seconds)
     return await run_exclusive(ctx, POLL_ID, window, force, work)
 
 
@@ -187,5 +204,5 @@ async def ingest_at_start(ctx: ServerContext) -> None:
     try:
         loaded = await ctx.db.run(_current_slug)
         await ingest_now(ctx, force=loaded is None)
-    except Exception:  # recorded on the lease row and logged by run_exclusive
+    except Exception:  # recorded on the window's claim and logged by run_exclusive
         pass

@@ -145,21 +145,3 @@ class StatusChange(CourseGrabBase):
     old_status: Mapped[str] = mapped_column(String(16))
     new_status: Mapped[str] = mapped_column(String(16))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class JobLease(CourseGrabBase):
-    """One row per job: who runs it now, the last window it ran for, and how it went.
-
-    A run claims the row with a conditional update, so on several replicas one
-    run happens per window and runs never overlap.
-    """
-
-    __tablename__ = "coursegrab_job_leases"
-
-    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    run_window: Mapped[int] = mapped_column(Integer, default=-1)
-    holder: Mapped[str | None] = mapped_column(String(64))
-    held_until: Mapped[datetime | None]
-    last_ok_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    last_error_at: Mapped[datetime | None]

@@ -683,8 +683,10 @@ def _table_name(diff) -> str | None:
 
 def test_the_scheduler_is_its_own_branch_on_the_core(tmp_path):
     cfg = migrations.alembic_config("sqlite:///" + str(tmp_path / "x.db"), [])
-    revision = ScriptDirectory.from_config(cfg).get_revision("scheduler@head")
-    assert revision.revision == "5c0000000001"
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_revision("scheduler@head")
+    assert (head.revision, head.down_revision) == ("5c0000000002", "5c0000000001")
+    revision = script.get_revision("5c0000000001")
     assert revision.down_revision is None
     assert revision.dependencies == "c0de00000001"
     assert revision.branch_labels == {"scheduler"}

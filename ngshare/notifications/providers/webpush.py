@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from pywebpush import WebPusher
+from sqlalchemy.engine import Engine
 from traitlets import Enum, Integer, Unicode, default
 from traitlets.config import Configurable
 
@@ -106,6 +107,8 @@ class WebPushProvider(HttpProvider):
         super().__init__(**kwargs)
         self._key: VapidKey | None = None
         self._pool: ThreadPoolExecutor | None = None
+        #: Where the key is kept when ``c.NgShare.secrets_in_database`` is on (set by the service).
+        self.database: Engine | None = None
 
     def check(self) -> None:
         """The key must load (it is made when missing) and sign with the subject."""
@@ -125,7 +128,7 @@ class WebPushProvider(HttpProvider):
     def key(self) -> VapidKey:
         """The server's VAPID key (loaded, or made, once)."""
         if self._key is None:
-            self._key = load_key(self.vapid_private_key, self.vapid_key_file)
+            self._key = load_key(self.vapid_private_key, self.vapid_key_file, self.database)
         return self._key
 
     async def start(self) -> None:
@@ -221,7 +224,9 @@ def outcome_of(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
     return Outcome.failed(text)
 
 
-def vapid_key_for(config: Configurable, provider: Provider | None) -> VapidKey:
+def vapid_key_for(
+    config: Configurable, provider: Provider | None, database: Engine | None = None
+) -> VapidKey:
     """The key browsers subscribe with, whichever provider serves ``webpush``.
 
     Under ``vngshare`` the channel goes to the log provider, yet a developer's
@@ -230,4 +235,6 @@ def vapid_key_for(config: Configurable, provider: Provider | None) -> VapidKey:
     """
     if isinstance(provider, WebPushProvider):
         return provider.key()
-    return WebPushProvider(parent=config).key()
+    keeper = WebPushProvider(parent=config)
+    keeper.database = database
+    return keeper.key()

@@ -8,7 +8,6 @@ import json
 import pytest
 from ngshare_coursegrab import jobs
 from ngshare_coursegrab.config import CourseGrab
-from ngshare_coursegrab.models import JobLease
 from ngshare_coursegrab.roster import RosterError
 
 from ngshare.notifications.models import OutboxMessage
@@ -28,7 +27,10 @@ async def track(cg, token, catalog_num):
 
 @pytest.mark.gen_test
 async def test_ingest_loads_courses_and_sections_in_the_seed_shape(cg, roster, server):
-    assert await server.db.run(lambda s: s.get(JobLease, jobs.INGEST_ID).last_ok_at)
+    started = await server.scheduler.run_outcome(
+        jobs.window_key(jobs.INGEST_ID), jobs.window_start(jobs.INGEST_INTERVAL_SECONDS)
+    )
+    assert started["success"] and started["replica"] == server.scheduler.replica_id
     outcome = await cg.ingest()
     assert (outcome.term, outcome.courses, outcome.sections) == (TERM, 4, 5)
     found = (await cg.call("POST", "courses/search", json_body={"query": "cs 3110"})).data
@@ -152,9 +154,15 @@ async def test_a_bad_source_keeps_the_last_good_data_and_records_the_failure(
         await cg.ingest()
     found = (await cg.call("POST", "courses/search", json_body={"query": "cs 3110"})).data
     assert [s["status"] for s in found["courses"][0]["sections"]] == ["OPEN", "CLOSED"]
-    lease = await server.db.run(lambda s: s.get(JobLease, jobs.INGEST_ID))
-    assert lease.last_error and lease.last_error_at is not None and lease.holder is None
-    assert lease.run_window == -1  # a failed ingest tries again at its next tick
+    window = jobs.window_start(jobs.INGEST_INTERVAL_SECONDS)
+    claim = await server.scheduler.run_outcome(jobs.window_key(jobs.INGEST_ID), window)
+    assert claim["success"] is False and "RosterError" in claim["error"]
+    assert claim["finished_at"] is not None
+    # a failed ingest tries again at its next tick
+    setattr(roster, failure, False)
+    assert (await jobs.ingest_now(server)).term == TERM
+    claim = await server.scheduler.run_outcome(jobs.window_key(jobs.INGEST_ID), window)
+    assert claim["success"] is True
 
 
 @pytest.mark.gen_test
@@ -223,19 +231,25 @@ async def test_a_json_file_source(cg, server, tmp_path):
     assert found["courses"][0]["sections"][0]["status"] == "OPEN"
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=30)
 async def test_two_replicas_claiming_one_window_run_it_once(server):
-    from ngshare_coursegrab import leases
+    window = jobs.window_start(60, now=10**9)
+    ran, release = [], asyncio.Event()
 
-    claims = await asyncio.gather(
-        *(
-            server.db.run(leases.claim, "coursegrab.poll", 10**9, f"replica-{i}", 60.0, False)
-            for i in range(4)
-        )
-    )
-    assert sorted(claims) == [False, False, False, True]
-    # while it runs, even a forced run waits (runs never overlap)
-    assert not await server.db.run(leases.claim, "coursegrab.poll", 10**9 + 1, "other", 60.0, True)
+    async def work():
+        ran.append(1)
+        await release.wait()
+        return "done"
+
+    key = jobs.window_key(jobs.POLL_ID)
+    first = asyncio.ensure_future(server.scheduler.run_once(key, window, work))
+    while not ran:
+        await asyncio.sleep(0.01)
+    others = [await server.scheduler.run_once(key, window, work) for _ in range(3)]
+    # while it runs, even a forced run of another window waits (runs never overlap)
+    forced = await server.scheduler.run_once(key, jobs.window_start(60), work, redo="any")
+    release.set()
+    assert (await first, others, forced, len(ran)) == ("done", [None, None, None], None, 1)
 
 
 @pytest.mark.gen_test
