@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 
 
 async def start(ctx: ServerContext) -> None:
-    """Create the bus and register the plugins' declared ``channels``.
+    """Create the bus, register the plugins' declared ``channels``, start its backend.
 
     It runs before the plugins' startup hooks, so those may publish, or
     register channels whose names are only known at run time.
@@ -72,6 +72,7 @@ async def start(ctx: ServerContext) -> None:
         for channel in getattr(plugin, "channels", None) or ():
             bus.register(plugin.name, channel)
     ctx.events = bus
+    await bus.start_relay()
 
 
 async def stop(ctx: ServerContext) -> None:
