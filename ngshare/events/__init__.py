@@ -23,6 +23,8 @@ subscribe over ``{prefix}events/ws`` or ``{prefix}events/sse``::
 The package: :mod:`~ngshare.events.bus` (channels, events, subscriptions; why
 it is built this way), :mod:`~ngshare.events.commit_hooks` (publish after
 commit), :mod:`~ngshare.events.handlers` (WebSocket and SSE endpoints),
+:mod:`~ngshare.events.postgres` and :mod:`~ngshare.events.models` (the
+``postgres`` backend: events across replicas through LISTEN/NOTIFY),
 :mod:`~ngshare.events.openapi`; here, the ``events`` core service
 (:data:`service`, see ``ngshare.app.CORE_SERVICES``) and its hooks.
 """

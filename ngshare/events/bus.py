@@ -16,6 +16,11 @@ through ``ctx.events``. Design notes:
   dropped rather than allowed to grow the server's memory; it reconnects and
   resumes from ``Last-Event-ID`` (a small per-channel replay buffer), or is
   told of a ``ngshare.gap`` when what it missed is no longer held.
+* ``backend = 'postgres'`` (several replicas on one PostgreSQL database) swaps
+  the hand-over for :mod:`ngshare.events.postgres`: the events are written
+  in the committing transaction and come back, on every replica, through
+  LISTEN/NOTIFY; replay reads the ``events`` table. The local path above is
+  untouched by it.
 
 Everything here runs on the IOLoop thread except :meth:`EventBus.publish_after_commit`
 (and the SQLAlchemy listeners it relies on), which is safe on any thread.
@@ -383,6 +388,9 @@ class EventBus(LoggingConfigurable):
     def publish(self, channel: str, event: str, data: dict[str, Any]) -> Event | None:
         """Publish now, from the IOLoop thread; returns the event (``None`` once closed).
 
+        With the ``postgres`` backend the event is written in a transaction of
+        its own, after those of earlier calls, and ``None`` is returned.
+
         Handlers whose database work runs on worker threads use
         :meth:`publish_after_commit` instead.
         """
@@ -422,7 +430,8 @@ class EventBus(LoggingConfigurable):
         inside the transaction, and later changes to the dict are not sent).
         An event published inside a savepoint is dropped if that savepoint
         rolls back. Events reach subscribers in the order they were published,
-        before ``await ctx.db.run(...)`` returns to the handler.
+        before ``await ctx.db.run(...)`` returns to the handler; with the
+        ``postgres`` backend, in commit order, once the listener hears them.
         """
         pending = self._prepare(channel, event, data)
         txn = session.get_nested_transaction() or session.get_transaction()
