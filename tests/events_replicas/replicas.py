@@ -105,7 +105,7 @@ def replica_database(admin_url: str = PG_ADMIN_URL) -> Iterator[ReplicaDatabase]
 
 @contextmanager
 def running_replicas(
-    db_url: str, count: int, data_root: Path, *extra: str
+    db_url: str, count: int, data_root: Path, *extra: str, backend: str = "postgres"
 ) -> Iterator[list[str]]:
     """``count`` servers on ``db_url``; yields their base URLs (``http://127.0.0.1:PORT``)."""
     with ExitStack() as stack:
@@ -119,7 +119,7 @@ def running_replicas(
                         data_dir,
                         f"--database={db_url}",
                         "--plugins=vivere",
-                        "--EventBus.backend=postgres",
+                        f"--EventBus.backend={backend}",
                         *extra,
                     )
                 )
