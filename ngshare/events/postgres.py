@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from ngshare.events.models import EventRecord
@@ -58,6 +58,39 @@ CATCH_UP_BATCH = 1000
 LISTENER_APPLICATION_NAME = "ngshare-events"
 
 _table = EventRecord.__table__
+
+
+#: Lock, insert, NOTIFY: the event's wire JSON (its id put between ``head`` and
+#: ``tail``) when it fits, else the bare id. The insert reads from ``locked``, so
+#: its id is drawn from the sequence only once the lock is held.
+_WRITE = text(
+    """
+    WITH locked AS (SELECT pg_advisory_xact_lock(:key)),
+    added AS (
+        INSERT INTO events (channel, name, data, created)
+        SELECT :channel, :name, :data, :created FROM locked
+        RETURNING id
+    )
+    SELECT pg_notify(
+        CAST(:notify AS text),
+        CASE WHEN CAST(:whole AS boolean)
+            THEN CAST(:head AS text) || id::text || CAST(:tail AS text)
+            ELSE id::text
+        END
+    )
+    FROM added
+    """
+)
+
+
+def wire_parts(pending: _Pending, time: str) -> tuple[bytes, bytes]:
+    """The event's wire JSON before and after its id (which only the database knows)."""
+    from ngshare.events.bus import _make_event
+
+    head, _, tail = _make_event(
+        pending.channel, pending.name, 0, pending.data_json, time
+    ).wire.rpartition(b'"id":0,')
+    return head + b'"id":', b"," + tail
 
 
 def notify_channel_for(schema: str) -> str:
@@ -140,31 +173,25 @@ class PostgresRelay:
     def write(self, session: Session, pendings: Sequence[_Pending]) -> None:
         """Insert ``pendings`` and NOTIFY, inside ``session``'s committing transaction.
 
-        The advisory lock is held until that commit ends, so rows get their
-        ids in commit order.
+        One statement per event (:data:`_WRITE`). The advisory lock is held
+        until that commit ends, so rows get their ids in commit order.
         """
-        from ngshare.events.bus import _make_event
-
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key})
         for pending in pendings:
             created = utcnow()
-            event_id = session.execute(
-                insert(_table)
-                .values(
-                    channel=pending.channel,
-                    name=pending.name,
-                    data=pending.data_json,
-                    created=created,
-                )
-                .returning(_table.c.id)
-            ).scalar_one()
-            event = _make_event(
-                pending.channel, pending.name, event_id, pending.data_json, wire_time(created)
-            )
-            payload = event.wire.decode() if len(event.wire) <= MAX_NOTIFY_BYTES else str(event_id)
+            head, tail = wire_parts(pending, wire_time(created))
             session.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": self.notify_channel, "payload": payload},
+                _WRITE,
+                {
+                    "key": self._lock_key,
+                    "channel": pending.channel,
+                    "name": pending.name,
+                    "data": pending.data_json,
+                    "created": created,
+                    "notify": self.notify_channel,
+                    "whole": len(head) + len(tail) + 20 <= MAX_NOTIFY_BYTES,
+                    "head": head.decode(),
+                    "tail": tail.decode(),
+                },
             )
 
     # -- listening (on the IOLoop) ------------------------------------------

@@ -123,3 +123,14 @@ async def test_replay_reads_the_table_and_pruned_events_give_a_gap(pg_server):
     assert batch[0].name == "ngshare.gap" and batch[0].id is None
     assert [e.id for e in batch[1:]] == [seen[3].id]  # what is still kept follows the notice
     gapped.close()
+
+
+def test_the_notify_payload_is_the_wire_json_with_the_database_id():
+    """The id goes between the two parts, even when the data holds an ``"id":0,`` of its own."""
+    from ngshare.events.bus import _make_event, _Pending
+    from ngshare.events.postgres import wire_parts
+
+    pending = _Pending(NEWS, "item", '{"id":0,"nested":{"id":0,"x":"\\"id\\":0,"}}')
+    head, tail = wire_parts(pending, "2026-12-06T12:00:00.000Z")
+    expected = _make_event(NEWS, "item", 12345, pending.data_json, "2026-12-06T12:00:00.000Z")
+    assert head + b"12345" + tail == expected.wire
