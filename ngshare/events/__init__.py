@@ -56,6 +56,7 @@ from ngshare.events.handlers import (
     EventSocketHandler,
     EventStreamHandler,
 )
+from ngshare.events.models import EventRecord  # the events table, declared on CoreBase
 from ngshare.events.openapi import openapi_paths
 from ngshare.plugin import Plugin
 
@@ -109,6 +110,7 @@ __all__ = [
     "Channel",
     "Event",
     "EventBus",
+    "EventRecord",
     "EventSocketHandler",
     "EventStreamHandler",
     "ReadCheck",
