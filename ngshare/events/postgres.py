@@ -20,7 +20,8 @@ Why this is enough for order and for resuming:
 * A payload larger than NOTIFY allows (8000 bytes) is sent as the bare id;
   the listeners read the row.
 * A lost listener connection reconnects (with back-off), LISTENs again and
-  then reads the rows after the last id it delivered; notifications that
+  then reads the rows after the last id it delivered (after taking the
+  publishing lock, so a commit in flight is visible); notifications that
   arrive meanwhile for ids already delivered are skipped: nothing is missed
   or repeated.
 * Replay after reconnect (Last-Event-ID) reads the table, so it works on any
@@ -218,17 +219,28 @@ class PostgresRelay:
             delay = min(delay * 2, 5.0)
 
     async def _catch_up(self, first: bool) -> None:
-        """After LISTEN: start from the newest id, or deliver what was missed."""
+        """After LISTEN: start from the newest id, or deliver what was missed.
+
+        The reads wait for the publishing lock: a transaction that queued its
+        NOTIFY before this LISTEN but had not finished committing may not be
+        heard, so the read must not run before that commit is visible.
+        """
         if first:
-            newest = await self.db.run(lambda s: s.scalar(select(func.max(_table.c.id))))
+            newest = await self.db.run(self._locked, _newest_id)
             self.watermark = max(self.watermark, newest or 0)
             return
         while True:
-            rows = await self.db.run(_rows_after, self.watermark, None, CATCH_UP_BATCH)
+            rows = await self.db.run(
+                self._locked, _rows_after, self.watermark, None, CATCH_UP_BATCH
+            )
             for row in rows:
                 self._deliver(_row_event(row))
             if len(rows) < CATCH_UP_BATCH:
                 return
+
+    def _locked(self, session: Session, read: Any, *args: Any) -> Any:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key})
+        return read(session, *args)
 
     async def _on_notify(self, payload: str) -> None:
         if payload.startswith("{"):
@@ -304,6 +316,10 @@ def prune(session: Session, retention_seconds: float) -> int:
     if newest_old is None:
         return 0
     return session.execute(delete(_table).where(_table.c.id <= newest_old)).rowcount
+
+
+def _newest_id(session: Session) -> int | None:
+    return session.scalar(select(func.max(_table.c.id)))
 
 
 def _rows_after(session: Session, after: int, upto: int | None, limit: int | None) -> list[Any]:
