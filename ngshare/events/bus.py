@@ -513,9 +513,13 @@ class EventBus(LoggingConfigurable):
         if relay is None or last_event_id is None:
             return self.subscribe(channels, last_event_id, connection=connection)
         sub = self.subscribe(channels, None, connection=connection)
-        missed, gap, foreign = await relay.replay(
-            sub.channels, last_event_id, self.max_queued_events
-        )
+        try:
+            missed, gap, foreign = await relay.replay(
+                sub.channels, last_event_id, self.max_queued_events
+            )
+        except BaseException:
+            sub.detach()  # the connection never gets it: do not wait for it at shutdown
+            raise
         if not foreign:
             sub.skip_through = last_event_id  # this replica may not have delivered it yet
         notices = []
