@@ -134,3 +134,43 @@ def test_the_notify_payload_is_the_wire_json_with_the_database_id():
     head, tail = wire_parts(pending, "2026-12-06T12:00:00.000Z")
     expected = _make_event(NEWS, "item", 12345, pending.data_json, "2026-12-06T12:00:00.000Z")
     assert head + b"12345" + tail == expected.wire
+
+
+@needs_postgres
+def test_every_replica_prunes_old_events_on_its_own(make_config, io_loop):
+    """With retention_seconds=5 the relay prunes about every second (bounded wait: 10 s)."""
+    ctx, plugins = build(postgres_backend(make_config, retention_seconds=5.0))
+    empty_all_tables(ctx.db.engine)
+    plugins = [*plugins, news_plugin()]
+    ctx.plugins = plugins
+    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
+    try:
+
+        async def scenario():
+            for n in range(3):
+                await ctx.db.run(publish, ctx.events, n)
+
+            def age_two(session):
+                oldest = session.scalars(
+                    sa.select(EventRecord.id).order_by(EventRecord.id).limit(2)
+                ).all()
+                session.execute(
+                    sa.update(EventRecord)
+                    .where(EventRecord.id.in_(oldest))
+                    .values(created=utcnow() - timedelta(hours=1))
+                )
+
+            await ctx.db.run(age_two)
+            deadline = asyncio.get_running_loop().time() + 10
+            while asyncio.get_running_loop().time() < deadline:
+                left = await ctx.db.run(lambda s: s.scalars(sa.select(EventRecord.data)).all())
+                if len(left) == 1:
+                    return left
+                await asyncio.sleep(0.2)
+            return left
+
+        left = io_loop.run_sync(scenario, timeout=30)
+        assert left == ['{"n":2}']
+    finally:
+        io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
+        ctx.close()
