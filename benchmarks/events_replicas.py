@@ -10,7 +10,8 @@ announcements through the HTTP API. Scenarios:
 - ``postgres-1``: one replica, ``backend = 'postgres'`` (publish and
   subscribe on A: the NOTIFY round trip);
 - ``postgres-2``: two replicas, publishers on B only for latency, on A and B
-  for throughput; subscribers on A and B.
+  for throughput; subscribers on A and B (``--replicas 1,2,3`` adds three:
+  publishers and subscribers on every replica).
 
 Latency: ``--latency-events`` announcements one after the other; from just
 before the POST is sent to the event's arrival (end to end: HTTP, commit,
@@ -107,9 +108,9 @@ async def _throughput(
     }
 
 
-async def _scenario(bases: list[str], two: bool, args: argparse.Namespace) -> dict:
+async def _scenario(bases: list[str], args: argparse.Namespace) -> dict:
     a = bases[0]
-    b = bases[1] if two else a
+    b = bases[1] if len(bases) > 1 else a
     lat_sub = await SseClient.connect(a, [ANNOUNCEMENTS])
     for n in range(args.warmup):
         await announce(b, f"warm-up {n}")
@@ -133,18 +134,22 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument(
+        "--replicas",
+        type=lambda v: [int(n) for n in v.split(",")],
+        default=[1, 2],
+        help="replica counts for the postgres scenarios (default 1,2)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     results = {"load_before": _uptime(), "cpus": os.cpu_count(), "scenarios": {}}
-    scenarios = [
-        ("local-1", "local", 1),
-        ("postgres-1", "postgres", 1),
-        ("postgres-2", "postgres", 2),
+    scenarios = [("local-1", "local", 1)] + [
+        (f"postgres-{n}", "postgres", n) for n in args.replicas
     ]
     for name, backend, count in scenarios:
         with replica_database() as db, tempfile.TemporaryDirectory() as tmp:
             with running_replicas(db.url, count, Path(tmp), backend=backend) as bases:
-                outcome = asyncio.run(_scenario(bases, count == 2, args))
+                outcome = asyncio.run(_scenario(bases, args))
         outcome["load_after"] = _uptime()
         results["scenarios"][name] = outcome
         lat, thr = outcome["latency"], outcome["throughput"]
