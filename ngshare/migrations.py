@@ -43,7 +43,7 @@ ALEMBIC_DIR = _alembic_dir()
 
 
 #: Branches of the core's own versions folder, always upgraded.
-CORE_BRANCHES = ("core", "accounts", "scheduler", "notifications")
+CORE_BRANCHES = ("core", "accounts", "scheduler", "notifications", "events")
 
 
 def installed_migration_folders(available: dict[str, Any] | None = None) -> list[str]:

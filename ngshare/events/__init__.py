@@ -23,6 +23,8 @@ subscribe over ``{prefix}events/ws`` or ``{prefix}events/sse``::
 The package: :mod:`~ngshare.events.bus` (channels, events, subscriptions; why
 it is built this way), :mod:`~ngshare.events.commit_hooks` (publish after
 commit), :mod:`~ngshare.events.handlers` (WebSocket and SSE endpoints),
+:mod:`~ngshare.events.postgres` and :mod:`~ngshare.events.models` (the
+``postgres`` backend: events across replicas through LISTEN/NOTIFY),
 :mod:`~ngshare.events.openapi`; here, the ``events`` core service
 (:data:`service`, see ``ngshare.app.CORE_SERVICES``) and its hooks.
 """
@@ -54,6 +56,7 @@ from ngshare.events.handlers import (
     EventSocketHandler,
     EventStreamHandler,
 )
+from ngshare.events.models import EventRecord  # the events table, declared on CoreBase
 from ngshare.events.openapi import openapi_paths
 from ngshare.plugin import Plugin
 
@@ -62,7 +65,7 @@ if TYPE_CHECKING:
 
 
 async def start(ctx: ServerContext) -> None:
-    """Create the bus and register the plugins' declared ``channels``.
+    """Create the bus, register the plugins' declared ``channels``, start its backend.
 
     It runs before the plugins' startup hooks, so those may publish, or
     register channels whose names are only known at run time.
@@ -72,6 +75,7 @@ async def start(ctx: ServerContext) -> None:
         for channel in getattr(plugin, "channels", None) or ():
             bus.register(plugin.name, channel)
     ctx.events = bus
+    await bus.start_relay()
 
 
 async def stop(ctx: ServerContext) -> None:
@@ -106,6 +110,7 @@ __all__ = [
     "Channel",
     "Event",
     "EventBus",
+    "EventRecord",
     "EventSocketHandler",
     "EventStreamHandler",
     "ReadCheck",

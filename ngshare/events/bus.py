@@ -16,6 +16,11 @@ through ``ctx.events``. Design notes:
   dropped rather than allowed to grow the server's memory; it reconnects and
   resumes from ``Last-Event-ID`` (a small per-channel replay buffer), or is
   told of a ``ngshare.gap`` when what it missed is no longer held.
+* ``backend = 'postgres'`` (several replicas on one PostgreSQL database) swaps
+  the hand-over for :mod:`ngshare.events.postgres`: the events are written
+  in the committing transaction and come back, on every replica, through
+  LISTEN/NOTIFY; replay reads the ``events`` table. The local path above is
+  untouched by it.
 
 Everything here runs on the IOLoop thread except :meth:`EventBus.publish_after_commit`
 (and the SQLAlchemy listeners it relies on), which is safe on any thread.
@@ -34,10 +39,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Float, Integer, List, Unicode
+from traitlets import CaselessStrEnum, Float, Integer, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ngshare.events.commit_hooks import _PENDING_KEY
+from ngshare.events.commit_hooks import _PENDING_KEY, write_before_commit
 from ngshare.plugin import PluginError
 
 if TYPE_CHECKING:
@@ -45,6 +50,7 @@ if TYPE_CHECKING:
 
     from ngshare.auth import Identity
     from ngshare.context import ServerContext
+    from ngshare.events.postgres import PostgresRelay
 
 #: Event names starting with this are the bus's own (e.g. ``ngshare.gap``).
 RESERVED_PREFIX = "ngshare."
@@ -111,8 +117,10 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _make_event(channel: str, name: str, event_id: int | None, data_json: str) -> Event:
-    now = _utc_now()
+def _make_event(
+    channel: str, name: str, event_id: int | None, data_json: str, time: str | None = None
+) -> Event:
+    now = time or _utc_now()
     wire = (
         f'{{"channel":{json.dumps(channel, ensure_ascii=False)},'
         f'"event":{json.dumps(name, ensure_ascii=False)},"data":{data_json},'
@@ -121,6 +129,13 @@ def _make_event(channel: str, name: str, event_id: int | None, data_json: str) -
     id_line = b"" if event_id is None else b"id: %d\n" % event_id
     sse = id_line + b"event: " + name.encode() + b"\ndata: " + wire + b"\n\n"
     return Event(channel=channel, name=name, id=event_id, time=now, wire=wire, sse=sse)
+
+
+def event_from_wire(channel: str, name: str, event_id: int | None, time: str, wire: bytes) -> Event:
+    """An :class:`Event` around its already serialised ``wire`` JSON (adds the SSE frame)."""
+    id_line = b"" if event_id is None else b"id: %d\n" % event_id
+    sse = id_line + b"event: " + name.encode() + b"\ndata: " + wire + b"\n\n"
+    return Event(channel=channel, name=name, id=event_id, time=time, wire=wire, sse=sse)
 
 
 class Subscription:
@@ -149,6 +164,8 @@ class Subscription:
         self._wakeup = asyncio.Event()
         self._connection = connection
         self._done: asyncio.Future[None] = bus._loop.create_future()
+        #: Shared events up to this id were already seen by the client (postgres backend).
+        self.skip_through = 0
         if backlog:
             self._wakeup.set()
 
@@ -156,6 +173,14 @@ class Subscription:
     def queued(self) -> int:
         """Events waiting to be handed to the connection."""
         return len(self._queue)
+
+    def _prepend(self, backlog: list[Event]) -> None:
+        """Replayed events go before the live ones queued while they were read."""
+        if not backlog or self.closed_reason is not None:
+            return
+        self._queue.extendleft(reversed(backlog))
+        self._backlog += len(backlog)
+        self._wakeup.set()
 
     def _offer(self, event: Event) -> None:
         if self.closed_reason is not None:
@@ -262,6 +287,23 @@ class EventBus(LoggingConfigurable):
         5.0, help="At shutdown, how long to wait for connections to close cleanly."
     ).tag(config=True)
 
+    backend = CaselessStrEnum(
+        ["local", "postgres"],
+        default_value="local",
+        help="""Where events travel. 'local': in this process only (the fastest;
+        one server). 'postgres': through the database (PostgreSQL only), so
+        subscribers on every replica sharing it get every event, in order, and
+        can resume on any replica; events are kept in the `events` table for
+        `retention_seconds`. Set 'postgres' on every replica when running
+        several.""",
+    ).tag(config=True)
+
+    retention_seconds = Float(
+        3600.0,
+        help="""With backend 'postgres': how long events are kept for clients that
+        reconnect with Last-Event-ID (older ones are pruned; 0: never pruned).""",
+    ).tag(config=True)
+
     def __init__(self, ctx: ServerContext | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ctx = ctx
@@ -277,6 +319,25 @@ class EventBus(LoggingConfigurable):
         self.first_id = int(time.time() * 1000)
         self.last_id = self.first_id - 1
         self.closed = False
+        #: The ``postgres`` backend, once started (:meth:`start_relay`).
+        self.relay: PostgresRelay | None = None
+        self._last_write: asyncio.Future | None = None
+
+    async def start_relay(self) -> None:
+        """With ``backend = 'postgres'``: start listening to the other replicas' events."""
+        if self.backend != "postgres":
+            return
+        db = getattr(self.ctx, "db", None)
+        if db is None or db.engine.dialect.name != "postgresql":
+            raise PluginError(
+                "events: EventBus.backend = 'postgres' needs a PostgreSQL database (NgShare.db_url)"
+            )
+        from ngshare.events.postgres import PostgresRelay
+
+        write_before_commit()
+        relay = PostgresRelay(self, db, self.log)
+        await relay.start()
+        self.relay = relay
 
     # -- channels -----------------------------------------------------------
 
@@ -327,6 +388,9 @@ class EventBus(LoggingConfigurable):
     def publish(self, channel: str, event: str, data: dict[str, Any]) -> Event | None:
         """Publish now, from the IOLoop thread; returns the event (``None`` once closed).
 
+        With the ``postgres`` backend the event is written in a transaction of
+        its own, after those of earlier calls, and ``None`` is returned.
+
         Handlers whose database work runs on worker threads use
         :meth:`publish_after_commit` instead.
         """
@@ -335,7 +399,27 @@ class EventBus(LoggingConfigurable):
                 "EventBus.publish must be called on the IOLoop thread; "
                 "from database code use publish_after_commit(session, ...)"
             )
-        return self._emit(self._prepare(channel, event, data))
+        pending = self._prepare(channel, event, data)
+        if self.relay is not None:
+            self._write_soon(pending)
+            return None
+        return self._emit(pending)
+
+    def _write_soon(self, pending: _Pending) -> None:
+        """postgres backend: write in a transaction of its own, after the previous ones."""
+        relay = self.relay
+        assert relay is not None and self.ctx is not None
+        previous = self._last_write
+
+        async def write() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            try:
+                await self.ctx.db.run(relay.write, [pending])
+            except Exception:
+                self.log.exception("event %s on %s not published", pending.name, pending.channel)
+
+        self._last_write = asyncio.ensure_future(write())
 
     def publish_after_commit(
         self, session: Session, channel: str, event: str, data: dict[str, Any]
@@ -346,7 +430,8 @@ class EventBus(LoggingConfigurable):
         inside the transaction, and later changes to the dict are not sent).
         An event published inside a savepoint is dropped if that savepoint
         rolls back. Events reach subscribers in the order they were published,
-        before ``await ctx.db.run(...)`` returns to the handler.
+        before ``await ctx.db.run(...)`` returns to the handler; with the
+        ``postgres`` backend, in commit order, once the listener hears them.
         """
         pending = self._prepare(channel, event, data)
         txn = session.get_nested_transaction() or session.get_transaction()
@@ -366,8 +451,15 @@ class EventBus(LoggingConfigurable):
         data_json = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         return _Pending(channel, event, data_json)
 
+    def _write_before_commit(self, session: Session, pendings: list[_Pending]) -> None:
+        """postgres backend: the rows and NOTIFYs go into the committing transaction."""
+        if self.relay is not None:
+            self.relay.write(session, pendings)
+
     def _hand_over(self, pendings: list[_Pending]) -> None:
         """From a committing thread to the IOLoop; never raises into the commit."""
+        if self.relay is not None:
+            return  # written before the commit; the listener delivers them
         try:
             self._loop.call_soon_threadsafe(self._emit_all, pendings)
         except RuntimeError:  # the loop is closed: the server has stopped
@@ -396,7 +488,46 @@ class EventBus(LoggingConfigurable):
             subscription._offer(event)
         return event
 
+    def _fan_out(self, event: Event) -> None:
+        """postgres backend: an event from the listener, to this replica's subscribers."""
+        for subscription in tuple(self._subscribers.get(event.channel, ())):
+            if event.id is not None and event.id <= subscription.skip_through:
+                continue
+            subscription._offer(event)
+
     # -- subscribing --------------------------------------------------------
+
+    async def subscribe_from(
+        self,
+        channels: Iterable[str],
+        last_event_id: int | None = None,
+        *,
+        connection: bool = False,
+    ) -> Subscription:
+        """:meth:`subscribe`, replaying from the ``events`` table with the postgres backend.
+
+        The subscription is registered first, so live events queue while the
+        missed ones are read; the replayed ones then go in front of them.
+        """
+        relay = self.relay
+        if relay is None or last_event_id is None:
+            return self.subscribe(channels, last_event_id, connection=connection)
+        sub = self.subscribe(channels, None, connection=connection)
+        try:
+            missed, gap, foreign = await relay.replay(
+                sub.channels, last_event_id, self.max_queued_events
+            )
+        except BaseException:
+            sub.detach()  # the connection never gets it: do not wait for it at shutdown
+            raise
+        if not foreign:
+            sub.skip_through = last_event_id  # this replica may not have delivered it yet
+        notices = []
+        if gap:
+            data = json.dumps({"after": last_event_id})
+            notices = [_make_event(name, GAP_EVENT, None, data) for name in sub.channels]
+        sub._prepend(notices + missed)
+        return sub
 
     def subscribe(
         self,
@@ -460,6 +591,8 @@ class EventBus(LoggingConfigurable):
         """Deliver what is queued, end every subscription and wait for connections to close."""
         if not self.closed:
             self.closed = True
+            if self.relay is not None:
+                await self.relay.stop()
             for sub in list(self._all):
                 sub.close(SHUTDOWN)
         waiting = [sub._done for sub in self._all if not sub._done.done()]

@@ -30,6 +30,25 @@ def _within(txn: SessionTransaction | None, ancestor: SessionTransaction) -> boo
     return ancestor.parent is None  # no transaction at the time: belongs to the next root
 
 
+def write_before_commit() -> None:
+    """Turn on :func:`_before_commit` (the postgres backend; the local one never pays for it)."""
+    if not sa_event.contains(Session, "before_commit", _before_commit):
+        sa_event.listen(Session, "before_commit", _before_commit)
+
+
+def _before_commit(session: Session) -> None:
+    # The postgres backend writes its rows and NOTIFYs in the committing transaction.
+    entries: list[_Entry] | None = session.info.get(_PENDING_KEY)
+    if not entries or session.get_nested_transaction() is not None:
+        return
+    by_bus: dict[EventBus, list[_Pending]] = {}
+    for bus, _, pending in entries:
+        if bus.relay is not None:
+            by_bus.setdefault(bus, []).append(pending)
+    for bus, pendings in by_bus.items():
+        bus._write_before_commit(session, pendings)
+
+
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     # Fires for savepoint releases too; only the outermost commit publishes.

@@ -84,7 +84,7 @@ class EventStreamHandler(APIHandler):
         last_id = _last_event_id(header or self.get_query_argument("last_event_id", None))
         assert self.identity is not None
         await _authorize(bus, self.identity, names)
-        sub = self._subscription = bus.subscribe(names, last_id, connection=True)
+        sub = self._subscription = await bus.subscribe_from(names, last_id, connection=True)
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache, no-store")
         self.set_header("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
@@ -132,6 +132,7 @@ class EventSocketHandler(websocket.WebSocketHandler):
         self._last_id: int | None = None
         self._subscription: Subscription | None = None
         self._pump_task: asyncio.Task | None = None
+        self._closed_while_opening = False
 
     @property
     def ping_interval(self) -> float | None:
@@ -192,9 +193,13 @@ class EventSocketHandler(websocket.WebSocketHandler):
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps({"success": False, "message": "Internal Server Error"}))
 
-    def open(self, *args: Any, **kwargs: Any) -> None:
+    async def open(self, *args: Any, **kwargs: Any) -> None:
         bus = self.ctx.events
-        self._subscription = bus.subscribe(self._names, self._last_id, connection=True)
+        sub = await bus.subscribe_from(self._names, self._last_id, connection=True)
+        self._subscription = sub
+        if self._closed_while_opening:
+            sub.detach()
+            return
         self._pump_task = asyncio.ensure_future(self._pump(self._subscription))
 
     async def _pump(self, sub: Subscription) -> None:
@@ -218,3 +223,5 @@ class EventSocketHandler(websocket.WebSocketHandler):
     def on_close(self) -> None:
         if self._subscription is not None:
             self._subscription.detach()
+        else:  # still reading the missed events (postgres backend)
+            self._closed_while_opening = True
