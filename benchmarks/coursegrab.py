@@ -13,9 +13,11 @@ channel goes to the ``log`` provider under vngshare) and track ``--pairs``
    p50 / p99 latency, and the CPU the server and this client spent per
    search (``--client``: kept-alive connections by default);
 2. **poll**: ``--open-percent`` of the sections turn OPEN at the roster
-   server; then an admin runs ``coursegrab.poll`` at once (``POST
-   {prefix}jobs/coursegrab.poll/run``; with ``--poll-interval 10`` the timed
-   poll is awaited instead, and full polls also run during the searches).
+   server; the next ``coursegrab.poll`` fetches them (one poll per
+   ``--poll-interval`` window, 60 s by default; the searches run between two
+   polls, and ``roster_requests_during_search`` says if one overlapped; with
+   ``--poll-interval 10``, the earlier runs' value, full polls also run
+   during the searches).
    Measured: from the poll's first request to the roster server until the
    last of its messages is handed to the provider (``sent_at`` in the outbox);
    meanwhile a client asks ``/healthz`` every 20 ms: p50 / p99.
@@ -52,9 +54,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest  # noqa: E402
 from benchmarks.plain_http import PlainTransport  # noqa: E402
 from benchmarks.vivere_server import percentile  # noqa: E402
 
-#: With a longer poll interval than this, the benchmark's poll is run by hand
-#: (``POST {prefix}jobs/coursegrab.poll/run``, as an admin) rather than awaited.
-POLL_BY_HAND_AFTER = 60
+#: With a poll interval of at least this, the searches start only between two
+#: polls (see :func:`_between_polls`); with a shorter one they start at once.
+QUIET_WINDOW_SECONDS = 60
 QUERIES = ("S{s:03d} {n}", "S{s:03d}{n}", "S{s:03d}", "{n}", "Topic {t}")
 
 
@@ -84,12 +86,12 @@ def coursegrab_server(
     roster_url: str,
     extra: tuple[str, ...] = (),
     profile: str | None = None,
-    poll_interval: int = 1200,
+    poll_interval: int = 60,
 ):
     """``vngshare --plugins coursegrab`` on the roster (a context manager).
 
     ``profile``: run the server under cProfile, its stats written to this file at shutdown.
-    ``poll_interval``: ``c.CourseGrab.poll_interval_seconds`` (the server's default: 1200).
+    ``poll_interval``: ``c.CourseGrab.poll_interval_seconds``.
     """
     from contextlib import contextmanager
 
@@ -185,6 +187,25 @@ async def _search_load(args, api: str, rng: random.Random, tornado_client) -> li
     return latencies
 
 
+async def _between_polls(standin, interval: int) -> None:
+    """Wait until this poll window's poll has run and ended, with half the window left.
+
+    The poll job ticks every 10 s and polls once per window of ``interval``
+    seconds (windows start at multiples of it): from 12 s into a window, with
+    the roster server idle for a second, no poll comes until the next window.
+    """
+    if interval < QUIET_WINDOW_SECONDS:
+        return
+    deadline = time.monotonic() + 3 * interval
+    while time.monotonic() < deadline:
+        now = time.time()
+        into = now % interval
+        idle = not standin.request_times or now - standin.request_times[-1] > 1.0
+        if 12 <= into <= interval / 2 and idle:
+            return
+        await asyncio.sleep(0.2)
+
+
 async def _run(args, base: str, data_dir: Path, pid: int, standin, roster_loop) -> dict:
     from tests.standins.webpush import subscription as push_subscription
 
@@ -237,12 +258,15 @@ async def _run(args, base: str, data_dir: Path, pid: int, standin, roster_loop) 
     await asyncio.gather(*(track(u, n) for u, n in pairs))
     setup_seconds = time.perf_counter() - setup_started
 
-    # search at concurrency; the CPU both sides spent on it
+    # search at concurrency, between two polls; the CPU both sides spent on it
+    await _between_polls(standin, args.poll_interval)
+    roster_requests = len(standin.request_times)
     (user, system), client_cpu = process_cpu_seconds(pid), time.process_time()
     latencies = await _search_load(args, api, rng, client)
     after = process_cpu_seconds(pid)
     server_user, server_system = after[0] - user, after[1] - system
     client_cpu = time.process_time() - client_cpu
+    roster_requests = len(standin.request_times) - roster_requests  # a poll during the searches
 
     # one poll that opens open_percent of the sections
     opened = rng.sample(catalog, max(1, len(catalog) * args.open_percent // 100))
@@ -266,18 +290,6 @@ async def _run(args, base: str, data_dir: Path, pid: int, standin, roster_loop) 
     roster_loop.call_soon_threadsafe(flip_when_idle)
     await flipped.wait()
     flipped_at = time.time()
-    poll_request = None
-    if args.poll_interval > POLL_BY_HAND_AFTER:  # no timed poll soon: an admin runs it now
-        poll_request = asyncio.ensure_future(
-            client.fetch(
-                HTTPRequest(
-                    base + "/api/jobs/coursegrab.poll/run?user=root",
-                    method="POST",
-                    body="",
-                    request_timeout=300,
-                )
-            )
-        )
     health: list[float] = []
     done = asyncio.Event()
 
@@ -308,8 +320,6 @@ async def _run(args, base: str, data_dir: Path, pid: int, standin, roster_loop) 
         await asyncio.sleep(0.2)
     done.set()
     await prober
-    if poll_request is not None:
-        await poll_request
     poll_start = min(t for t in standin.request_times if t >= flipped_at)
     last_sent = datetime.fromisoformat(str(last)).replace(tzinfo=timezone.utc).timestamp()
     client.close()
@@ -330,6 +340,7 @@ async def _run(args, base: str, data_dir: Path, pid: int, standin, roster_loop) 
             "n": len(latencies),
         },
         "search_client": args.client,
+        "roster_requests_during_search": roster_requests,
         # CPU per search, every thread: far steadier than latency on a shared machine
         "server_cpu_ms_per_search": round(
             1000 * (server_user + server_system) / max(1, len(latencies)), 3
@@ -358,7 +369,7 @@ def run(
     client: str = "plain",
     server_options: tuple[str, ...] = (),
     profile: str | None = None,
-    poll_interval: int = 1200,
+    poll_interval: int = 60,
 ) -> dict:
     """One benchmark run; the figures as a dict."""
     args = argparse.Namespace(
@@ -422,10 +433,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--poll-interval",
         type=int,
-        default=1200,
-        help="c.CourseGrab.poll_interval_seconds (default 1200, the server's own): above"
-        f" {POLL_BY_HAND_AFTER} s the measured poll is run by hand; 10 was the earlier runs'"
-        " value (a full poll every 10 s, also during the searches)",
+        default=60,
+        help="c.CourseGrab.poll_interval_seconds (default 60): from"
+        f" {QUIET_WINDOW_SECONDS} s the searches run between two polls; 10 was the earlier"
+        " runs' value (a full poll every 10 s, also during the searches)",
     )
     parser.add_argument(
         "--profile", metavar="FILE", help="run the server under cProfile; its stats go to FILE"

@@ -41,6 +41,8 @@ from benchmarks.coursegrab import (  # noqa: E402
 from benchmarks.plain_http import PlainTransport  # noqa: E402
 from benchmarks.vivere_server import percentile  # noqa: E402
 
+#: One poll window a day: the first poll (10 s after start) and no other during the rounds.
+POLL_INTERVAL = 86400
 #: No wait for a start-up ingest lasts longer than this.
 INGEST_SECONDS = 600
 
@@ -118,7 +120,8 @@ def run(args) -> dict:
         with ExitStack() as stack:
             sides = {}
             for name, options in (("A", args.a_option), ("B", args.b_option)):
-                base, _, pid = stack.enter_context(coursegrab_server(url, tuple(options)))
+                server = coursegrab_server(url, tuple(options), poll_interval=POLL_INTERVAL)
+                base, _, pid = stack.enter_context(server)
                 sides[name] = (base, pid)
             return asyncio.run(_rounds(args, sides))
     finally:
