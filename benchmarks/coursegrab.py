@@ -187,21 +187,24 @@ async def _search_load(args, api: str, rng: random.Random, tornado_client) -> li
     return latencies
 
 
-async def _between_polls(standin, interval: int) -> None:
+async def _between_polls(standin, interval: int, ingested_at: float) -> None:
     """Wait until this poll window's poll has run and ended, with half the window left.
 
     The poll job ticks every 10 s and polls once per window of ``interval``
-    seconds (windows start at multiples of it): from 12 s into a window, with
-    the roster server idle for a second, no poll comes until the next window.
+    seconds (windows start at multiples of it). A roster request after both
+    the window's start and the start-up ingest (``ingested_at``) is that poll;
+    once the roster server has been idle for a second after it, no poll comes
+    until the next window.
     """
     if interval < QUIET_WINDOW_SECONDS:
         return
     deadline = time.monotonic() + 3 * interval
     while time.monotonic() < deadline:
         now = time.time()
-        into = now % interval
-        idle = not standin.request_times or now - standin.request_times[-1] > 1.0
-        if 12 <= into <= interval / 2 and idle:
+        window = now - now % interval
+        times = standin.request_times
+        polled = bool(times) and times[-1] >= max(window, ingested_at)
+        if polled and now - times[-1] > 1.0 and now - window <= interval / 2:
             return
         await asyncio.sleep(0.2)
 
@@ -226,6 +229,7 @@ async def _run(args, base: str, data_dir: Path, pid: int, standin, roster_loop) 
         if found["data"]["courses"]:
             break
         await asyncio.sleep(0.5)
+    ingested_at = time.time()
     catalog = sorted(
         s["classNbr"]
         for classes in standin.classes["SP26"].values()
@@ -259,7 +263,7 @@ async def _run(args, base: str, data_dir: Path, pid: int, standin, roster_loop) 
     setup_seconds = time.perf_counter() - setup_started
 
     # search at concurrency, between two polls; the CPU both sides spent on it
-    await _between_polls(standin, args.poll_interval)
+    await _between_polls(standin, args.poll_interval, ingested_at)
     roster_requests = len(standin.request_times)
     (user, system), client_cpu = process_cpu_seconds(pid), time.process_time()
     latencies = await _search_load(args, api, rng, client)
