@@ -10,7 +10,7 @@ searches at ``--concurrency`` (kept-alive connections) to A and to B, in
 alternating order, and reads each server's CPU (user + system, every
 thread) from /proc before and after its block.
 
-    .venv/bin/python benchmarks/search_paired.py --b-option=--NgShare.route_groups=False
+    .venv/bin/python benchmarks/search_paired.py --b-option=--CourseGrab.search_grams_enabled=False
     .venv/bin/python benchmarks/search_paired.py --rounds 5 --searches 3200   # A/A: no options
 
 Reported per side: CPU ms per search per round and their median, search
