@@ -10,9 +10,14 @@ channel goes to the ``log`` provider under vngshare) and track ``--pairs``
 
 1. **search**: ``--concurrency`` clients send ``--searches`` searches
    (``"S012 1004"``, ``"S0121004"``, ``"S012"``, ``"1004"``, a title word);
-   p50 / p99 latency;
+   p50 / p99 latency, and the CPU the server and this client spent per
+   search (``--client``: kept-alive connections by default);
 2. **poll**: ``--open-percent`` of the sections turn OPEN at the roster
-   server; the next ``coursegrab.poll`` (it ticks every 10 s) fetches them.
+   server; the next ``coursegrab.poll`` fetches them (one poll per
+   ``--poll-interval`` window, 60 s by default; the searches run between two
+   polls, and ``roster_requests_during_search`` says if one overlapped; with
+   ``--poll-interval 10``, the earlier runs' value, full polls also run
+   during the searches).
    Measured: from the poll's first request to the roster server until the
    last of its messages is handed to the provider (``sent_at`` in the outbox);
    meanwhile a client asks ``/healthz`` every 20 ms: p50 / p99.
@@ -24,6 +29,8 @@ start; search p99 <= 20 ms; ``/healthz`` p99 <= 50 ms during the poll.
     .venv/bin/python benchmarks/coursegrab.py --sections 1000 --users 500 --pairs 2000
     .venv/bin/python benchmarks/coursegrab.py --no-search-index   # search by SQL LIKE
     .venv/bin/python benchmarks/coursegrab.py --no-search-cache   # every search reads the database
+    .venv/bin/python benchmarks/coursegrab.py --client tornado    # a new connection per search
+    .venv/bin/python benchmarks/coursegrab.py --profile /tmp/server.prof   # cProfile, IOLoop CPU
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sqlite3
 import sys
@@ -41,8 +49,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest  # noqa: E402
+
+from benchmarks.plain_http import PlainTransport  # noqa: E402
 from benchmarks.vivere_server import percentile  # noqa: E402
 
+#: With a poll interval of at least this, the searches start only between two
+#: polls (see :func:`_between_polls`); with a shorter one they start at once.
+QUIET_WINDOW_SECONDS = 60
 QUERIES = ("S{s:03d} {n}", "S{s:03d}{n}", "S{s:03d}", "{n}", "Topic {t}")
 
 
@@ -68,8 +82,17 @@ def start_roster(sections: int, per_subject: int):
     return standin, f"http://127.0.0.1:{box['port']}", box["loop"]
 
 
-def coursegrab_server(roster_url: str, extra: tuple[str, ...] = ()):
-    """``vngshare --plugins coursegrab`` on the roster (a context manager)."""
+def coursegrab_server(
+    roster_url: str,
+    extra: tuple[str, ...] = (),
+    profile: str | None = None,
+    poll_interval: int = 60,
+):
+    """``vngshare --plugins coursegrab`` on the roster (a context manager).
+
+    ``profile``: run the server under cProfile, its stats written to this file at shutdown.
+    ``poll_interval``: ``c.CourseGrab.poll_interval_seconds``.
+    """
     from contextlib import contextmanager
 
     from benchmarks.servers import free_port, stop, wait_until_answering
@@ -82,17 +105,24 @@ def coursegrab_server(roster_url: str, extra: tuple[str, ...] = ()):
 
         data_dir = Path(tempfile.mkdtemp(prefix="coursegrab-bench-"))
         port = free_port()
+        start = "from ngshare.cli import main_dev; main_dev()"
+        if profile:  # CPU time of the IOLoop's thread, not wall time: waits are not counted
+            start = (
+                "import cProfile, time; from ngshare.cli import main_dev; "
+                "p = cProfile.Profile(time.thread_time); p.runcall(main_dev); "
+                f"p.dump_stats({profile!r})"
+            )
         command = [
             sys.executable,
             "-c",
-            "from ngshare.cli import main_dev; main_dev()",
+            start,
             "--plugins=coursegrab",
             "--admins=root",
             f"--port={port}",
             f"--data-dir={data_dir}",
             "--log-level=WARN",
             f"--CourseGrab.roster_url={roster_url}",
-            "--CourseGrab.poll_interval_seconds=10",
+            f"--CourseGrab.poll_interval_seconds={poll_interval}",
             *extra,
         ]
         log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
@@ -100,7 +130,7 @@ def coursegrab_server(roster_url: str, extra: tuple[str, ...] = ()):
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_answering(base + "/healthz", proc, data_dir / "server.log", "server")
-            yield base, data_dir
+            yield base, data_dir, proc.pid
         finally:
             stop(proc)
             log.close()
@@ -109,9 +139,77 @@ def coursegrab_server(roster_url: str, extra: tuple[str, ...] = ()):
     return running()
 
 
-async def _run(args, base: str, data_dir: Path, standin, roster_loop) -> dict:
-    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+def process_cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of process ``pid`` so far (every thread), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
+
+async def _search_load(args, api: str, rng: random.Random, tornado_client) -> list[float]:
+    """``args.searches`` anonymous searches from ``args.concurrency`` clients; latencies (s).
+
+    ``args.client``: ``plain`` (default) keeps one connection per client alive, as
+    browsers and apps do, through the driver's own minimal client
+    (``benchmarks/plain_http.py``); ``tornado`` is Tornado's simple client, which
+    opens a new connection for every request.
+    """
+    per_subject = args.per_subject
+    subjects = max(1, args.sections // per_subject)
+    latencies: list[float] = []
+    plain = PlainTransport(args.concurrency, 60.0) if args.client == "plain" else None
+    headers = {"Content-Type": "application/json"}
+
+    async def searcher(k: int) -> None:
+        for i in range(args.searches // args.concurrency):
+            form = QUERIES[(k + i) % len(QUERIES)]
+            query = form.format(
+                s=rng.randrange(subjects), n=1000 + rng.randrange(per_subject), t=rng.randrange(9)
+            )
+            body = json.dumps({"query": query})
+            started = time.perf_counter()
+            if plain is not None:
+                response = await plain.send("POST", api + "courses/search", headers, body.encode())
+                if response.status != 200:
+                    raise RuntimeError(f"search answered {response.status}: {response.error}")
+            else:
+                await tornado_client.fetch(
+                    HTTPRequest(api + "courses/search", method="POST", body=body)
+                )
+            latencies.append(time.perf_counter() - started)
+
+    try:
+        await asyncio.gather(*(searcher(k) for k in range(args.concurrency)))
+    finally:
+        if plain is not None:
+            await plain.close()
+    return latencies
+
+
+async def _between_polls(standin, interval: int, ingested_at: float) -> None:
+    """Wait until this poll window's poll has run and ended, with half the window left.
+
+    The poll job ticks every 10 s and polls once per window of ``interval``
+    seconds (windows start at multiples of it). A roster request after both
+    the window's start and the start-up ingest (``ingested_at``) is that poll;
+    once the roster server has been idle for a second after it, no poll comes
+    until the next window.
+    """
+    if interval < QUIET_WINDOW_SECONDS:
+        return
+    deadline = time.monotonic() + 3 * interval
+    while time.monotonic() < deadline:
+        now = time.time()
+        window = now - now % interval
+        times = standin.request_times
+        polled = bool(times) and times[-1] >= max(window, ingested_at)
+        if polled and now - times[-1] > 1.0 and now - window <= interval / 2:
+            return
+        await asyncio.sleep(0.2)
+
+
+async def _run(args, base: str, data_dir: Path, pid: int, standin, roster_loop) -> dict:
     from tests.standins.webpush import subscription as push_subscription
 
     client = AsyncHTTPClient(force_instance=True, max_clients=args.concurrency)
@@ -131,6 +229,7 @@ async def _run(args, base: str, data_dir: Path, standin, roster_loop) -> dict:
         if found["data"]["courses"]:
             break
         await asyncio.sleep(0.5)
+    ingested_at = time.time()
     catalog = sorted(
         s["classNbr"]
         for classes in standin.classes["SP26"].values()
@@ -163,26 +262,15 @@ async def _run(args, base: str, data_dir: Path, standin, roster_loop) -> dict:
     await asyncio.gather(*(track(u, n) for u, n in pairs))
     setup_seconds = time.perf_counter() - setup_started
 
-    # search at concurrency
-    per_subject = args.per_subject
-    subjects = max(1, args.sections // per_subject)
-    latencies: list[float] = []
-
-    async def searcher(k: int) -> None:
-        for i in range(args.searches // args.concurrency):
-            form = QUERIES[(k + i) % len(QUERIES)]
-            query = form.format(
-                s=rng.randrange(subjects), n=1000 + rng.randrange(per_subject), t=rng.randrange(9)
-            )
-            started = time.perf_counter()
-            await client.fetch(
-                HTTPRequest(
-                    api + "courses/search", method="POST", body=json.dumps({"query": query})
-                )
-            )
-            latencies.append(time.perf_counter() - started)
-
-    await asyncio.gather(*(searcher(k) for k in range(args.concurrency)))
+    # search at concurrency, between two polls; the CPU both sides spent on it
+    await _between_polls(standin, args.poll_interval, ingested_at)
+    roster_requests = len(standin.request_times)
+    (user, system), client_cpu = process_cpu_seconds(pid), time.process_time()
+    latencies = await _search_load(args, api, rng, client)
+    after = process_cpu_seconds(pid)
+    server_user, server_system = after[0] - user, after[1] - system
+    client_cpu = time.process_time() - client_cpu
+    roster_requests = len(standin.request_times) - roster_requests  # a poll during the searches
 
     # one poll that opens open_percent of the sections
     opened = rng.sample(catalog, max(1, len(catalog) * args.open_percent // 100))
@@ -255,6 +343,15 @@ async def _run(args, base: str, data_dir: Path, standin, roster_loop) -> dict:
             "p99": round(percentile(latencies, 99) * 1000, 1),
             "n": len(latencies),
         },
+        "search_client": args.client,
+        "roster_requests_during_search": roster_requests,
+        # CPU per search, every thread: far steadier than latency on a shared machine
+        "server_cpu_ms_per_search": round(
+            1000 * (server_user + server_system) / max(1, len(latencies)), 3
+        ),
+        "server_system_cpu_ms_per_search": round(1000 * server_system / max(1, len(latencies)), 3),
+        "client_cpu_ms_per_search": round(1000 * client_cpu / max(1, len(latencies)), 3),
+        "load_average_1min": os.getloadavg()[0],
         "healthz_during_poll_ms": {
             "p50": round(percentile(health, 50) * 1000, 1),
             "p99": round(percentile(health, 99) * 1000, 1),
@@ -273,6 +370,10 @@ def run(
     per_subject: int = 100,
     search_index: bool = True,
     search_cache: bool = True,
+    client: str = "plain",
+    server_options: tuple[str, ...] = (),
+    profile: str | None = None,
+    poll_interval: int = 60,
 ) -> dict:
     """One benchmark run; the figures as a dict."""
     args = argparse.Namespace(
@@ -285,14 +386,17 @@ def run(
         per_subject=per_subject,
         search_index=search_index,
         search_cache=search_cache,
+        client=client,
+        poll_interval=poll_interval,
     )
     standin, url, roster_loop = start_roster(sections, per_subject)
     try:
         extra = () if search_index else ("--CourseGrab.search_index_enabled=False",)
         if not search_cache:
             extra = (*extra, "--CourseGrab.search_cache_enabled=False")
-        with coursegrab_server(url, extra) as (base, data_dir):
-            return asyncio.run(_run(args, base, data_dir, standin, roster_loop))
+        extra = (*extra, *server_options)
+        with coursegrab_server(url, extra, profile, poll_interval) as (base, data_dir, pid):
+            return asyncio.run(_run(args, base, data_dir, pid, standin, roster_loop))
     finally:
         roster_loop.call_soon_threadsafe(roster_loop.stop)
 
@@ -316,6 +420,31 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="every search reads the database (c.CourseGrab.search_cache_enabled = False)",
     )
+    parser.add_argument(
+        "--client",
+        choices=("plain", "tornado"),
+        default="plain",
+        help="the searches' HTTP client: plain (kept-alive connections, benchmarks/plain_http.py;"
+        " default) or tornado (Tornado's simple client, a new connection per request)",
+    )
+    parser.add_argument(
+        "--server-option",
+        action="append",
+        default=[],
+        metavar="--Class.trait=VALUE",
+        help="passed to the server as is (repeatable), e.g. --server-option=--NgShare.x=False",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=int,
+        default=60,
+        help="c.CourseGrab.poll_interval_seconds (default 60): from"
+        f" {QUIET_WINDOW_SECONDS} s the searches run between two polls; 10 was the earlier"
+        " runs' value (a full poll every 10 s, also during the searches)",
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the server under cProfile; its stats go to FILE"
+    )
     args = parser.parse_args(argv)
     result = run(
         args.sections,
@@ -327,6 +456,10 @@ def main(argv: list[str] | None = None) -> int:
         args.per_subject,
         not args.no_search_index,
         not args.no_search_cache,
+        args.client,
+        tuple(args.server_option),
+        args.profile and str(Path(args.profile).resolve()),
+        args.poll_interval,
     )
     print(json.dumps(result, indent=2))
     return 0

@@ -17,6 +17,7 @@ p99 / max while sending, and the server's RSS before, at its peak and after
 
     .venv/bin/python benchmarks/notify.py
     .venv/bin/python benchmarks/notify.py --channel webpush
+    .venv/bin/python benchmarks/notify.py --latency-ms 50 --baseline 200   # Twilio 50 ms away
     .venv/bin/python benchmarks/notify.py --messages 2000 --baseline 200
     .venv/bin/python benchmarks/notify.py --postgresql postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
@@ -87,10 +88,18 @@ def rss_mib() -> float:
 
 
 @contextmanager
-def twilio_standin():
+def twilio_standin(latency_seconds: float = 0.0):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.standins.twilio", str(port), SID, TOKEN],
+        [
+            sys.executable,
+            "-m",
+            "tests.standins.twilio",
+            str(port),
+            SID,
+            TOKEN,
+            str(latency_seconds),
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -359,7 +368,8 @@ def main() -> None:
         "--latency-ms",
         type=float,
         default=0.0,
-        help="webpush: the push stand-in waits this long per answer (a push service's RTT)",
+        help="the stand-in (push service or Twilio) waits this long per answer, for the"
+        " sequential loop and the server alike (a provider's round trip)",
     )
     parser.add_argument(
         "--concurrency", type=int, help="the provider's concurrency (default: its own, 4)"
@@ -380,7 +390,8 @@ def main() -> None:
     }
     webpush = args.channel == "webpush"
     pem = vapid_pem() if webpush else ""
-    standin = push_standin(args.latency_ms / 1000) if webpush else twilio_standin()
+    latency = args.latency_ms / 1000
+    standin = push_standin(latency) if webpush else twilio_standin(latency)
     with tempfile.TemporaryDirectory(prefix="ngshare-notify-") as tmp, standin as target:
         if webpush:
             baseline = sequential_webpush_baseline(target, args.baseline, pem)
@@ -394,9 +405,9 @@ def main() -> None:
             url = f"sqlite:///{tmp}/ngshare.db"
             result = asyncio.run(outbox_run(url, tmp, target, *run))
     result["channel"] = args.channel
+    result["latency_ms"] = args.latency_ms
     if webpush:
         result["encrypt_threads"] = args.encrypt_threads
-        result["latency_ms"] = args.latency_ms
     result["database"] = "postgresql" if args.postgresql else "sqlite"
     result.update(pace)
     result["sequential_messages_per_second"] = round(baseline, 1)

@@ -48,7 +48,7 @@ async def startup(ctx: ServerContext) -> None:
     settings = ctx.state(CourseGrab)
     if not ctx.has_state(CourseIndex):
         memo = RANKED_ANSWERS if settings.search_cache_enabled else 0
-        ctx.set_state(CourseIndex(memo_size=memo))
+        ctx.set_state(CourseIndex(memo_size=memo, grams=settings.search_grams_enabled))
     if not ctx.has_state(SearchCache):
         ctx.set_state(SearchCache(settings.search_cache_seconds))
     if not ctx.has_state(IdTokenVerifier):

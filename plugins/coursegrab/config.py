@@ -150,6 +150,14 @@ class CourseGrab(Configurable):
         with LIKE. Same answers; see docs/performance.md.""",
     ).tag(config=True)
 
+    search_grams_enabled = Bool(
+        True,
+        help="""With search_index_enabled, also keep a table of every three-character
+        piece of the course keys, so that a search checks only the courses holding its
+        rarest piece instead of scanning every key (about 2.5 MB per 10 000 courses,
+        built with each roster). Same answers; see docs/performance.md.""",
+    ).tag(config=True)
+
     search_cache_enabled = Bool(
         True,
         help="""Answer searches without a session from memory: each course's JSON is

@@ -8,7 +8,8 @@ message resource, or an error object ``{"code", "message", "more_info",
 e.g. a 503, then a 429 with ``Retry-After``, then success; numbers in
 :attr:`invalid` get error 21211 (invalid 'To' number).
 
-Run on its own (benchmarks): ``python -m tests.standins.twilio PORT SID TOKEN``.
+Run on its own (benchmarks): ``python -m tests.standins.twilio PORT SID TOKEN [HOLD]``
+(``HOLD``: seconds each answer waits, a provider that far away).
 """
 
 from __future__ import annotations
@@ -149,9 +150,10 @@ def main() -> None:  # pragma: no cover - the benchmark's separate process
     import asyncio
 
     port, sid, token = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    hold = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
 
     async def run() -> None:
-        listen(TwilioStandIn(sid, token), port)
+        listen(TwilioStandIn(sid, token, hold=hold), port)
         print("ready", flush=True)
         await asyncio.Event().wait()
 
