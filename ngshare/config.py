@@ -228,6 +228,24 @@ class NgShare(Application):
         SQLAlchemy Core, which costs more CPU per request.""",
     ).tag(config=True)
 
+    db_retry_stale_connections = Bool(
+        True,
+        help="""PostgreSQL: check pooled connections out without a test query (one
+        round trip less per transaction); a transaction whose connection proves
+        dead before its commit runs once more on a fresh connection
+        (ngshare.db.postgresql). Off: a test query at every check-out.""",
+    ).tag(config=True)
+
+    db_synchronous_commit = Enum(
+        ["", "on", "off", "local", "remote_write", "remote_apply"],
+        default_value="",
+        help="""PostgreSQL: synchronous_commit for the server's connections. Empty:
+        the database's own setting (normally on). "off" acknowledges uploads
+        before their commit is flushed to disk: faster, but a crash of the
+        database (not of ngshare) can lose the last moments of acknowledged
+        uploads. Opt-in only; see docs/performance.md.""",
+    ).tag(config=True)
+
     sqlite_group_commit = Bool(
         True,
         help="""SQLite: when several transactions are queued for the database
