@@ -35,11 +35,14 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import auth, driver, hub_standin, report, roundtrips, servers  # noqa: E402
 from benchmarks.bigfile import MIB  # noqa: E402
+from benchmarks.cpu_groups import CpuGroups, Hooks, postgres_backends  # noqa: E402
 from benchmarks.metrics import PhaseResult, median_run  # noqa: E402
 from benchmarks.profiling import PySpyHooks, summary_text  # noqa: E402
 from benchmarks.targets import auth_targets, evaluate, targets_table  # noqa: E402
@@ -56,6 +59,7 @@ class Runner:
         self.stop_at = time.monotonic() + args.max_minutes * 60
         self.source: Path | None = None  # set by --ours-rev
         self.roundtrips: dict[str, roundtrips.RoundTripHooks] = {}
+        self.pg_cpu: dict[str, CpuGroups] = {}
 
     def server(self, kind: str, extra: list[str] = (), hub_env: dict | None = None):
         database = self.args.database if kind == "ours" else None
@@ -86,6 +90,10 @@ class Runner:
         elif self.args.count_roundtrips and server.kind == "ours":
             hooks = roundtrips.RoundTripHooks(server.pid, server.data_dir / "roundtrips.json")
             self.roundtrips[label] = hooks
+        if self.args.database and server.kind == "ours":  # CPU of PostgreSQL's backends too
+            name = make_url(self.args.database).database
+            self.pg_cpu[label] = CpuGroups({"postgres backends": postgres_backends(name)})
+            hooks = Hooks(hooks, self.pg_cpu[label])
         remaining = self.stop_at - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("--max-minutes reached")
@@ -245,6 +253,13 @@ def main(argv: list[str] | None = None) -> int:
             runner.source, args.ours_revision = stack.enter_context(servers.snapshot(args.ours_rev))
         _run_all(runner, kinds, workloads, results, args, started)
     print(render(results, kinds, workloads, len(auth.users_for(runner.deadline))))
+    for label, groups in runner.pg_cpu.items():
+        ops = {r.name: r.ops for r in results["ours"].get("deadline", [])}
+        print(f"\n## PostgreSQL backend CPU per request ({label}, last run)\n")
+        print("| phase | ms/op |\n|---|---|")
+        for phase, cpu in groups.per_phase.items():
+            if ops.get(phase):
+                print(f"| {phase} | {cpu['postgres backends'] * 1000 / ops[phase]:.2f} |")
     for label, hooks in runner.roundtrips.items():
         ops = {r.name: r.ops for r in results["ours"].get("deadline", [])}
         print(f"\n## Database round trips per request ({label})\n")

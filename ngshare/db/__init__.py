@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, mapped_column, sessionmaker
 
 from ngshare.db.driver_sql import DRIVER_STATEMENTS
 from ngshare.db.group_commit import MAX_BATCH, GroupCommitter
-from ngshare.db.postgresql import retry_stale, set_synchronous_commit
+from ngshare.db.postgresql import retry_stale, set_synchronous_commit, use_lz4_toast
 from ngshare.db.sqlite import (
     SQLITE_CACHE_KIB,
     SQLITE_PAGE_BYTES,
@@ -84,6 +84,7 @@ def create_db_engine(
     driver_statements: bool = True,
     pre_ping: bool = True,
     synchronous_commit: str = "",
+    toast_lz4: bool = True,
 ) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and ``sqlite``'s tuning.
 
@@ -93,6 +94,7 @@ def create_db_engine(
         when it is checked out (off: :class:`Database` retries instead).
     :arg synchronous_commit: PostgreSQL: the sessions' ``synchronous_commit``
         ("" leaves the server's, normally ``on``).
+    :arg toast_lz4: PostgreSQL: compress large values with LZ4, not pglz.
     """
     options = {DRIVER_STATEMENTS: driver_statements}
     if is_sqlite(url):
@@ -112,6 +114,8 @@ def create_db_engine(
     )
     if synchronous_commit:
         set_synchronous_commit(engine, synchronous_commit)
+    if toast_lz4 and engine.dialect.name == "postgresql":
+        use_lz4_toast(engine)
     return engine
 
 
@@ -135,6 +139,7 @@ class Database:
         driver_statements: bool = True,
         retry_stale_connections: bool = True,
         synchronous_commit: str = "",
+        toast_lz4: bool = True,
     ) -> None:
         self.url = url
         self.sqlite_settings = sqlite or SqliteSettings()
@@ -147,6 +152,7 @@ class Database:
             driver_statements=driver_statements,
             pre_ping=not self.retry_stale,
             synchronous_commit=synchronous_commit,
+            toast_lz4=toast_lz4,
         )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.checkpointer: WalCheckpointer | None = None
@@ -176,6 +182,7 @@ class Database:
             driver_statements=config.db_driver_statements,
             retry_stale_connections=config.db_retry_stale_connections,
             synchronous_commit=config.db_synchronous_commit,
+            toast_lz4=config.db_toast_lz4,
             **kwargs,
         )
 

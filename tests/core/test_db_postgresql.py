@@ -117,3 +117,24 @@ def test_synchronous_commit_setting_is_validated():
         NgShare(db_synchronous_commit="sometimes")
     assert NgShare().db_synchronous_commit == ""
     assert NgShare().db_retry_stale_connections is True
+
+
+@pytest.mark.parametrize("lz4", [True, False])
+def test_large_values_are_compressed_with_lz4(pg_url, lz4):
+    """``NgShare.db_toast_lz4``: a blob row's content is stored LZ4-compressed (or with pglz)."""
+    db = Database(pg_url, workers=1, toast_lz4=lz4)
+    content = b'{"cells": [' + b'"some answer", ' * 20000 + b"]}"  # compressible, 300 KB
+
+    def store_and_inspect(session):
+        session.execute(sa.text("CREATE TEMP TABLE toast_probe (content bytea) ON COMMIT DROP"))
+        session.execute(sa.text("INSERT INTO toast_probe VALUES (:c)"), {"c": content})
+        return session.execute(
+            sa.text("SELECT pg_column_compression(content), content FROM toast_probe")
+        ).one()
+
+    try:
+        method, stored = db.run_sync(store_and_inspect)
+        assert method == ("lz4" if lz4 else "pglz")
+        assert bytes(stored) == content
+    finally:
+        db.dispose()
