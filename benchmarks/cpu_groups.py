@@ -1,4 +1,4 @@
-"""CPU per phase of groups of processes (replicas, balancer, PostgreSQL backends, client), from /proc.
+"""CPU per phase of groups of processes (replicas, balancer, PostgreSQL, driver), from /proc.
 
 On a 2-core machine shared with other work, ops/s says little on its own;
 the CPU each part used per phase says where the time went. A group is a

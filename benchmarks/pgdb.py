@@ -38,5 +38,7 @@ def recreate(url: str) -> None:
     if not name or name in ("postgres", "template0", "template1"):
         raise ValueError(f"refusing to recreate database {name!r}")
     with psycopg.connect(libpq_dsn(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

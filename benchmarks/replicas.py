@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             for n in counts:
                 r = {x["name"]: x["ops_per_s"] for x in doc["runs"][n]["results"]}
                 cells.append(
-                    f"{r.get(phase, 0):.1f} ({r.get(phase, 0) / max(base.get(phase, 1), 1e-9):.2f}x)"
+                    f"{r.get(phase, 0):.1f} "
+                    f"({r.get(phase, 0) / max(base.get(phase, 1), 1e-9):.2f}x)"
                 )
             lines.append(f"| {phase} | " + " | ".join(cells) + " |")
         out.append("\n".join(lines))

@@ -61,7 +61,10 @@ def install() -> None:
 
 def launch_code(entry: str) -> str:
     """``python -c`` source that installs the counters, then runs ngshare's ``entry``."""
-    return f"from benchmarks.roundtrips import install\ninstall()\nfrom ngshare.cli import {entry}\n{entry}()"
+    return (
+        "from benchmarks.roundtrips import install\ninstall()\n"
+        f"from ngshare.cli import {entry}\n{entry}()"
+    )
 
 
 class RoundTripHooks:
@@ -93,7 +96,8 @@ class RoundTripHooks:
 def table(per_phase: dict[str, dict[str, int]], ops: dict[str, int]) -> str:
     """Markdown: round trips per request of each phase."""
     lines = [
-        "| phase | requests | BEGIN | statements | executemany | COMMIT | ROLLBACK | round trips / request |",
+        "| phase | requests | BEGIN | statements | executemany | COMMIT | ROLLBACK "
+        "| round trips / request |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, c in per_phase.items():

@@ -89,7 +89,7 @@ _LAUNCH = (
 def our_command(
     port: int, data_dir: Path, extra: list[str], hub: bool = False, counted: bool = False
 ) -> list[str]:
-    """``counted``: start through :func:`benchmarks.roundtrips.launch_code` (round-trip counters)."""
+    """``counted``: start through :func:`benchmarks.roundtrips.launch_code` (counts round trips)."""
     entry, identity = ("main", ["--NgShare.identity=hub"]) if hub else ("main_dev", [])
     launch = roundtrips.launch_code(entry) if counted else _LAUNCH.format(entry=entry)
     return [
@@ -158,7 +158,9 @@ def running(
             env.update(hub_env, JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}")
         if count_roundtrips and kind == "ours":
             env[roundtrips.ENV] = str(data_dir / "roundtrips.json")
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(HERE.parent), env.get("PYTHONPATH")])
+            )
         if source is not None and kind == "ours":
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
         proc = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""Downloads read their small files in the lookup's transaction (``Exchange.small_files_in_lookup``).
+"""Downloads read their small files in the lookup's transaction (Exchange.small_files_in_lookup).
 
 On either database: a collect and a feedback download return exactly the
 uploaded bytes (packed feedback HTML included), with the setting on (no

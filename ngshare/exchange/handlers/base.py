@@ -143,7 +143,11 @@ def _lookup_with_contents(
     timestamp, files = lookup(session, *args)
     if not read or sum(f.size for f in files) > WHOLE_BODY_BYTES:  # streamed: read as it goes
         return timestamp, files, None
-    return timestamp, files, small_reads.read_small_in(session, small_reads.small_digests(files, storage))
+    return (
+        timestamp,
+        files,
+        small_reads.read_small_in(session, small_reads.small_digests(files, storage)),
+    )
 
 
 def _record_with_blobs(
