@@ -21,7 +21,11 @@ from sqlalchemy.orm import Session
 
 from ngshare.exchange.models import FileEntry
 from ngshare.plugin_api import BlobStore
-from ngshare.storage import CODEC_LZ4
+
+#: ``blobs.codec`` of a row BlobStore stored LZ4-packed (NULL: as is); the
+#: exchange imports only the plugin API, so the value is repeated here (a test
+#: checks it is the store's).
+CODEC_LZ4 = "lz4"
 
 #: The statement, per DB-API parameter style (table and columns of ``BlobStore``'s rows).
 _SQL = "SELECT sha256, content, codec FROM blobs WHERE sha256 IN ({})"
