@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replicas", default="1,2,3", help="replica counts to run, e.g. 1,2,3")
     p.add_argument(
         "--storage-arg",
+        "--storage",
+        dest="storage_arg",
         action="append",
         default=[],
         metavar="ARG",
