@@ -153,3 +153,53 @@ def test_cpu_groups_count_a_busy_process():
         burn.kill()
         burn.wait()
     assert cpu_seconds(burn.pid) is None  # gone: a group's ended processes count no more
+
+
+def test_replicas_benchmark_end_to_end(db_url, tmp_path):
+    """A tiny run of replicas.py: 2 replicas on a database of its own, every phase without errors.
+
+    PostgreSQL pass only (replicas share one database); the database is created
+    for the test under a unique name and dropped after it.
+    """
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only (NGSHARE_TEST_DB=postgresql)")
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    from benchmarks import pgdb, replicas
+
+    base = make_url(db_url.split("?", 1)[0])
+    url = str(base.set(database=f"ngshare_replicas_{uuid.uuid4().hex[:10]}")).replace(
+        "***", base.password or ""
+    )
+    out = tmp_path / "replicas.json"
+    try:
+        rc = replicas.main(
+            [
+                f"--database={url}",
+                "--replicas=2",
+                "--students=6",
+                "--concurrency=3",
+                "--notebook-kb=20",
+                "--data-mb=0.2",
+                "--feedback-kb=10",
+                "--max-minutes=5",
+                f"--json={out}",
+            ]
+        )
+        assert rc == 0
+        run = json.loads(out.read_text())["runs"]["2"]
+        assert all(r["errors"] == 0 for r in run["results"])
+        # both replicas served requests, and PostgreSQL's backends were found (CPU
+        # is read in clock ticks: summed over the phases, not per phase)
+        for group in ("replica1", "replica2", "balancer", "postgres backends"):
+            assert sum(p[group] for p in run["cpu"].values()) > 0, group
+    finally:
+        name = make_url(url).database
+        with psycopg.connect(pgdb.libpq_dsn(url, "postgres"), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
