@@ -92,7 +92,7 @@ def create_db_engine(
         on the DB-API cursor (else through SQLAlchemy Core).
     :arg pre_ping: PostgreSQL: test each pooled connection with a round trip
         when it is checked out (off: :class:`Database` retries instead).
-    :arg synchronous_commit: PostgreSQL: the sessions' ``synchronous_commit``
+    :arg synchronous_commit: PostgreSQL: the connections' ``synchronous_commit``
         ("" leaves the server's, normally ``on``).
     :arg toast_lz4: PostgreSQL: compress large values with LZ4, not pglz.
     """

@@ -20,7 +20,7 @@ the database process ~3.5 ms of CPU with pglz and ~0.7 ms with LZ4
 (benchmarks/results/postgresql.md). Values stored either way stay readable.
 
 ``NgShare.db_synchronous_commit`` sets PostgreSQL's ``synchronous_commit`` for
-the server's sessions. The default leaves the server's setting (``on``: a
+the server's connections. The default leaves the server's setting (``on``: a
 commit returns after its WAL is flushed to disk). ``off`` returns before the
 flush: a crash of the database (not of ngshare) can lose the last few hundred
 milliseconds of acknowledged uploads. It is an operator's opt-in, documented

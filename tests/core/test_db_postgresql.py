@@ -4,7 +4,7 @@
   transaction whose connection was killed runs again on a fresh one (on), or
   the check-out's test query finds the dead connection first (off). A dead
   connection is made for real: ``pg_terminate_backend`` from another session.
-- ``NgShare.db_synchronous_commit``: the sessions' setting, validated.
+- ``NgShare.db_synchronous_commit``: the connections' setting, validated.
 """
 
 import pytest
