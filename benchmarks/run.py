@@ -35,11 +35,14 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import auth, driver, hub_standin, report, servers  # noqa: E402
+from benchmarks import auth, driver, hub_standin, report, roundtrips, servers  # noqa: E402
 from benchmarks.bigfile import MIB  # noqa: E402
+from benchmarks.cpu_groups import CpuGroups, Hooks, postgres_backends  # noqa: E402
 from benchmarks.metrics import PhaseResult, median_run  # noqa: E402
 from benchmarks.profiling import PySpyHooks, summary_text  # noqa: E402
 from benchmarks.targets import auth_targets, evaluate, targets_table  # noqa: E402
@@ -55,9 +58,21 @@ class Runner:
         self.profiles: dict[str, Path] = {}
         self.stop_at = time.monotonic() + args.max_minutes * 60
         self.source: Path | None = None  # set by --ours-rev
+        self.roundtrips: dict[str, roundtrips.RoundTripHooks] = {}
+        self.pg_cpu: dict[str, CpuGroups] = {}
 
     def server(self, kind: str, extra: list[str] = (), hub_env: dict | None = None):
-        return servers.running(kind, extra, source=self.source, hub_env=hub_env)
+        database = self.args.database if kind == "ours" else None
+        if kind == "ours":
+            extra = [*self.args.server_arg, *extra]
+        return servers.running(
+            kind,
+            extra,
+            source=self.source,
+            hub_env=hub_env,
+            database=database,
+            count_roundtrips=self.args.count_roundtrips and kind == "ours",
+        )
 
     def _drive(
         self,
@@ -72,6 +87,13 @@ class Runner:
         hooks = None
         if self.profile_dir is not None:
             hooks = PySpyHooks(server.pid, self.profile_dir, label)
+        elif self.args.count_roundtrips and server.kind == "ours":
+            hooks = roundtrips.RoundTripHooks(server.pid, server.data_dir / "roundtrips.json")
+            self.roundtrips[label] = hooks
+        if self.args.database and server.kind == "ours":  # CPU of PostgreSQL's backends too
+            name = make_url(self.args.database).database
+            self.pg_cpu[label] = CpuGroups({"postgres backends": postgres_backends(name)})
+            hooks = Hooks(hooks, self.pg_cpu[label])
         remaining = self.stop_at - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("--max-minutes reached")
@@ -99,7 +121,7 @@ class Runner:
         try:
             return asyncio.run(asyncio.wait_for(coro, remaining))
         finally:
-            if hooks is not None:
+            if isinstance(hooks, PySpyHooks):
                 self.profiles.update({f"{label} {k}": v for k, v in hooks.files.items()})
 
     def run(self, kind: str, workload: str) -> list[PhaseResult]:
@@ -194,6 +216,26 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help="auth: pairs of (dev, token) runs; the median per phase is reported",
     )
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="our server on this PostgreSQL database (dropped and re-created per run: "
+        "use one of your own), e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench; "
+        "default: SQLite in the run's temp dir",
+    )
+    p.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra command-line setting for our server, e.g. --NgShare.db_workers=16 (repeatable)",
+    )
+    p.add_argument(
+        "--count-roundtrips",
+        action="store_true",
+        help="PostgreSQL: count our server's database round trips per request and phase "
+        "(benchmarks/roundtrips.py; costs CPU, so not for throughput figures)",
+    )
     driver.add_workload_options(p)
     args = p.parse_args(argv)
     kinds = ["ours", "ngshare06"] if args.compare else [args.server]
@@ -211,6 +253,17 @@ def main(argv: list[str] | None = None) -> int:
             runner.source, args.ours_revision = stack.enter_context(servers.snapshot(args.ours_rev))
         _run_all(runner, kinds, workloads, results, args, started)
     print(render(results, kinds, workloads, len(auth.users_for(runner.deadline))))
+    for label, groups in runner.pg_cpu.items():
+        ops = {r.name: r.ops for r in results["ours"].get("deadline", [])}
+        print(f"\n## PostgreSQL backend CPU per request ({label}, last run)\n")
+        print("| phase | ms/op |\n|---|---|")
+        for phase, cpu in groups.per_phase.items():
+            if ops.get(phase):
+                print(f"| {phase} | {cpu['postgres backends'] * 1000 / ops[phase]:.2f} |")
+    for label, hooks in runner.roundtrips.items():
+        ops = {r.name: r.ops for r in results["ours"].get("deadline", [])}
+        print(f"\n## Database round trips per request ({label})\n")
+        print(roundtrips.table(hooks.per_phase, ops))
     if runner.profiles:
         print("\n## Profiles (py-spy, server process)\n")
         print(summary_text(runner.profiles))

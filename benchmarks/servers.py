@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import pgdb, roundtrips
+
 HERE = Path(__file__).resolve().parent
 NGSHARE06_VENV = HERE / ".venv-ngshare"
 #: ngshare 0.6.0 stores nothing under SQLAlchemy 2 (it commits objects it never
@@ -84,12 +86,16 @@ _LAUNCH = (
 )
 
 
-def our_command(port: int, data_dir: Path, extra: list[str], hub: bool = False) -> list[str]:
+def our_command(
+    port: int, data_dir: Path, extra: list[str], hub: bool = False, counted: bool = False
+) -> list[str]:
+    """``counted``: start through :func:`benchmarks.roundtrips.launch_code` (counts round trips)."""
     entry, identity = ("main", ["--NgShare.identity=hub"]) if hub else ("main_dev", [])
+    launch = roundtrips.launch_code(entry) if counted else _LAUNCH.format(entry=entry)
     return [
         sys.executable,
         "-c",
-        _LAUNCH.format(entry=entry),
+        launch,
         f"--port={port}",
         f"--data-dir={data_dir}",
         "--admins=root",
@@ -117,19 +123,29 @@ def running(
     keep: bool = False,
     source: Path | None = None,
     hub_env: dict[str, str] | None = None,
+    database: str | None = None,
+    count_roundtrips: bool = False,
 ) -> Iterator[Server]:
     """Run a fresh server of ``kind`` ("ours" | "ngshare06"); always stopped on exit.
 
     ``extra`` is passed to our server (e.g. ``--NgShare.max_body_bytes=N``);
     ``source`` is a folder holding an ``ngshare`` package to run instead of
     the installed one (see :func:`snapshot`); ``hub_env`` runs it as a hub
-    service with token identity (see the module docstring).
+    service with token identity (see the module docstring); ``database``
+    (a PostgreSQL URL of the caller's own) is dropped, re-created empty and
+    used instead of SQLite in the temp dir (ours only); ``count_roundtrips``
+    starts ours with psycopg's round trips counted (:mod:`benchmarks.roundtrips`,
+    counters in ``Server.data_dir / "roundtrips.json"``).
     """
     data_dir = Path(tempfile.mkdtemp(prefix=f"ngshare-bench-{kind}-"))
     port = free_port()
     hub = hub_env is not None
     if kind == "ours":
-        cmd, limit = our_command(port, data_dir, list(extra), hub), _our_limit(extra)
+        if database:
+            pgdb.recreate(database)
+            extra = [f"--NgShare.db_url={database}", *extra]
+        cmd = our_command(port, data_dir, list(extra), hub, counted=count_roundtrips)
+        limit = _our_limit(extra)
     elif kind == "ngshare06":
         python = ensure_ngshare06()
         cmd, limit = ngshare06_command(python, port, data_dir, hub), NGSHARE06_BODY_LIMIT
@@ -140,6 +156,11 @@ def running(
         env = dict(os.environ)
         if hub:
             env.update(hub_env, JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}")
+        if count_roundtrips and kind == "ours":
+            env[roundtrips.ENV] = str(data_dir / "roundtrips.json")
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(HERE.parent), env.get("PYTHONPATH")])
+            )
         if source is not None and kind == "ours":
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
         proc = subprocess.Popen(

@@ -272,6 +272,32 @@ class NgShare(Application):
         SQLAlchemy Core, which costs more CPU per request.""",
     ).tag(config=True)
 
+    db_retry_stale_connections = Bool(
+        True,
+        help="""PostgreSQL: check pooled connections out without a test query (one
+        round trip less per transaction); a transaction whose connection proves
+        dead before its commit runs once more on a fresh connection
+        (ngshare.db.postgresql). Off: a test query at every check-out.""",
+    ).tag(config=True)
+
+    db_toast_lz4 = Bool(
+        True,
+        help="""PostgreSQL (14 and later): compress large values, such as small
+        files kept in the database, with LZ4 instead of pglz: several times less
+        database CPU per upload (ngshare.db.postgresql). A server that cannot is
+        left at its default. Off: the database's default_toast_compression.""",
+    ).tag(config=True)
+
+    db_synchronous_commit = Enum(
+        ["", "on", "off", "local", "remote_write", "remote_apply"],
+        default_value="",
+        help="""PostgreSQL: synchronous_commit for the server's connections. Empty:
+        the database's own setting (normally on). "off" acknowledges uploads
+        before their commit is flushed to disk: faster, but a crash of the
+        database (not of ngshare) can lose the last moments of acknowledged
+        uploads. Opt-in only; see docs/performance.md.""",
+    ).tag(config=True)
+
     sqlite_group_commit = Bool(
         True,
         help="""SQLite: when several transactions are queued for the database

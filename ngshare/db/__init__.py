@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, mapped_column, sessionmaker
 
 from ngshare.db.driver_sql import DRIVER_STATEMENTS
 from ngshare.db.group_commit import MAX_BATCH, GroupCommitter
+from ngshare.db.postgresql import retry_stale, set_synchronous_commit, use_lz4_toast
 from ngshare.db.sqlite import (
     SQLITE_CACHE_KIB,
     SQLITE_PAGE_BYTES,
@@ -81,11 +82,19 @@ def create_db_engine(
     echo: bool = False,
     sqlite: SqliteSettings | None = None,
     driver_statements: bool = True,
+    pre_ping: bool = True,
+    synchronous_commit: str = "",
+    toast_lz4: bool = True,
 ) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and ``sqlite``'s tuning.
 
     :arg driver_statements: run each :class:`~ngshare.db.driver_sql.DriverStatement`
         on the DB-API cursor (else through SQLAlchemy Core).
+    :arg pre_ping: PostgreSQL: test each pooled connection with a round trip
+        when it is checked out (off: :class:`Database` retries instead).
+    :arg synchronous_commit: PostgreSQL: the connections' ``synchronous_commit``
+        ("" leaves the server's, normally ``on``).
+    :arg toast_lz4: PostgreSQL: compress large values with LZ4, not pglz.
     """
     options = {DRIVER_STATEMENTS: driver_statements}
     if is_sqlite(url):
@@ -94,15 +103,20 @@ def create_db_engine(
         return create_sqlite_engine(
             url, settings, checkpointed=checkpointed, echo=echo, execution_options=options
         )
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_size=8,
         max_overflow=8,
         hide_parameters=True,  # errors and logs never show bound values (tokens)
         execution_options=options,
     )
+    if synchronous_commit:
+        set_synchronous_commit(engine, synchronous_commit)
+    if toast_lz4 and engine.dialect.name == "postgresql":
+        use_lz4_toast(engine)
+    return engine
 
 
 class Database:
@@ -123,11 +137,22 @@ class Database:
         echo: bool = False,
         sqlite: SqliteSettings | None = None,
         driver_statements: bool = True,
+        retry_stale_connections: bool = True,
+        synchronous_commit: str = "",
+        toast_lz4: bool = True,
     ) -> None:
         self.url = url
         self.sqlite_settings = sqlite or SqliteSettings()
+        # PostgreSQL: no test round trip per check-out; run_sync retries instead
+        self.retry_stale = retry_stale_connections and not is_sqlite(url)
         self.engine = create_db_engine(
-            url, echo=echo, sqlite=self.sqlite_settings, driver_statements=driver_statements
+            url,
+            echo=echo,
+            sqlite=self.sqlite_settings,
+            driver_statements=driver_statements,
+            pre_ping=not self.retry_stale,
+            synchronous_commit=synchronous_commit,
+            toast_lz4=toast_lz4,
         )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.checkpointer: WalCheckpointer | None = None
@@ -155,6 +180,9 @@ class Database:
             workers=config.db_workers,
             sqlite=sqlite_settings(config),
             driver_statements=config.db_driver_statements,
+            retry_stale_connections=config.db_retry_stale_connections,
+            synchronous_commit=config.db_synchronous_commit,
+            toast_lz4=config.db_toast_lz4,
             **kwargs,
         )
 
@@ -162,8 +190,13 @@ class Database:
         """Run ``fn(session, *args, **kwargs)`` in one transaction of its own, on this thread.
 
         It commits when ``fn`` returns and rolls back when it raises; never grouped.
+        On PostgreSQL with ``NgShare.db_retry_stale_connections`` on, a call
+        whose connection turns out dead before its commit (the database
+        restarted, a proxy dropped it) runs once more on a fresh one.
         """
         try:
+            if self.retry_stale:
+                return retry_stale(self.sessionmaker, fn, *args, **kwargs)
             with self.sessionmaker.begin() as session:
                 return fn(session, *args, **kwargs)
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from traitlets import Float, Integer
+from traitlets import Bool, Float, Integer
 from traitlets.config import Configurable
 
 
@@ -21,6 +21,14 @@ class Exchange(Configurable):
         256 * 1024 * 1024,
         help="""Memory for ready-to-send fetch responses of released assignments
         (shared by every student fetching the same release). 0 disables it.""",
+    ).tag(config=True)
+
+    small_files_in_lookup = Bool(
+        True,
+        help="""Read a collect's or feedback download's files kept in the database in
+        the transaction that looks them up (one query; binary on PostgreSQL)
+        instead of in a second transaction afterwards: three database round
+        trips less per download on PostgreSQL. Off: read after the lookup.""",
     ).tag(config=True)
 
     max_files_per_upload = Integer(

@@ -93,15 +93,23 @@ def entry_json(f: FileEntry) -> str:
     return json.dumps({"path": f.path, "checksum": f.md5}, separators=(",", ":"))
 
 
-def build_body(files: list[FileEntry], storage: BlobStore, fields: dict | None = None) -> bytes:
+def build_body(
+    files: list[FileEntry],
+    storage: BlobStore,
+    fields: dict | None = None,
+    small: dict[str, bytes] | None = None,
+) -> bytes:
     """``{"success":true,**fields,"files":[...]}`` with every file's content (blocking).
 
     Blobs are encoded in pieces and joined once, so building costs about twice
     the body in memory (pieces + result), not a copy per concatenation.
+    ``small``: contents already read from the database (ngshare.exchange.small_reads);
+    without it the small files are read here.
     """
     envelope = json.dumps({"success": True, **(fields or {})}, separators=(",", ":"))
     pieces = [envelope[:-1].encode(), b',"files":[']
-    small = storage.read_small([f.sha256 for f in files if f.size <= storage.inline_bytes])
+    if small is None:
+        small = storage.read_small([f.sha256 for f in files if f.size <= storage.inline_bytes])
     for i, f in enumerate(files):
         pieces.append((b"," if i else b"") + entry_json(f)[:-1].encode() + b',"content":"')
         if f.sha256 in small:

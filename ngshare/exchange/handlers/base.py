@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from ngshare.exchange import codec, errors
+from ngshare.exchange import codec, errors, small_reads
 from ngshare.exchange.config import Exchange
 from ngshare.exchange.models import FileEntry
 from ngshare.exchange.response_cache import build_body, entry_json
@@ -86,7 +86,24 @@ class ExchangeHandler(APIHandler):
     def list_only(self) -> bool:
         return self.get_query_argument("list_only", "false") == "true"
 
-    async def write_files(self, files: list[FileEntry], list_only: bool, **fields: Any) -> None:
+    async def lookup_files(self, lookup: Callable, *args: Any) -> tuple[Any, list, dict | None]:
+        """``lookup(session, *args)`` -> (timestamp, files), with the small files' contents.
+
+        With ``Exchange.small_files_in_lookup`` on, a download sent whole gets
+        the contents of its files kept in the database in the same transaction
+        (``ngshare.exchange.small_reads``); else (or when listing) the third
+        item is None and :meth:`write_files` reads them itself.
+        """
+        read = self.ctx.state(Exchange).small_files_in_lookup and not self.list_only()
+        return await self.ctx.db.run(_lookup_with_contents, lookup, self.ctx.storage, read, *args)
+
+    async def write_files(
+        self,
+        files: list[FileEntry],
+        list_only: bool,
+        small: dict[str, bytes] | None = None,
+        **fields: Any,
+    ) -> None:
         """Send ``{"success": true, **fields, "files": [...]}``, streamed.
 
         Up to ``WHOLE_BODY_BYTES`` of files (a submission, feedback) are
@@ -96,7 +113,7 @@ class ExchangeHandler(APIHandler):
         memory whole (ngshare held every file, encoded, at once).
         """
         if not list_only and sum(f.size for f in files) <= WHOLE_BODY_BYTES:
-            body = await self.ctx.run_blocking(build_body, files, self.ctx.storage, fields)
+            body = await self.ctx.run_blocking(build_body, files, self.ctx.storage, fields, small)
             await self.send_bytes(body, "application/json; charset=UTF-8")
             return
         self.set_header("Content-Type", "application/json; charset=UTF-8")
@@ -118,6 +135,19 @@ class ExchangeHandler(APIHandler):
                         await self.flush()
                 self.write('"}')
         self.finish("]}")
+
+
+def _lookup_with_contents(
+    session: Any, lookup: Callable, storage: BlobStore, read: bool, *args: Any
+) -> tuple[Any, list, dict | None]:
+    timestamp, files = lookup(session, *args)
+    if not read or sum(f.size for f in files) > WHOLE_BODY_BYTES:  # streamed: read as it goes
+        return timestamp, files, None
+    return (
+        timestamp,
+        files,
+        small_reads.read_small_in(session, small_reads.small_digests(files, storage)),
+    )
 
 
 def _record_with_blobs(

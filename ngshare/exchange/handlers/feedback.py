@@ -77,8 +77,8 @@ class FeedbackHandler(ExchangeHandler):
     @authenticated
     async def get(self, course_id: str, assignment_id: str, student_id: str) -> None:
         args = (course_id, self.identity, assignment_id, student_id, self.argument("timestamp"))
-        timestamp, files = await self.ctx.db.run(feedback_files, *args)
-        await self.write_files(files, self.list_only(), timestamp=timestamp)
+        timestamp, files, small = await self.lookup_files(feedback_files, *args)
+        await self.write_files(files, self.list_only(), small, timestamp=timestamp)
 
     @authenticated
     async def post(self, course_id: str, assignment_id: str, student_id: str) -> None:

@@ -149,7 +149,7 @@ class SubmissionHandler(ExchangeHandler):
 
     @authenticated
     async def get(self, course_id: str, assignment_id: str, student_id: str) -> None:
-        timestamp, files = await self.ctx.db.run(
+        timestamp, files, small = await self.lookup_files(
             submission_files,
             course_id,
             self.identity,
@@ -157,7 +157,7 @@ class SubmissionHandler(ExchangeHandler):
             student_id,
             self.get_query_argument("timestamp", None),
         )
-        await self.write_files(files, self.list_only(), timestamp=timestamp)
+        await self.write_files(files, self.list_only(), small, timestamp=timestamp)
 
 
 handlers = [
