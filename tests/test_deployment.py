@@ -291,3 +291,30 @@ def test_the_deployment_page_covers_the_replica_files():
     for name in ("docker-compose.yml", "nginx.conf", "ngshare-replicas.yaml"):
         assert name in page, name
     assert (DEPLOY / "nginx.conf").read_text().strip() in page
+
+
+def test_the_one_machine_balancer_fronts_the_replicas_the_replicas_page_starts(tmp_path):
+    """deploy/nginx-local.conf balances over the ports docs/replicas.md's loop gives."""
+    import re
+    import shutil
+    import subprocess
+
+    conf = DEPLOY / "nginx-local.conf"
+    text = conf.read_text()
+    upstreams = re.findall(r"server 127\.0\.0\.1:(\d+)", text)
+    page = (ROOT / "docs" / "replicas.md").read_text()
+    loop = re.search(r"for i in ([\d ]+); do\n\s+\.venv/bin/vngshare .*--port=(\d+)\$i", page)
+    assert loop, "the replicas page no longer starts replicas in a loop"
+    ports = [loop.group(2) + i for i in loop.group(1).split()]
+    assert upstreams == ports
+    assert "listen 127.0.0.1:10100;" in text and "API=http://127.0.0.1:10100/api" in page
+    nginx = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
+    if nginx is None:
+        pytest.skip("nginx is not installed: only the ports were checked")
+    check = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(conf)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert check.returncode == 0, check.stderr
