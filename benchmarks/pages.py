@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\n## {when}: {rounds} cold loads per page\n\n"
         f"`uptime` before the run: `{load}` (a shared machine: other work was running)\n\n"
         + table(header, rows)
-        + f"\n\nBudgets: {BYTES_BUDGET // 1000} KB per page, first render {RENDER_BUDGET_MS:.0f} ms.\n"
+        + f"\n\nBudgets: {BYTES_BUDGET // 1000} KB per page,"
+        f" first render {RENDER_BUDGET_MS:.0f} ms.\n"
     )
     print(text)
     if args.out:
