@@ -139,8 +139,9 @@ class AdminRetryMessagePage(_AdminPage):
         service = self.ctx.notifications
         if service is None:
             raise ApiError(503, ERR_NOTIFICATIONS_STOPPED)
-        pk = int(message_id)
-        status = await self.ctx.db.run(message_status, pk) if pk <= MAX_KEY else None
+        digits = message_id.isascii() and message_id.isdigit() and len(message_id) <= 10
+        pk = int(message_id) if digits else 0
+        status = await self.ctx.db.run(message_status, pk) if 0 < pk <= MAX_KEY else None
         if status is None:
             raise ApiError(404, ERR_MESSAGE_NOT_FOUND)
         if status != FAILED or not await service.retry([pk]):
@@ -158,7 +159,7 @@ def routes(ctx) -> list[tuple]:
             {"ctx": ctx},
         ),
         (
-            prefix + r"ui/admin/notifications/(?P<message_id>[0-9]{1,12})/retry",
+            prefix + r"ui/admin/notifications/(?P<message_id>[^/]+)/retry",
             AdminRetryMessagePage,
             {"ctx": ctx},
         ),

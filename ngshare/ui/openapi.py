@@ -100,7 +100,8 @@ def openapi_paths(prefix: str, plugins: list[Any]) -> dict[str, dict]:
                         "name": "message_id",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer"},
+                        "schema": {"type": "string"},
+                        "description": "A message id (anything else: a 404 page)",
                     }
                 ],
             }

@@ -198,7 +198,7 @@ PATHS: dict[str, dict] = {
             "summary": "The live board (a browser page): announcements, the mentorship queue "
             "and the schedule, kept current over the channels; organisers get a form.",
             "responses": {
-                **page_answers(_200="The page"),
+                **page_answers(_200="The page", _401="Not signed in (no hub to send you to)"),
                 "302": {"description": "Not signed in: to the hub's login page (behind a hub)"},
             },
         }

@@ -154,7 +154,10 @@ plugin = Plugin(
         "/notes/page": {
             "get": {
                 "summary": "The notes as a page, with a form to add one",
-                "responses": {"200": {"description": "the page", "content": HTML}},
+                "responses": {
+                    "200": {"description": "the page", "content": HTML},
+                    "401": {"description": "not signed in", "content": HTML},
+                },
             },
             "post": {
                 "summary": "Add a note from the page's form (text, _xsrf)",
