@@ -94,7 +94,13 @@ async def test_a_forged_token_is_refused(http_client, base_url):
 @pytest.mark.gen_test(timeout=30)
 @pytest.mark.parametrize(
     "path, status",
-    [("jobs/no.such_job/run", 404), ("notifications/999999/retry", 404)],
+    [
+        ("jobs/no.such_job/run", 404),
+        ("notifications/999999/retry", 404),
+        ("notifications/abc/retry", 404),
+        ("notifications/%C2%B2/retry", 404),  # a Unicode digit
+        ("notifications/145517923650273/retry", 404),  # beyond any key
+    ],
 )
 async def test_unknown_jobs_and_messages_are_404_pages(http_client, base_url, path, status):
     page = await fetch(http_client, as_user(console(base_url), ADMIN))
