@@ -202,16 +202,23 @@ def complete_responses(spec: dict, ctx: ServerContext) -> None:
 
 
 def _error_content(responses: dict) -> dict:
-    """The content of an operation's JSON error answers (its feature set's envelope)."""
+    """The content of an operation's error answers: its feature set's JSON envelope, or
+    HTML for a page (whose errors are pages too)."""
     for code, response in responses.items():
         if code[:1] == "4" and "application/json" in response.get("content", {}):
+            return response["content"]
+    for code, response in responses.items():
+        if code[:1] == "4" and "text/html" in response.get("content", {}):
             return response["content"]
     return ERROR_CONTENT
 
 
 def build_spec(ctx: ServerContext, plugins: list[Plugin]) -> dict:
     prefix = ctx.config.prefix
+    from ngshare.ui.openapi import openapi_paths as page_paths
+
     paths = core_paths(prefix, with_oauth=ctx.identity.hub_auth is not None)
+    paths.update(page_paths(prefix, plugins))
     tags = [{"name": "core", "description": "The server itself."}]
     for service in ctx.services:
         paths.update(_mounted_paths(prefix, service, "core"))

@@ -1,9 +1,10 @@
 """Browser pages of the core. Browsers are identified by the hub's OAuth cookie
 and sent to the hub's login page when they have none.
 
-Every error under the prefix is JSON, browser pages' too (a 401 where there
-is no hub to send the browser to, a 405): one shape for every client and
-every log collector.
+The landing page's errors are JSON, like every API route's (a 401 where
+there is no hub to send the browser to, a 405). Pages in the shared layout
+(:mod:`ngshare.ui`) build on :class:`BrowserHandler` and answer theirs with
+HTML pages instead (decision 71).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 #: The admin views the landing page links to (admins only): path under the prefix, title.
 ADMIN_VIEWS = [
+    ("ui/admin", "Admin console"),
     ("plugins", "Loaded plugins (JSON)"),
     ("jobs", "Scheduled jobs and their last runs (JSON)"),
     ("metrics", "Prometheus metrics"),
@@ -72,6 +74,12 @@ class HomeHandler(BrowserHandler):
         links = [_link(prefix + "docs", "API documentation (Swagger UI)")]
         links.append(_link(prefix + "openapi.json", "OpenAPI document"))
         plugins = [_plugin_item(prefix, p) for p in self.ctx.plugins if p.mount]
+        pages = [
+            _link(prefix + (p.mount or "") + entry.path, entry.title)
+            for p in self.ctx.plugins
+            for entry in p.nav
+            if entry.visible_to(me)
+        ]
         admin = [_link(prefix + path, title) for path, title in ADMIN_VIEWS] if me.is_admin else []
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(
@@ -81,6 +89,7 @@ class HomeHandler(BrowserHandler):
             f"{' (admin)' if me.is_admin else ''}.</p>"
             f"<p>API: <code>{html.escape(prefix)}</code></p>"
             f"<h2>Documentation</h2><ul id='docs'>{''.join(links)}</ul>"
+            + (f"<h2>Pages</h2><ul id='pages'>{''.join(pages)}</ul>" if pages else "")
             + (f"<h2>Plugins</h2><ul id='plugins'>{''.join(plugins)}</ul>" if plugins else "")
             + (f"<h2>Administration</h2><ul id='admin'>{''.join(admin)}</ul>" if admin else "")
             + "</body></html>"

@@ -48,6 +48,7 @@ from ngshare.twilio_signature import (
     is_valid_twilio_signature,
     verified_twilio_form,
 )
+from ngshare.ui import NavEntry, PageHandler, page
 from ngshare.web import ApiError, APIHandler, authenticated, public
 
 #: The names a plugin may import, in the order docs/plugins.md presents them.
@@ -63,6 +64,10 @@ __all__ = [
     "authenticated",
     "public",
     "Identity",
+    # web pages in the shared layout
+    "PageHandler",
+    "page",
+    "NavEntry",
     # the server's services
     "ServerContext",
     "Database",
