@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from ngshare.exchange import retention
 from ngshare.exchange.config import Exchange
+from ngshare.exchange.fetches import FetchLog
 from ngshare.exchange.handlers import assignments, courses, feedback, roster, submissions
 from ngshare.exchange.models import ExchangeBase, StoredFile, Submission
 from ngshare.exchange.openapi import PATHS
@@ -25,6 +26,7 @@ from ngshare.plugin_api import Job, Plugin, ServerContext, __version__, collect_
 async def startup(ctx: ServerContext) -> None:
     """Make the fetch cache; seed the submission clock past the newest stored timestamp."""
     ctx.set_state(ResponseCache(ctx.state(Exchange).response_cache_bytes))
+    ctx.set_state(FetchLog())
     clock = SubmissionClock()
     clock.advance_past(await ctx.db.run(lambda s: s.scalar(select(func.max(Submission.timestamp)))))
     ctx.set_state(clock)
