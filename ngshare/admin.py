@@ -18,6 +18,7 @@ def describe(plugin: Plugin, prefix: str) -> dict[str, Any]:
         "description": plugin.description,
         "mount": prefix + plugin.mount,
         "routes": [prefix + plugin.mount + spec[0].lstrip("/") for spec in plugin.handlers],
+        "pages": [prefix + plugin.mount + spec[0].lstrip("/") for spec in plugin.pages],
         "tables": sorted(plugin.metadata.tables) if plugin.metadata is not None else [],
         "jobs": [job.id for job in plugin.jobs],
         "channels": [channel.name for channel in plugin.channels],

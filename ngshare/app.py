@@ -18,7 +18,17 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from ngshare import accounts, admin, events, migrations, notifications, openapi, scheduler, tokens
+from ngshare import (
+    accounts,
+    admin,
+    events,
+    migrations,
+    notifications,
+    openapi,
+    scheduler,
+    tokens,
+    ui,
+)
 from ngshare.access_log import log_request
 from ngshare.auth import DevIdentity, IdentityProvider, NoIdentity, TokenFirstIdentity
 from ngshare.config import NgShare
@@ -40,6 +50,7 @@ from ngshare.plugin import (
 )
 from ngshare.startup_log import redacted_url, startup_lines
 from ngshare.storage import BlobStore
+from ngshare.ui.server_facts import ServerStart
 from ngshare.web import NotFoundHandler, answer_field_limits_in_json
 
 #: Bytes read from a socket per step, and the size of the body pieces the
@@ -201,6 +212,7 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
         (prefix + r"healthz/?", HealthHandler, {"ctx": ctx, "probe": probe, "readiness": True}),
         *admin.routes(ctx),
         *metrics_routes(ctx, metrics),
+        *ui.page_routes(ctx),
     ]
     for service in ctx.services:
         routes.extend(service.routes(prefix, ctx))
@@ -213,6 +225,8 @@ def make_application(ctx: ServerContext, plugins: list[Plugin]) -> web.Applicati
     except PluginError as e:
         raise StartupError(str(e)) from e
     routes.extend(openapi.routes(ctx, openapi.build_spec(ctx, plugins)))
+    routes.extend(ui.asset_routes(ctx))
+    ctx.set_state(ServerStart())
     settings: dict = {}
     hub_auth = ctx.identity.hub_auth
     if hub_auth is not None:

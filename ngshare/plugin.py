@@ -68,6 +68,12 @@ class Plugin:
         plugin's rows point at, so storage garbage collection keeps them.
     :arg invalid_recipient: ``hook(ctx, recipient)`` called when a provider calls an
         address this plugin sent to (or registered) dead; the address is already disabled.
+    :arg pages: HTML pages relative to the mount, as Tornado URL specs whose handlers
+        subclass :class:`ngshare.ui.PageHandler` (the shared layout, HTML error pages).
+    :arg templates: folder of this plugin's templates, searched before the core's
+        (so a page template can ``{% extends "base.html" %}``).
+    :arg static: folder of this plugin's static files, served at ``{prefix}static/{name}/``.
+    :arg nav: :class:`ngshare.ui.NavEntry` links for the page header.
     """
 
     name: str
@@ -87,6 +93,10 @@ class Plugin:
     description: str = ""
     blob_references: Callable[[Any], Any] | None = None
     invalid_recipient: Callable[[Any, Any], Any] | None = None
+    pages: list[Route] = field(default_factory=list)
+    templates: str | None = None
+    static: str | None = None
+    nav: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -95,11 +105,17 @@ class Plugin:
             self.mount = f"{self.name}/"
 
     def routes(self, prefix: str, ctx: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
-        """Absolute Tornado routes, each handler given the context."""
+        """Absolute Tornado routes, each handler given the context (pages after handlers,
+        also given the plugin's template folder)."""
         out = []
         for spec in self.handlers:
             pattern, handler, *rest = spec
             kwargs = {"ctx": ctx, **(rest[0] if rest else {})}
+            out.append((prefix + self.mount + pattern.lstrip("/"), handler, kwargs))
+        folders = [self.templates] if self.templates else []
+        for spec in self.pages:
+            pattern, handler, *rest = spec
+            kwargs = {"ctx": ctx, "templates": folders, **(rest[0] if rest else {})}
             out.append((prefix + self.mount + pattern.lstrip("/"), handler, kwargs))
         return out
 
@@ -166,7 +182,7 @@ def check_no_overlaps(plugins: list[Plugin]) -> None:
             claim("table", table, plugin)
         for channel in plugin.channels:
             claim("channel", channel.name, plugin)
-        for spec in plugin.handlers:
+        for spec in [*plugin.handlers, *plugin.pages]:
             claim("route", plugin.mount + spec[0].lstrip("/"), plugin)
     # a plugin's mount must not shadow another feature set's first path segment
     for plugin in plugins:
@@ -176,7 +192,7 @@ def check_no_overlaps(plugins: list[Plugin]) -> None:
         for other in plugins:
             if other is plugin:
                 continue
-            for spec in other.handlers:
+            for spec in [*other.handlers, *other.pages]:
                 first = re.split(r"[/(\\[?*+.^$]", other.mount + spec[0].lstrip("/"), maxsplit=1)[0]
                 if first == segment:
                     raise PluginError(

@@ -44,6 +44,7 @@ from ngshare.singleflight import SingleFlight
 from ngshare.storage import BlobStore, StagedBlob
 from ngshare.tokens import TokenService, issue_token, revoke_token, verify_token
 from ngshare.twilio_signature import is_valid_twilio_signature
+from ngshare.ui import NavEntry, PageHandler, page
 from ngshare.web import ApiError, APIHandler, authenticated, public
 
 #: The names a plugin may import, in the order docs/plugins.md presents them.
@@ -59,6 +60,10 @@ __all__ = [
     "authenticated",
     "public",
     "Identity",
+    # web pages in the shared layout
+    "PageHandler",
+    "page",
+    "NavEntry",
     # the server's services
     "ServerContext",
     "Database",

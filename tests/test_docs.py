@@ -51,6 +51,7 @@ PUBLISHED_METHODS = {
         "set_preference",
         "preferences",
     ],
+    "PageHandler": ["render_page", "page_url", "static_url"],
     "APIHandler": [
         "json_body",
         "raw_body",

@@ -149,8 +149,17 @@ ENVELOPES: dict[str, Callable[[Any], bool]] = {
     "example": example_envelope,
 }
 
-#: Browser pages whose refusals are HTML rather than an API envelope (none: see pages.py).
-HTML_PAGES: set[str] = set()  # every error under the prefix is JSON, pages too
+#: Pages in the shared layout (ngshare/ui): their refusals are HTML pages, not an API
+#: envelope. A form POST without its XSRF token is a 403 for every cookie or dev caller;
+#: callers with an API token need none (no ambient credential to forge).
+HTML_PAGES: set[str] = {
+    "/api/ui/admin",
+    "/api/ui/admin/jobs/{job_id}/run",
+    "/api/ui/admin/notifications/{message_id}/retry",
+    "/api/example/notes/page",
+}
+#: What a form POST without an XSRF token gets: 403, anonymous callers 401.
+NO_XSRF = {"anonymous": 401}
 
 C = Case
 CSS = "swagger-ui.css"  # a file of the packaged Swagger UI
@@ -230,6 +239,16 @@ TABLE: dict[tuple[str, str], Case] = {
         ),
         signed_in(404),
     ),
+    # web pages (ngshare/ui): the admin console; its buttons without an XSRF token are refused
+    ("/api/ui/admin", "GET"): C(lambda w: Req("ui/admin"), only("admin")),
+    ("/api/ui/admin/jobs/{job_id}/run", "POST"): C(
+        lambda w: Req("ui/admin/jobs/exchange.purge_deleted/run"), outcome(403, **NO_XSRF)
+    ),
+    ("/api/ui/admin/notifications/{message_id}/retry", "POST"): C(
+        lambda w: Req("ui/admin/notifications/999999/retry"), outcome(403, **NO_XSRF)
+    ),
+    ("/api/static/core/{path}", "GET"): C(lambda w: Req("static/core/ngshare.css"), everyone(200)),
+    ("/api/static/core/{path}", "HEAD"): C(lambda w: Req("static/core/ngshare.js"), everyone(200)),
     # only behind JupyterHub (test_hub_routes_are_declared); no code: nothing to sign in with
     ("/api/oauth_callback", "GET"): C(lambda w: Req("oauth_callback"), everyone(400)),
     # -- exchange (docs/exchange-api.md; admins count as instructors of every course) ---------
@@ -480,6 +499,19 @@ TABLE: dict[tuple[str, str], Case] = {
     ),
     # -- example (tests/plugins/example_dist, when installed) -----------------------------------
     ("/api/example/notes", "GET"): C(lambda w: Req("example/notes"), everyone(200)),
+    ("/api/example/notes/page", "GET"): C(lambda w: Req("example/notes/page"), signed_in()),
+    # a form without its XSRF token is refused; API-token callers need none (303 back)
+    ("/api/example/notes/page", "POST"): C(
+        lambda w: Req("example/notes/page", form={"text": "hello"}),
+        outcome(403, **NO_XSRF, account=303, impostor=303),
+        keeps_seed=True,
+    ),
+    ("/api/static/example/{path}", "GET"): C(
+        lambda w: Req("static/example/notes.css"), everyone(200)
+    ),
+    ("/api/static/example/{path}", "HEAD"): C(
+        lambda w: Req("static/example/notes.css"), everyone(200)
+    ),
     ("/api/example/notes", "POST"): C(
         lambda w: Req("example/notes", form={"text": "hello"}), signed_in(201), keeps_seed=True
     ),
@@ -626,6 +658,10 @@ OPTIONAL_OWNERS = {
     ("/api/oauth_callback", "GET"): "hub",
     ("/api/example/notes", "GET"): "example",
     ("/api/example/notes", "POST"): "example",
+    ("/api/example/notes/page", "GET"): "example",
+    ("/api/example/notes/page", "POST"): "example",
+    ("/api/static/example/{path}", "GET"): "example",
+    ("/api/static/example/{path}", "HEAD"): "example",
 }
 
 

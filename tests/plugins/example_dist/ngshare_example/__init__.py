@@ -4,7 +4,9 @@ It lives outside the ngshare package, as a third party's would: installed
 with pip, found through its ``ngshare.plugins`` entry point, enabled with
 ``--plugins example``. Notes can be read by anyone and written by signed-in
 users; each new note is announced on the ``example.notes`` channel after its
-transaction commits; a job counts the notes every second.
+transaction commits; a job counts the notes every second. A page in the
+server's layout (``{prefix}example/notes/page``, linked from the header)
+lists the notes and adds one through an XSRF-protected form.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from ngshare.plugin_api import (
     APIHandler,
     Channel,
     Job,
+    NavEntry,
+    PageHandler,
     Plugin,
     ServerContext,
     authenticated,
     make_metadata,
+    page,
     public,
 )
 
@@ -78,16 +83,44 @@ class NoteListHandler(APIHandler):
         if not text or len(text) > limit:
             raise ApiError(400, f"text must be 1 to {limit} characters")
 
-        def add(session):
-            note = Note(author=self.identity.name, text=text)
-            session.add(note)
-            session.flush()
-            self.ctx.events.publish_after_commit(
-                session, "example.notes", "note.created", _note_json(note)
-            )
-            return _note_json(note)
+        self.write_json(
+            {"ok": True, "note": await add_note(self.ctx, self.identity.name, text)}, status=201
+        )
 
-        self.write_json({"ok": True, "note": await self.ctx.db.run(add)}, status=201)
+
+async def add_note(ctx: ServerContext, author: str, text: str) -> dict:
+    """Store a note and announce it on ``example.notes`` once committed."""
+
+    def add(session):
+        note = Note(author=author, text=text)
+        session.add(note)
+        session.flush()
+        ctx.events.publish_after_commit(session, "example.notes", "note.created", _note_json(note))
+        return _note_json(note)
+
+    return await ctx.db.run(add)
+
+
+class NotesPage(PageHandler):
+    """``{prefix}example/notes/page``: GET the notes as a page; POST ``text`` (a form) adds one."""
+
+    title = "Notes"
+
+    @page
+    async def get(self) -> None:
+        notes = await self.ctx.db.run(
+            lambda s: [_note_json(n) for n in s.scalars(select(Note).order_by(Note.pk))]
+        )
+        self.render_page("notes.html", notes=notes, error=None)
+
+    @page
+    async def post(self) -> None:
+        text = self.argument("text") or ""
+        limit = self.ctx.state(Example).max_note_length
+        if not text or len(text) > limit:
+            raise ApiError(400, f"text must be 1 to {limit} characters")
+        await add_note(self.ctx, self.identity.name, text)
+        self.redirect(self.page_url("example/notes/page"), status=303)
 
 
 @dataclass
@@ -107,6 +140,10 @@ plugin = Plugin(
     version=__version__,
     description="Notes: a worked example of every plugin contribution.",
     handlers=[(r"notes", NoteListHandler)],
+    pages=[(r"notes/page", NotesPage)],
+    templates=str(Path(__file__).parent / "templates"),
+    static=str(Path(__file__).parent / "static"),
+    nav=[NavEntry("Notes", "notes/page")],
     metadata=ExampleBase.metadata,
     migrations=str(Path(__file__).parent / "migrations" / "versions"),
     config=Example,
