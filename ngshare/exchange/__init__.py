@@ -12,15 +12,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from ngshare.exchange import retention
+from ngshare.exchange import retention, ui
 from ngshare.exchange.config import Exchange
 from ngshare.exchange.fetches import FetchLog
 from ngshare.exchange.handlers import assignments, courses, feedback, roster, submissions
 from ngshare.exchange.models import ExchangeBase, StoredFile, Submission
 from ngshare.exchange.openapi import PATHS
 from ngshare.exchange.response_cache import ResponseCache
+from ngshare.exchange.ui import pages as ui_pages
 from ngshare.exchange.wire import SubmissionClock
-from ngshare.plugin_api import Job, Plugin, ServerContext, __version__, collect_garbage
+from ngshare.plugin_api import Job, NavEntry, Plugin, ServerContext, __version__, collect_garbage
 
 
 async def startup(ctx: ServerContext) -> None:
@@ -82,4 +83,7 @@ plugin = Plugin(
     openapi=PATHS,
     blob_references=lambda session: session.scalars(select(StoredFile.sha256).distinct()),
     description="The nbgrader notebook exchange (ngshare 0.6 compatible).",
+    pages=ui_pages.pages,
+    templates=ui.TEMPLATES,
+    nav=[NavEntry("Courses", "ui/")],
 )

@@ -188,8 +188,8 @@ class TrashPage(ExchangePage):
 
     @page
     async def post(self) -> None:
-        kind = self.get_body_argument("kind", "")
-        raw_id = self.get_body_argument("id", "")
+        kind = self.argument("kind") or ""
+        raw_id = self.argument("id") or ""
         if kind not in ("course", "assignment"):
             raise ApiError(400, "kind must be course or assignment")
         if not raw_id.isdigit() or len(raw_id) > 18:
