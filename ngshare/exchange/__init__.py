@@ -19,6 +19,7 @@ from ngshare.exchange.handlers import assignments, courses, feedback, roster, su
 from ngshare.exchange.models import ExchangeBase, StoredFile, Submission
 from ngshare.exchange.openapi import PATHS
 from ngshare.exchange.response_cache import ResponseCache
+from ngshare.exchange.ui import openapi as ui_openapi
 from ngshare.exchange.ui import pages as ui_pages
 from ngshare.exchange.wire import SubmissionClock
 from ngshare.plugin_api import Job, NavEntry, Plugin, ServerContext, __version__, collect_garbage
@@ -80,7 +81,7 @@ plugin = Plugin(
     startup=startup,
     jobs=[Job("exchange.purge_deleted", purge_deleted, "interval", {"hours": 1})],
     commands={"trash": trash_command},
-    openapi=PATHS,
+    openapi=PATHS | ui_openapi.PATHS,
     blob_references=lambda session: session.scalars(select(StoredFile.sha256).distinct()),
     description="The nbgrader notebook exchange (ngshare 0.6 compatible).",
     pages=ui_pages.pages,

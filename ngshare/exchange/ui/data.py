@@ -195,9 +195,9 @@ def _feedback_submissions(session: Session, submission_query) -> set[int]:
     """The submissions (of a subquery of submission pks) that have feedback files."""
     return set(
         session.scalars(
-            select(distinct(StoredFile.submission_pk)).where(
-                StoredFile.kind == KIND_FEEDBACK, StoredFile.submission_pk.in_(submission_query)
-            )
+            select(StoredFile.submission_pk)
+            .where(StoredFile.kind == KIND_FEEDBACK, StoredFile.submission_pk.in_(submission_query))
+            .distinct()
         )
     )
 
