@@ -105,17 +105,17 @@ class Plugin:
             self.mount = f"{self.name}/"
 
     def routes(self, prefix: str, ctx: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
-        """Absolute Tornado routes, each handler given the context (pages after handlers,
-        also given the plugin's template folder)."""
+        """Absolute Tornado routes, each handler given the context (pages, given also the
+        plugin's template folder, come before the handlers)."""
         out = []
+        folders = [self.templates] if self.templates else []
+        for spec in self.pages:  # first: a plugin's catch-all handler must not hide them
+            pattern, handler, *rest = spec
+            kwargs = {"ctx": ctx, "templates": folders, **(rest[0] if rest else {})}
+            out.append((prefix + self.mount + pattern.lstrip("/"), handler, kwargs))
         for spec in self.handlers:
             pattern, handler, *rest = spec
             kwargs = {"ctx": ctx, **(rest[0] if rest else {})}
-            out.append((prefix + self.mount + pattern.lstrip("/"), handler, kwargs))
-        folders = [self.templates] if self.templates else []
-        for spec in self.pages:
-            pattern, handler, *rest = spec
-            kwargs = {"ctx": ctx, "templates": folders, **(rest[0] if rest else {})}
             out.append((prefix + self.mount + pattern.lstrip("/"), handler, kwargs))
         return out
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ngshare_vivere import jobs
+from ngshare_vivere import board, jobs
 from ngshare_vivere.channels import CHANNELS
 from ngshare_vivere.clock import Clock
 from ngshare_vivere.config import Vivere
@@ -41,6 +41,10 @@ plugin = Plugin(
     version=__version__,
     description="MenloHacks Vivere: schedule, maps, announcements and a live mentorship queue.",
     handlers=handlers,
+    pages=board.pages,
+    templates=board.TEMPLATES,
+    static=board.STATIC,
+    nav=board.nav,
     metadata=VivereBase.metadata,
     migrations=str(Path(__file__).parent / "migrations" / "versions"),
     config=Vivere,

@@ -162,6 +162,8 @@ HTML_PAGES: set[str] = {
     "/api/ui/{course_id}",
     "/api/ui/{course_id}/{assignment_id}",
     "/api/ui/{course_id}/{assignment_id}/{student_id}",
+    "/api/vivere/board",
+    "/api/vivere/board/announcements",
 }
 #: What a form POST without an XSRF token gets: 403, anonymous callers 401.
 NO_XSRF = {"anonymous": 401}
@@ -350,6 +352,16 @@ TABLE: dict[tuple[str, str], Case] = {
     ),
     # -- vivere (docs/vivere.md) ----------------------------------------------------------------
     ("/api/vivere/", "GET"): C(lambda w: Req("vivere/"), everyone(200)),
+    # the live board (a page): anyone signed in; its form needs the XSRF token (and an organiser)
+    ("/api/vivere/board", "GET"): C(lambda w: Req("vivere/board"), signed_in()),
+    ("/api/vivere/board/announcements", "POST"): C(
+        lambda w: Req("vivere/board/announcements", form={"message": "hello"}),
+        outcome(403, **NO_XSRF),
+    ),
+    ("/api/static/vivere/{path}", "GET"): C(lambda w: Req("static/vivere/board.js"), everyone(200)),
+    ("/api/static/vivere/{path}", "HEAD"): C(
+        lambda w: Req("static/vivere/board.css"), everyone(200)
+    ),
     ("/api/vivere/*", "GET"): C(lambda w: Req("vivere/no/such/route"), everyone(404)),
     ("/api/vivere/*", "POST"): C(lambda w: Req("vivere/no/such/route"), everyone(404)),
     ("/api/vivere/*", "PUT"): C(lambda w: Req("vivere/no/such/route"), everyone(404)),

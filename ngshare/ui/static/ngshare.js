@@ -1,5 +1,6 @@
 /* ngshare pages: small helpers on top of server-rendered HTML (pages work without them).
    - ngshare.post(url, fields): a form POST with the page's XSRF token (and dev ?user=);
+     a redirect answer (what page forms send back) counts as success;
    - ngshare.url(path): a URL under the prefix, keeping the dev identity;
    - tables with class "sortable" get sort buttons in their headers, and a filter box
      when they carry data-filter. */
@@ -22,12 +23,16 @@
     const response = await fetch(url(path), {
       method: "POST",
       credentials: "same-origin",
+      redirect: "manual", // a page's form answers with a redirect back: that is success
       headers: { "X-XSRFToken": body.dataset.xsrf || "" },
       body: form,
     });
+    const redirected = response.type === "opaqueredirect";
     let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    return { ok: response.ok, status: response.status, data: data };
+    if (!redirected) {
+      try { data = await response.clone().json(); } catch (e) { data = null; }
+    }
+    return { ok: response.ok || redirected, status: response.status, data: data, response: response };
   }
 
   function cellValue(row, index) {
