@@ -86,5 +86,6 @@ plugin = Plugin(
     description="The nbgrader notebook exchange (ngshare 0.6 compatible).",
     pages=ui_pages.pages,
     templates=ui.TEMPLATES,
+    static=ui.STATIC,
     nav=[NavEntry("Courses", "ui/")],
 )

@@ -7,3 +7,5 @@ from pathlib import Path
 
 #: The templates of these pages (``exchange/*.html``), searched before the core's layout.
 TEMPLATES = str(Path(__file__).parent / "templates")
+#: Their stylesheet, served at ``{prefix}static/exchange/``.
+STATIC = str(Path(__file__).parent / "static")
