@@ -260,6 +260,12 @@ TABLE: dict[tuple[str, str], Case] = {
     ("/api/oauth_callback", "GET"): C(lambda w: Req("oauth_callback"), everyone(400)),
     # exchange pages: a student sees their own course view and row, instructors everything
     ("/api/ui", "GET"): C(lambda w: Req("ui/"), signed_in(), keeps_seed=True),
+    ("/api/static/exchange/{path}", "GET"): C(
+        lambda w: Req("static/exchange/exchange.css"), everyone(200)
+    ),
+    ("/api/static/exchange/{path}", "HEAD"): C(
+        lambda w: Req("static/exchange/exchange.css"), everyone(200)
+    ),
     ("/api/ui/admin/trash", "GET"): C(lambda w: Req("ui/admin/trash"), only("admin")),
     ("/api/ui/admin/trash", "POST"): C(
         lambda w: Req("ui/admin/trash", form={"kind": "course", "id": "1"}),
