@@ -1,6 +1,6 @@
 """Fill a running server with one course through the exchange API (for pages and screenshots).
 
-``seed(base_url, students, assignments)``: course ``c1`` taught by kevin,
+``seed(base_url, course, students, assignments)``: ``course`` taught by kevin,
 ``students`` students (s001...), ``assignments`` releases (ps01...); most
 students fetch and submit each (some twice), and kevin returns feedback on
 part of them. Every call goes through the HTTP API, as clients make them, on
@@ -49,6 +49,7 @@ def student_names(n: int) -> list[str]:
 
 def seed(
     base_url: str,
+    course: str = "c1",
     students: int = 300,
     assignments: int = 10,
     threads: int = 8,
@@ -57,15 +58,21 @@ def seed(
     """Seed the course; return how many calls of each kind were made."""
     start = time.monotonic()
     names = student_names(students)
-    call(base_url, "POST", "course/c1", "root", instructors='["kevin"]')
+    call(base_url, "POST", f"course/{course}", "root", instructors='["kevin"]')
     roster = [
         {"username": n, "first_name": f"First{n}", "last_name": f"Last{n}", "email": f"{n}@x.org"}
         for n in names
     ]
-    call(base_url, "POST", "students/c1", "kevin", students=json.dumps(roster))
+    call(base_url, "POST", f"students/{course}", "kevin", students=json.dumps(roster))
     ids = [f"ps{i:02d}" for i in range(1, assignments + 1)]
     for a in ids:
-        call(base_url, "POST", f"assignment/c1/{a}", "kevin", files=files(**{"p.ipynb": NOTEBOOK}))
+        call(
+            base_url,
+            "POST",
+            f"assignment/{course}/{a}",
+            "kevin",
+            files=files(**{"p.ipynb": NOTEBOOK}),
+        )
     counts = {"fetch": 0, "submit": 0, "feedback": 0}
     lock = threading.Lock()
 
@@ -80,22 +87,24 @@ def seed(
         n, a = names[si], ids[ai]
         if (si + ai) % 10 == 9:  # one in ten never fetches
             return
-        call(base_url, "GET", f"assignment/c1/{a}", n)
+        call(base_url, "GET", f"assignment/{course}/{a}", n)
         count("fetch")
         if (si * 7 + ai) % 5 == 4:  # one in five fetches but does not submit
             return
         body = f'{{"student": "{n}", "assignment": "{a}"}}'.encode()
-        ts = call(base_url, "POST", f"submission/c1/{a}", n, files=files(**{"p.ipynb": body}))
+        ts = call(base_url, "POST", f"submission/{course}/{a}", n, files=files(**{"p.ipynb": body}))
         count("submit")
         if si % 4 == 0:  # some submit twice
-            ts = call(base_url, "POST", f"submission/c1/{a}", n, files=files(**{"p.ipynb": body}))
+            ts = call(
+                base_url, "POST", f"submission/{course}/{a}", n, files=files(**{"p.ipynb": body})
+            )
             count("submit")
         if ai < assignments // 2:  # feedback returned on the first half of the assignments
             fb = files(**{"p.html": b"<p>feedback</p>"})
             call(
                 base_url,
                 "POST",
-                f"feedback/c1/{a}/{n}",
+                f"feedback/{course}/{a}/{n}",
                 "kevin",
                 timestamp=ts["timestamp"],
                 files=fb,

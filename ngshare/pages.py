@@ -1,9 +1,10 @@
 """Browser pages of the core. Browsers are identified by the hub's OAuth cookie
 and sent to the hub's login page when they have none.
 
-Every error under the prefix is JSON, browser pages' too (a 401 where there
-is no hub to send the browser to, a 405): one shape for every client and
-every log collector.
+The landing page's errors are JSON, like every API route's (a 401 where
+there is no hub to send the browser to, a 405). Pages in the shared layout
+(:mod:`ngshare.ui`) build on :class:`BrowserHandler` and answer theirs with
+HTML pages instead (decision 62).
 """
 
 from __future__ import annotations

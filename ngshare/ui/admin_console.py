@@ -12,6 +12,7 @@ JavaScript.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ngshare import __version__
@@ -61,24 +62,18 @@ class AdminConsolePage(_AdminPage):
     async def get(self) -> None:
         ctx = self.ctx
         prefix = ctx.config.prefix
-        jobs = await ctx.scheduler.jobs() if ctx.scheduler is not None else []
         bus = ctx.events
         channels = []
         if bus is not None:
             for name, (owner, channel) in sorted(bus.channels.items()):
                 channels.append((name, owner, channel.description, bus.subscriber_count(name)))
-        outbox: dict[str, int] = await ctx.db.run(count_by_status)
-        failed: list[dict[str, Any]] = []
-        if ctx.notifications is not None:
-            failed = await ctx.notifications.messages(status=FAILED, limit=FAILED_SHOWN)
-        db_bytes = await ctx.db.run(database_size_bytes)
-        cache = (
-            ctx.state(StorageSizeCache)
-            if ctx.has_state(StorageSizeCache)
-            else ctx.set_state(StorageSizeCache())
-        )
-        storage = cache.fresh() or cache.keep(
-            await ctx.run_blocking(folder_size_bytes, ctx.storage.root)
+        # independent reads, side by side
+        jobs, outbox, failed, db_bytes, storage = await asyncio.gather(
+            self._jobs(),
+            ctx.db.run(count_by_status),
+            self._failed(),
+            ctx.db.run(database_size_bytes),
+            self._storage_size(),
         )
         start = ctx.state(ServerStart) if ctx.has_state(ServerStart) else None
         self.render_page(
@@ -97,6 +92,25 @@ class AdminConsolePage(_AdminPage):
             uptime=human_duration(start.uptime_seconds()) if start else "unknown",
             notice=self.get_query_argument("notice", ""),
         )
+
+    async def _jobs(self) -> list[dict[str, Any]]:
+        return await self.ctx.scheduler.jobs() if self.ctx.scheduler is not None else []
+
+    async def _failed(self) -> list[dict[str, Any]]:
+        if self.ctx.notifications is None:
+            return []
+        return await self.ctx.notifications.messages(status=FAILED, limit=FAILED_SHOWN)
+
+    async def _storage_size(self) -> tuple[int, int]:
+        """Bytes and files of the blob store's folder (a walk, reused for a minute)."""
+        ctx = self.ctx
+        if not ctx.has_state(StorageSizeCache):
+            ctx.set_state(StorageSizeCache())
+        cache = ctx.state(StorageSizeCache)
+        fresh = cache.fresh()
+        if fresh is not None:
+            return fresh
+        return cache.keep(await ctx.run_blocking(folder_size_bytes, ctx.storage.root))
 
 
 class AdminRunJobPage(_AdminPage):

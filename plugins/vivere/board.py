@@ -66,7 +66,7 @@ class BoardPage(_BoardPage):
                 "announcements": announcements.visible_announcements(session, EPOCH, now)[
                     :ANNOUNCEMENTS_SHOWN
                 ],
-                "queue": tickets.open_queue(session, None, moment),
+                "queue": tickets.board_queue(session, moment),
             }
 
         data = await self.ctx.db.run(read)

@@ -125,6 +125,21 @@ def claimed_tickets(session: Session, user_name: str, at: Moment) -> list[dict[s
     return [ticket_json(t, at.now, at.expiry, me) for t in tickets]
 
 
+def board_queue(session: Session, at: Moment) -> list[tuple[str, dict[str, Any]]]:
+    """The live board's queue: open and claimed tickets not yet closed, oldest first,
+    each with its state (``open`` or ``claimed``). Expired ones are left out."""
+    tickets = session.scalars(
+        select(Ticket)
+        .where(Ticket.time_complete.is_(None))
+        .where((Ticket.claimed_by_pk.is_not(None)) | (Ticket.time_opened > at.now - at.expiry))
+        .order_by(Ticket.time_created, Ticket.pk)
+    )
+    return [
+        ("claimed" if t.claimed_by_pk is not None else "open", ticket_json(t, at.now, at.expiry))
+        for t in tickets
+    ]
+
+
 def _locked(session: Session, ticket_pk: int) -> Ticket:
     ticket = session.get(Ticket, ticket_pk, with_for_update=True)
     if ticket is None:
