@@ -65,6 +65,16 @@ def call(base_url: str, method: str, path: str, user: str, **fields: str) -> dic
 
 def seed_vivere(base_url: str) -> None:
     """A small hackathon: rooms, a schedule, announcements, a queue with one claimed ticket."""
+    call(
+        base_url,
+        "PATCH",
+        "vivere/admin/times",
+        "root",
+        event_start_time="2026-04-18T08:30:00Z",
+        hacking_start_time="2026-04-18T10:00:00Z",
+        hacking_end_time="2026-04-19T14:00:00Z",
+        event_end_time="2026-04-19T18:00:00Z",
+    )
     rooms = {}
     for name in ("Main hall", "Lab 2", "Cafeteria"):
         rooms[name] = call(base_url, "POST", "vivere/admin/locations", "root", name=name)["data"]

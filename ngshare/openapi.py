@@ -211,7 +211,10 @@ def _error_content(responses: dict) -> dict:
 
 def build_spec(ctx: ServerContext, plugins: list[Plugin]) -> dict:
     prefix = ctx.config.prefix
+    from ngshare.ui.openapi import openapi_paths as page_paths
+
     paths = core_paths(prefix, with_oauth=ctx.identity.hub_auth is not None)
+    paths.update(page_paths(prefix, plugins))
     tags = [{"name": "core", "description": "The server itself."}]
     for service in ctx.services:
         paths.update(_mounted_paths(prefix, service, "core"))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 #: The admin views the landing page links to (admins only): path under the prefix, title.
 ADMIN_VIEWS = [
+    ("ui/admin", "Admin console"),
     ("plugins", "Loaded plugins (JSON)"),
     ("jobs", "Scheduled jobs and their last runs (JSON)"),
     ("metrics", "Prometheus metrics"),
@@ -73,6 +74,12 @@ class HomeHandler(BrowserHandler):
         links = [_link(prefix + "docs", "API documentation (Swagger UI)")]
         links.append(_link(prefix + "openapi.json", "OpenAPI document"))
         plugins = [_plugin_item(prefix, p) for p in self.ctx.plugins if p.mount]
+        pages = [
+            _link(prefix + (p.mount or "") + entry.path, entry.title)
+            for p in self.ctx.plugins
+            for entry in p.nav
+            if entry.visible_to(me)
+        ]
         admin = [_link(prefix + path, title) for path, title in ADMIN_VIEWS] if me.is_admin else []
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(
@@ -82,6 +89,7 @@ class HomeHandler(BrowserHandler):
             f"{' (admin)' if me.is_admin else ''}.</p>"
             f"<p>API: <code>{html.escape(prefix)}</code></p>"
             f"<h2>Documentation</h2><ul id='docs'>{''.join(links)}</ul>"
+            + (f"<h2>Pages</h2><ul id='pages'>{''.join(pages)}</ul>" if pages else "")
             + (f"<h2>Plugins</h2><ul id='plugins'>{''.join(plugins)}</ul>" if plugins else "")
             + (f"<h2>Administration</h2><ul id='admin'>{''.join(admin)}</ul>" if admin else "")
             + "</body></html>"

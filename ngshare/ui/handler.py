@@ -39,6 +39,10 @@ ERR_XSRF = "This form has expired or did not come from this server: reload the p
 ERR_ADMINS_ONLY = "This page is for administrators only."
 ERR_SIGN_IN = "Sign in first (under vngshare: add ?user=NAME to the address)."
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+#: Tornado's own XSRF token and check, kept before JupyterHub's client replaces them on
+#: ``RequestHandler`` (it does at its first cookie lookup, for the whole process).
+_TORNADO_XSRF_TOKEN = web.RequestHandler.__dict__["xsrf_token"]
+_TORNADO_CHECK_XSRF = web.RequestHandler.__dict__["check_xsrf_cookie"]
 
 
 def page(method: F) -> F:
@@ -136,6 +140,13 @@ class PageHandler(BrowserHandler):
 
     # -- XSRF -----------------------------------------------------------------
 
+    @property
+    def xsrf_token(self) -> bytes:
+        """Behind JupyterHub the hub's token (what its check expects); else Tornado's."""
+        if self.ctx.identity.hub_auth is not None:
+            return web.RequestHandler.xsrf_token.fget(self)  # type: ignore[attr-defined]
+        return _TORNADO_XSRF_TOKEN.fget(self)
+
     async def identify_writer(self) -> None:
         """Identify the sender of a form (no login redirect for a POST) and check its token.
 
@@ -163,7 +174,7 @@ class PageHandler(BrowserHandler):
             if self.ctx.identity.hub_auth is not None:
                 self.ctx.identity.check_xsrf(self)
             else:
-                web.RequestHandler.check_xsrf_cookie(self)
+                _TORNADO_CHECK_XSRF(self)
         except web.HTTPError as e:
             if isinstance(e, ApiError):
                 raise

@@ -91,6 +91,6 @@ def static_folders(plugins: list[Any]) -> StaticFolders:
 
 def routes(prefix: str, folders: StaticFolders) -> list[tuple]:
     return [
-        (prefix + f"static/{owner}/(.*)", UIStaticHandler, {"path": str(folder)})
+        (prefix + f"static/{owner}/(?P<path>.*)", UIStaticHandler, {"path": str(folder)})
         for owner, folder in folders.folders.items()
     ]

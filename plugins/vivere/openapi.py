@@ -184,7 +184,50 @@ EVENT_FIELDS = {
     "location_id": {"type": ["string", "integer", "null"]},
 }
 
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def page_answers(**codes: str) -> dict:
+    """The live board is a page: its answers, errors included, are HTML."""
+    return {code.lstrip("_"): {"description": d, "content": HTML} for code, d in codes.items()}
+
+
 PATHS: dict[str, dict] = {
+    "/board": {
+        "get": {
+            "summary": "The live board (a browser page): announcements, the mentorship queue "
+            "and the schedule, kept current over the channels; organisers get a form.",
+            "responses": {
+                **page_answers(_200="The page"),
+                "302": {"description": "Not signed in: to the hub's login page (behind a hub)"},
+            },
+        }
+    },
+    "/board/announcements": {
+        "post": {
+            "summary": "Announce now, from the live board's form (organisers; XSRF token).",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"message": text(MAX_MESSAGE), "_xsrf": STR},
+                            "required": ["message", "_xsrf"],
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "303": {"description": "Posted: back to the board"},
+                **page_answers(
+                    _400="The message is empty, too long or holds a character that "
+                    "cannot be stored",
+                    _403="Not an organiser, or the form's XSRF token is missing or wrong",
+                ),
+            },
+        }
+    },
     "/": {"get": {"summary": "Name and version.", "security": PUBLIC, "responses": ok({})}},
     "/times": {
         "get": {"summary": "The event's key times.", "security": PUBLIC, "responses": ok(TIMES)}

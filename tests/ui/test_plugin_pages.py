@@ -101,3 +101,30 @@ def test_the_template_loader_does_not_leave_its_folders(tmp_path):
 def test_a_nav_entry_names_its_audience():
     with pytest.raises(ValueError, match="audience"):
         NavEntry("Board", "board", audience="mentors")
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_the_admin_console_counts_a_live_subscriber_of_a_plugin_channel(
+    http_client, base_url
+):
+    import re
+
+    from tornado.websocket import websocket_connect
+
+    def subscribers(text: str) -> int:
+        row = re.search(r"<code>example\.notes</code>.*?class=\"subscribers\">(\d+)<", text, re.S)
+        assert row, "the channel is not listed"
+        return int(row.group(1))
+
+    console = as_user(base_url + "/api/ui/admin", ADMIN)
+    assert subscribers((await fetch(http_client, console)).text) == 0
+    ws = await websocket_connect(
+        base_url.replace("http", "ws") + "/api/events/ws?channel=example.notes&user=kim"
+    )
+    try:
+        page = await fetch(http_client, console)
+        assert subscribers(page.text) == 1
+        assert '<b id="user">root</b>' in page.text
+        assert ">example<" in page.text  # among the plugins loaded
+    finally:
+        ws.close()

@@ -36,6 +36,7 @@ from ngshare.plugin_api import (
 )
 
 __version__ = "0.1.0"
+HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 class ExampleBase(DeclarativeBase):
@@ -150,6 +151,20 @@ plugin = Plugin(
     jobs=[Job("example.count_notes", count_notes, "interval", {"seconds": 1})],
     channels=[Channel("example.notes", lambda identity, ctx: True, "New notes")],
     openapi={
+        "/notes/page": {
+            "get": {
+                "summary": "The notes as a page, with a form to add one",
+                "responses": {"200": {"description": "the page", "content": HTML}},
+            },
+            "post": {
+                "summary": "Add a note from the page's form (text, _xsrf)",
+                "responses": {
+                    "303": {"description": "added: back to the page"},
+                    "400": {"description": "text missing or too long", "content": HTML},
+                    "403": {"description": "no XSRF token", "content": HTML},
+                },
+            },
+        },
         "/notes": {
             "get": {
                 "summary": "List notes",
@@ -160,6 +175,6 @@ plugin = Plugin(
                 "summary": "Add a note (text)",
                 "responses": {"201": {"description": "the new note"}},
             },
-        }
+        },
     },
 )
