@@ -74,7 +74,7 @@ async def measure(base_url: str, rounds: int) -> list[list[str]]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, headless=True)
         try:
-            for spec in PAGES:
+            for spec in (p for p in PAGES if p.benchmark):
                 results = [await measure_once(browser, base_url, spec) for _ in range(rounds)]
                 weight = max(b for b, _ in results)
                 renders = sorted(ms for _, ms in results)

@@ -37,7 +37,7 @@ async def photograph(base_url: str, out: Path) -> list[Path]:
                     reduced_motion="reduce",
                 )
                 page = await context.new_page()
-                for ui_page in PAGES:
+                for ui_page in (p for p in PAGES if p.screenshot):
                     await page.goto(page_url(base_url, ui_page))
                     await page.wait_for_selector(ui_page.ready, timeout=READY_MS)
                     path = out / f"{ui_page.name}-{width}.png"

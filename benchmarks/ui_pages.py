@@ -29,12 +29,27 @@ class UIPage:
     path: str
     user: str
     ready: str = "main"
+    #: Photographed by scripts/screenshots / measured by benchmarks/pages.py.
+    screenshot: bool = True
+    benchmark: bool = True
 
 
 PAGES: list[UIPage] = [
     UIPage("admin-console", "ui/admin", "root", "#jobs"),
     UIPage("vivere-board", "vivere/board", "root", '#live-status[data-transport="ws"]'),
     UIPage("vivere-board-attendee", "vivere/board", "ada", '#live-status[data-transport="ws"]'),
+    # the exchange: measured on a course of 300 students x 10 assignments (c1),
+    # photographed on a small one (demo) so the pictures stay readable
+    UIPage("exchange-courses", "ui/", "kevin", "#courses"),
+    UIPage("exchange-course-300", "ui/c1/", "kevin", "#roster", screenshot=False),
+    UIPage("exchange-assignment-300", "ui/c1/ps01", "kevin", "#students", screenshot=False),
+    UIPage("exchange-student-row-300", "ui/c1/ps01/s001", "kevin", screenshot=False),
+    UIPage("exchange-student-view-300", "ui/c1/", "s001", screenshot=False),
+    UIPage("exchange-course", "ui/demo/", "kevin", "#roster", benchmark=False),
+    UIPage("exchange-assignment", "ui/demo/ps01", "kevin", "#students", benchmark=False),
+    UIPage("exchange-student-row", "ui/demo/ps01/s001", "kevin", benchmark=False),
+    UIPage("exchange-student-view", "ui/demo/", "s001", benchmark=False),
+    UIPage("exchange-trash", "ui/admin/trash", "root", "#trash"),
 ]
 
 
@@ -111,8 +126,17 @@ def seed_jobs(base_url: str) -> None:
     call(base_url, "POST", "jobs/exchange.purge_deleted/run", "root")
 
 
+def seed_exchange(base_url: str) -> None:
+    """Course c1 (300 students x 10 assignments) and demo (12 x 3), one assignment deleted."""
+    from benchmarks.course_seed import seed
+
+    seed(base_url, course="c1", students=300, assignments=10)
+    seed(base_url, course="demo", students=12, assignments=3)
+    call(base_url, "DELETE", "assignment/demo/ps03", "kevin")
+
+
 #: Seeding steps, run in order once per fresh server.
-SEEDS: list[Callable[[str], None]] = [seed_vivere, seed_jobs]
+SEEDS: list[Callable[[str], None]] = [seed_vivere, seed_jobs, seed_exchange]
 
 
 def page_url(base_url: str, page: UIPage) -> str:

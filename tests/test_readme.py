@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,12 @@ import pytest
 from tests.servers import running_server
 
 README = Path(__file__).parent.parent / "README.md"
+
+
+def _page(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        assert r.headers["Content-Type"].startswith("text/html")
+        return r.read().decode()
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
@@ -30,7 +37,12 @@ def test_the_readme_curl_walkthrough_works(tmp_path):
             text=True,
             timeout=60,
         )
+        dashboard = _page(base + "/api/ui/course1/ps1?user=kevin")
     assert done.returncode == 0, done.stderr
+    # the page the walk-through ends on shows what the API said
+    alice = re.search(r'<tr data-student="alice">(.*?)</tr>', dashboard, re.S).group(1)
+    assert re.search(r'data-col="submissions">1<', alice)
+    assert re.search(r'data-col="fetched"[^>]*>yes<', alice)
     answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     assert len(answers) == 8
     assert all(a["success"] is True for a in answers), answers

@@ -12,19 +12,23 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from ngshare.exchange import retention
+from ngshare.exchange import retention, ui
 from ngshare.exchange.config import Exchange
+from ngshare.exchange.fetches import FetchLog
 from ngshare.exchange.handlers import assignments, courses, feedback, roster, submissions
 from ngshare.exchange.models import ExchangeBase, StoredFile, Submission
 from ngshare.exchange.openapi import PATHS
 from ngshare.exchange.response_cache import ResponseCache
+from ngshare.exchange.ui import openapi as ui_openapi
+from ngshare.exchange.ui import pages as ui_pages
 from ngshare.exchange.wire import SubmissionClock
-from ngshare.plugin_api import Job, Plugin, ServerContext, __version__, collect_garbage
+from ngshare.plugin_api import Job, NavEntry, Plugin, ServerContext, __version__, collect_garbage
 
 
 async def startup(ctx: ServerContext) -> None:
     """Make the fetch cache; seed the submission clock past the newest stored timestamp."""
     ctx.set_state(ResponseCache(ctx.state(Exchange).response_cache_bytes))
+    ctx.set_state(FetchLog())
     clock = SubmissionClock()
     clock.advance_past(await ctx.db.run(lambda s: s.scalar(select(func.max(Submission.timestamp)))))
     ctx.set_state(clock)
@@ -77,7 +81,11 @@ plugin = Plugin(
     startup=startup,
     jobs=[Job("exchange.purge_deleted", purge_deleted, "interval", {"hours": 1})],
     commands={"trash": trash_command},
-    openapi=PATHS,
+    openapi=PATHS | ui_openapi.PATHS,
     blob_references=lambda session: session.scalars(select(StoredFile.sha256).distinct()),
     description="The nbgrader notebook exchange (ngshare 0.6 compatible).",
+    pages=ui_pages.pages,
+    templates=ui.TEMPLATES,
+    static=ui.STATIC,
+    nav=[NavEntry("Courses", "ui/")],
 )

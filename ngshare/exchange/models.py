@@ -111,6 +111,22 @@ class Submission(ExchangeBase):
     timestamp: Mapped[datetime]  # assigned by the server, naive UTC, microseconds
 
 
+class Fetch(ExchangeBase):
+    """A student's first fetch of a release (the dashboard's "fetched?" column).
+
+    Written once per student and assignment (later fetches find the row and
+    write nothing); it goes with the assignment when that is purged.
+    """
+
+    __tablename__ = "exchange_fetches"
+    __table_args__ = (UniqueConstraint("assignment_pk", "user_pk"),)
+
+    pk: Mapped[intpk]
+    assignment_pk: Mapped[int] = mapped_column(ForeignKey(Assignment.pk, ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey(User.pk, ondelete="CASCADE"), index=True)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class StoredFile(ExchangeBase):
     """One file of a release, a submission or a feedback set."""
 

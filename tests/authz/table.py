@@ -157,6 +157,11 @@ HTML_PAGES: set[str] = {
     "/api/ui/admin/jobs/{job_id}/run",
     "/api/ui/admin/notifications/{message_id}/retry",
     "/api/example/notes/page",
+    "/api/ui",
+    "/api/ui/admin/trash",
+    "/api/ui/{course_id}",
+    "/api/ui/{course_id}/{assignment_id}",
+    "/api/ui/{course_id}/{assignment_id}/{student_id}",
     "/api/vivere/board",
     "/api/vivere/board/announcements",
 }
@@ -253,6 +258,26 @@ TABLE: dict[tuple[str, str], Case] = {
     ("/api/static/core/{path}", "HEAD"): C(lambda w: Req("static/core/ngshare.js"), everyone(200)),
     # only behind JupyterHub (test_hub_routes_are_declared); no code: nothing to sign in with
     ("/api/oauth_callback", "GET"): C(lambda w: Req("oauth_callback"), everyone(400)),
+    # exchange pages: a student sees their own course view and row, instructors everything
+    ("/api/ui", "GET"): C(lambda w: Req("ui/"), signed_in(), keeps_seed=True),
+    ("/api/static/exchange/{path}", "GET"): C(
+        lambda w: Req("static/exchange/exchange.css"), everyone(200)
+    ),
+    ("/api/static/exchange/{path}", "HEAD"): C(
+        lambda w: Req("static/exchange/exchange.css"), everyone(200)
+    ),
+    ("/api/ui/admin/trash", "GET"): C(lambda w: Req("ui/admin/trash"), only("admin")),
+    ("/api/ui/admin/trash", "POST"): C(
+        lambda w: Req("ui/admin/trash", form={"kind": "course", "id": "1"}),
+        outcome(403, **NO_XSRF),
+    ),
+    ("/api/ui/{course_id}", "GET"): C(lambda w: Req(f"ui/{w.course}/"), only(*MEMBERS)),
+    ("/api/ui/{course_id}/{assignment_id}", "GET"): C(
+        lambda w: Req(f"ui/{_ca(w)}"), only(*INSTRUCTORS)
+    ),
+    ("/api/ui/{course_id}/{assignment_id}/{student_id}", "GET"): C(
+        lambda w: Req(f"ui/{_ca(w)}/s1"), only(*INSTRUCTORS, "student")
+    ),
     # -- exchange (docs/exchange-api.md; admins count as instructors of every course) ---------
     ("/api/courses", "GET"): C(lambda w: Req("courses"), signed_in()),
     ("/api/course/{course_id}", "POST"): C(

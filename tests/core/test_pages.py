@@ -43,7 +43,7 @@ async def test_a_signed_in_user_gets_links_to_the_docs_and_each_plugin(http_clie
     assert links(page.body, "docs") == ["/api/docs", "/api/openapi.json"]
     assert links(page.body, "plugins") == ["/api/vivere/", "/api/docs#/vivere"]
     assert links(page.body, "admin") == []  # not an admin
-    assert links(page.body, "pages") == ["/api/vivere/board"]  # the plugins' nav entries
+    assert links(page.body, "pages") == ["/api/ui/", "/api/vivere/board"]  # nav entries
 
 
 @pytest.mark.gen_test

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from tornado.ioloop import IOLoop
 
 from ngshare.exchange import access, errors
+from ngshare.exchange.fetches import FetchLog, record_fetch
 from ngshare.exchange.handlers.base import ExchangeHandler
 from ngshare.exchange.models import KIND_RELEASE, Assignment, FileEntry, FileRow, insert_files
 from ngshare.exchange.response_cache import ResponseCache, build_body
@@ -65,9 +66,12 @@ def record_release(
 
 
 def release_files(session: Session, course_id: str, identity: Identity, assignment_id: str):
+    """The release's files, and (assignment pk, caller's user pk or None) to record the fetch."""
     scope = access.Scope.load(session, course_id, identity, assignment_id)
     scope.require_member()
-    return access.release_files_of(session, scope.find_assignment())
+    assignment = scope.find_assignment()
+    user = scope.caller_user.pk if scope.caller_user is not None else None
+    return access.release_files_of(session, assignment), (assignment.pk, user)
 
 
 def delete_assignment(session: Session, course_id: str, identity: Identity, assignment_id: str):
@@ -95,7 +99,11 @@ class AssignmentHandler(ExchangeHandler):
 
     @authenticated
     async def get(self, course_id: str, assignment_id: str) -> None:
-        files = await self.ctx.db.run(release_files, course_id, self.identity, assignment_id)
+        files, (assignment_pk, user_pk) = await self.ctx.db.run(
+            release_files, course_id, self.identity, assignment_id
+        )
+        if user_pk is not None and not self.list_only():
+            await self._record_fetch(assignment_pk, user_pk)
         if self.list_only() or not self._cache.fits(files):
             await self.write_files(files, self.list_only())
             return
@@ -109,6 +117,13 @@ class AssignmentHandler(ExchangeHandler):
         )
         self.success()
         IOLoop.current().spawn_callback(self._warm_cache, files)
+
+    async def _record_fetch(self, assignment_pk: int, user_pk: int) -> None:
+        """Note a member's first fetch (one write per student and assignment per server)."""
+        log = self.ctx.state(FetchLog)
+        if log.is_new(assignment_pk, user_pk):
+            await self.ctx.db.run(record_fetch, assignment_pk, user_pk)
+            log.remember(assignment_pk, user_pk)
 
     async def _warm_cache(self, files: list[FileRow]) -> None:
         """Build the fetch answer now: students fetch a release soon after it appears.
