@@ -7,6 +7,7 @@
     python benchmarks/run.py --server ngshare06 --workloads deadline --students 50
     python benchmarks/run.py --profile benchmarks/profiles --workloads deadline
     python benchmarks/run.py --workloads auth     # token identity vs dev identity
+    python benchmarks/run.py --workloads deadline --database postgresql --storage s3
 
 Every server runs on 127.0.0.1 with a fresh database in a temp dir and is
 stopped by its PID whatever happens. ``bigfile`` starts a fresh server per
@@ -21,6 +22,8 @@ run-to-run noise of a shared machine. For the same reason ``--rounds N``
 runs ``deadline`` N times per server, alternating which server goes first,
 and reports each server's median run per phase (with the rounds' spread).
 The whole run is bounded by ``--max-minutes``. Results also go to ``--json``.
+``--database postgresql`` and ``--storage s3`` put our server's data in a new
+PostgreSQL database and a bucket on a local S3 server (see backing.py).
 """
 
 from __future__ import annotations
@@ -32,13 +35,13 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import auth, driver, hub_standin, report, servers  # noqa: E402
+from benchmarks import auth, backing, driver, hub_standin, report, servers  # noqa: E402
 from benchmarks.bigfile import MIB  # noqa: E402
 from benchmarks.metrics import PhaseResult, median_run  # noqa: E402
 from benchmarks.profiling import PySpyHooks, summary_text  # noqa: E402
@@ -56,8 +59,19 @@ class Runner:
         self.stop_at = time.monotonic() + args.max_minutes * 60
         self.source: Path | None = None  # set by --ours-rev
 
+    @contextmanager
     def server(self, kind: str, extra: list[str] = (), hub_env: dict | None = None):
-        return servers.running(kind, extra, source=self.source, hub_env=hub_env)
+        """A fresh server; ours on ``--database`` and ``--storage`` (a new database and bucket)."""
+        with ExitStack() as stack:
+            extra = list(extra)
+            if kind == "ours" and self.args.database == "postgresql":
+                url = stack.enter_context(backing.postgres_database(self.args.pg_admin_url))
+                extra.append(f"--database={url}")
+            if kind == "ours" and self.args.storage == "s3":
+                extra += stack.enter_context(backing.object_store())
+            yield stack.enter_context(
+                servers.running(kind, extra, source=self.source, hub_env=hub_env)
+            )
 
     def _drive(
         self,
@@ -193,6 +207,19 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=3,
         help="auth: pairs of (dev, token) runs; the median per phase is reported",
+    )
+    p.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="our server's database: SQLite in its temp dir, or a new PostgreSQL database",
+    )
+    p.add_argument("--pg-admin-url", default=backing.PG_ADMIN_URL, help="where to create it")
+    p.add_argument(
+        "--storage",
+        choices=("filesystem", "s3"),
+        default="filesystem",
+        help="our server's blob backend: its temp dir, or a bucket on a local moto_server",
     )
     driver.add_workload_options(p)
     args = p.parse_args(argv)
