@@ -62,7 +62,7 @@ async def collect_garbage(ctx: ServerContext, grace_seconds: float = DEFAULT_GRA
 def storage_command(ctx: ServerContext, argv: list[str]) -> int:
     """``ngshare storage gc [GRACE_SECONDS]``: remove unreferenced blobs."""
     if not argv or argv[0] != "gc" or len(argv) > 2:
-        print("usage: ngshare storage gc [GRACE_SECONDS]")
+        print("usage: ngshare storage gc [GRACE_SECONDS] | migrate --from BACKEND --to BACKEND")
         return 2
     grace = float(argv[1]) if len(argv) == 2 else DEFAULT_GRACE_SECONDS
     print(f"removed {collect_garbage_sync(ctx, grace)} unreferenced blob(s)")

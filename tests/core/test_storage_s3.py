@@ -108,6 +108,61 @@ def temp_files(server) -> list[str]:
     return sorted(p.name for p in server.storage.tmp.iterdir())
 
 
+# -- the store's contract, on either backend -------------------------------------------
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def any_store(request, tmp_path):
+    """A BlobStore on the folder, or on a new bucket: the same behaviour is expected of both."""
+    files = None
+    if request.param == "s3":
+        files = backend(request.getfixturevalue("s3_server"), request.getfixturevalue("s3_bucket"))
+    store = BlobStore(tmp_path / "blobs", backend=files)
+    yield store
+    store.close()
+
+
+def test_either_backend_finds_a_committed_blob_only_after_the_commit(any_store):
+    data = os.urandom(2000)
+    blob = any_store.stage(data)
+    assert not any_store.exists(blob.sha256)
+    any_store.commit([blob])
+    assert any_store.exists(blob.sha256) and any_store.read(blob.sha256) == data
+    assert (blob.sha256, blob.md5, blob.size) == (sha(data), hashlib.md5(data).hexdigest(), 2000)
+
+
+def test_either_backend_stores_identical_content_once_and_keeps_no_temp_file(any_store):
+    a, b, c = any_store.stage(b"same"), any_store.stage(b"same"), any_store.stage(b"")
+    any_store.commit([a, b, c])
+    assert any_store.all_digests() == {sha(b"same"), sha(b"")}
+    assert any_store.read(sha(b"")) == b""
+    assert list(any_store.tmp.iterdir()) == []
+
+
+def test_either_backend_keeps_nothing_of_discarded_blobs(any_store):
+    any_store.discard([any_store.stage(b"refused")])
+    assert any_store.all_digests() == set() and list(any_store.tmp.iterdir()) == []
+
+
+def test_either_backend_stores_every_blob_of_a_commit_done_side_by_side(any_store):
+    blobs = [any_store.stage(os.urandom(100 + i)) for i in range(12)]
+    any_store.commit(blobs)  # alone: committed on the store's threads
+    assert any_store.file_digests() == {b.sha256 for b in blobs}
+    any_store.remove(blobs[0].sha256)
+    assert not any_store.exists(blobs[0].sha256)
+    assert len(any_store.file_digests()) == 11
+
+
+def test_either_backend_removes_by_age_only_what_is_older_than_the_cutoff(any_store):
+    blob = any_store.put(b"aged")
+    name = key(blob.sha256)
+    assert not any_store.files.remove_if_older(name, time.time() - 3600)
+    assert any_store.exists(blob.sha256)
+    assert any_store.files.remove_if_older(name, time.time() + 5)
+    assert not any_store.exists(blob.sha256)
+    assert any_store.files.remove_if_older(name, time.time() + 5)  # gone already: gone
+
+
 # -- the backend on its own --------------------------------------------------------
 
 
