@@ -92,7 +92,7 @@ def migrate(
 
 
 def _copy(source: FileBackend, target: FileBackend, digest: str, tmp: Path) -> tuple[str, int]:
-    """Copy one blob through a temp file: ``(outcome, size)``; outcome copied, corrupt or vanished."""
+    """Copy one blob via a temp file: ``(outcome, size)``, outcome copied, corrupt or vanished."""
     fd, temp_path = tempfile.mkstemp(dir=tmp, prefix="blob-migrate-")
     try:
         h = hashlib.sha256()

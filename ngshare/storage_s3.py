@@ -213,7 +213,7 @@ class S3Backend(FileBackend):
 
 
 class _BodyReader(io.RawIOBase):
-    """An object's streamed body as a raw stream, for the BufferedReader :meth:`S3Backend.open` returns.
+    """An object's streamed body as a raw stream, under the reader :meth:`S3Backend.open` returns.
 
     A buffered reader returns exactly the bytes asked for (short only at the
     end), which base64-encoding a download piece by piece needs.
