@@ -112,6 +112,8 @@ class StagedBlob:
     size: int
     data: bytes | None = None
     packing: bytes | None | Future[bytes | None] = None
+    #: Already in a remote backend (:meth:`BlobStore.store_ahead`): commit has nothing to do.
+    stored: bool = False
 
     @property
     def md5(self) -> str:
@@ -357,6 +359,7 @@ class BlobStore:
         Blobs held in memory are inserted through ``connection``, in the
         caller's transaction; without one they are written as files.
         """
+        staged = [b for b in staged if not b.stored]
         held = [b for b in staged if b.temp_path is None]
         if held and connection is None:
             staged = [self._stage_file(b.data) if b.temp_path is None else b for b in staged]
@@ -367,6 +370,27 @@ class BlobStore:
                 self._commit(files)
         if held:
             self._insert_held(connection, held)
+
+    def store_ahead(self, staged: list[StagedBlob]) -> None:
+        """With a remote backend, store the staged files now, before the caller's transaction.
+
+        The upload is then durable before its rows are written, as with
+        :meth:`commit`, but no database connection (SQLite's single writer
+        thread, a PostgreSQL connection) waits on the object store meanwhile.
+        If the rows are then refused, the objects stay unreferenced until
+        garbage collection. Blobs held in memory stay for :meth:`commit`; with
+        a local backend nothing is done (its commit is a rename, cheap inside
+        the transaction, and leaves no garbage behind a refusal).
+        """
+        if self.files.local:
+            return
+        files = [b for b in staged if b.temp_path is not None and not b.stored]
+        if files:
+            with self.writing():
+                self._commit(files)
+            for b in files:
+                b.temp_path = None
+                b.stored = True
 
     def _insert_held(self, connection: Connection, held: list[StagedBlob]) -> None:
         now = utcnow()

@@ -1,12 +1,14 @@
 """Blobs in an S3-compatible bucket (AWS S3, MinIO, Ceph RGW), through boto3.
 
 Staged blobs stay temp files on the local disk (``<root>/tmp``) until the
-upload commits; commit PUTs each one to ``<prefix>ab/cdef…`` and returns only
-once the object store has acknowledged it, so the rows committed after it
-never point at a blob the store does not hold. A refused request therefore
-leaves nothing in the bucket (its temp files are simply removed), and a
-request that dies half-way through a commit leaves at most whole objects no
-row refers to, which garbage collection removes after its grace period.
+upload commits (or ``BlobStore.store_ahead``, just before its transaction);
+commit PUTs each one to ``<prefix>ab/cdef…`` and returns only once the object
+store has acknowledged it, so the rows committed after it never point at a
+blob the store does not hold. A request refused while staging leaves nothing
+in the bucket (its temp files are simply removed), and one that dies
+half-way, or whose rows are refused after the PUT, leaves at most whole
+objects no row refers to, which garbage collection removes after its grace
+period.
 
 Content already in the bucket is not uploaded again: it is copied onto
 itself, which refreshes its ``LastModified`` (the age garbage collection

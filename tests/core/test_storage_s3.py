@@ -163,6 +163,29 @@ def test_either_backend_removes_by_age_only_what_is_older_than_the_cutoff(any_st
     assert any_store.files.remove_if_older(name, time.time() + 5)  # gone already: gone
 
 
+def test_storing_ahead_uploads_before_the_transaction_and_leaves_commit_nothing_to_do(
+    any_store, s3_server
+):
+    ahead, later = any_store.stage(os.urandom(5000)), any_store.stage(os.urandom(5000))
+    any_store.store_ahead([ahead])
+    if any_store.files.local:  # a rename stays inside the transaction
+        assert ahead.temp_path is not None and not any_store.exists(ahead.sha256)
+        any_store.commit([ahead, later])
+    else:
+        assert ahead.stored and ahead.temp_path is None and any_store.exists(ahead.sha256)
+        assert not later.stored and not any_store.exists(later.sha256)
+        reachable = any_store.files
+        any_store.files = backend(s3_server, "unused", endpoint=closed_port_url())
+        with pytest.raises(StorageError):  # the broken backend is reached for the other blob...
+            any_store.commit([ahead, later])
+        any_store.commit([ahead])  # ... but never for the one stored ahead
+        any_store.files.close()
+        any_store.files = reachable
+        any_store.commit([later])
+    assert any_store.exists(ahead.sha256) and any_store.exists(later.sha256)
+    assert list(any_store.tmp.iterdir()) == []
+
+
 # -- the backend on its own --------------------------------------------------------
 
 
@@ -321,6 +344,18 @@ async def test_a_missing_bucket_refuses_the_upload_with_a_json_503(
     server.storage.files.close()
     server.storage.files = backend(s3_server, f"ngshare-test-missing-{uuid.uuid4().hex[:8]}")
     await release_fails(exchange, api, server, MESSAGE_NO_BUCKET)
+
+
+@pytest.mark.gen_test
+async def test_a_check_error_wins_over_a_failing_object_store(exchange, api, server, s3_server):
+    """A student releasing into a course while the bucket is missing: 403, not 503."""
+    await exchange.setup()
+    server.storage.files.close()
+    server.storage.files = backend(s3_server, f"ngshare-test-missing-{uuid.uuid4().hex[:8]}")
+    files = encode_files({"data.bin": big(server.storage, b"not yours")})
+    status, body = await api("POST", "assignment/c1/a9", user="s1", files=files)
+    assert (status, body["success"]) == (403, False), body
+    assert temp_files(server) == []
 
 
 @pytest.mark.gen_test
