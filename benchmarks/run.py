@@ -7,6 +7,7 @@
     python benchmarks/run.py --server ngshare06 --workloads deadline --students 50
     python benchmarks/run.py --profile benchmarks/profiles --workloads deadline
     python benchmarks/run.py --workloads auth     # token identity vs dev identity
+    python benchmarks/run.py --workloads deadline --database postgresql --storage s3
 
 Every server runs on 127.0.0.1 with a fresh database in a temp dir and is
 stopped by its PID whatever happens. ``bigfile`` starts a fresh server per
@@ -21,6 +22,8 @@ run-to-run noise of a shared machine. For the same reason ``--rounds N``
 runs ``deadline`` N times per server, alternating which server goes first,
 and reports each server's median run per phase (with the rounds' spread).
 The whole run is bounded by ``--max-minutes``. Results also go to ``--json``.
+``--database postgresql`` and ``--storage s3`` put our server's data in a new
+PostgreSQL database and a bucket on a local S3 server (see backing.py).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -40,7 +43,7 @@ from sqlalchemy.engine import make_url
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import auth, driver, hub_standin, report, roundtrips, servers  # noqa: E402
+from benchmarks import auth, backing, driver, hub_standin, report, roundtrips, servers  # noqa: E402
 from benchmarks.bigfile import MIB  # noqa: E402
 from benchmarks.cpu_groups import CpuGroups, Hooks, postgres_backends  # noqa: E402
 from benchmarks.metrics import PhaseResult, median_run  # noqa: E402
@@ -60,19 +63,34 @@ class Runner:
         self.source: Path | None = None  # set by --ours-rev
         self.roundtrips: dict[str, roundtrips.RoundTripHooks] = {}
         self.pg_cpu: dict[str, CpuGroups] = {}
+        self.database_url: str | None = None  # our running server's PostgreSQL database
 
+    @contextmanager
     def server(self, kind: str, extra: list[str] = (), hub_env: dict | None = None):
-        database = self.args.database if kind == "ours" else None
-        if kind == "ours":
-            extra = [*self.args.server_arg, *extra]
-        return servers.running(
-            kind,
-            extra,
-            source=self.source,
-            hub_env=hub_env,
-            database=database,
-            count_roundtrips=self.args.count_roundtrips and kind == "ours",
-        )
+        """A fresh server; ours on ``--database`` (``postgresql``: a new one) and ``--storage``."""
+        with ExitStack() as stack:
+            extra = list(extra)
+            database = None
+            if kind == "ours":
+                extra = [*self.args.server_arg, *extra]
+                database = self.args.database
+                if database == "postgresql":
+                    database = stack.enter_context(
+                        backing.postgres_database(self.args.pg_admin_url)
+                    )
+                if self.args.storage == "s3":
+                    extra += stack.enter_context(backing.object_store())
+                self.database_url = database
+            yield stack.enter_context(
+                servers.running(
+                    kind,
+                    extra,
+                    source=self.source,
+                    hub_env=hub_env,
+                    database=database,
+                    count_roundtrips=self.args.count_roundtrips and kind == "ours",
+                )
+            )
 
     def _drive(
         self,
@@ -90,8 +108,8 @@ class Runner:
         elif self.args.count_roundtrips and server.kind == "ours":
             hooks = roundtrips.RoundTripHooks(server.pid, server.data_dir / "roundtrips.json")
             self.roundtrips[label] = hooks
-        if self.args.database and server.kind == "ours":  # CPU of PostgreSQL's backends too
-            name = make_url(self.args.database).database
+        if self.database_url and server.kind == "ours":  # CPU of PostgreSQL's backends too
+            name = make_url(self.database_url).database
             self.pg_cpu[label] = CpuGroups({"postgres backends": postgres_backends(name)})
             hooks = Hooks(hooks, self.pg_cpu[label])
         remaining = self.stop_at - time.monotonic()
@@ -221,7 +239,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="URL",
         help="our server on this PostgreSQL database (dropped and re-created per run: "
         "use one of your own), e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench; "
+        "'postgresql': a new database on --pg-admin-url, dropped afterwards; "
         "default: SQLite in the run's temp dir",
+    )
+    p.add_argument(
+        "--pg-admin-url",
+        default=backing.PG_ADMIN_URL,
+        help="where --database=postgresql creates it",
+    )
+    p.add_argument(
+        "--storage",
+        choices=("filesystem", "s3"),
+        default="filesystem",
+        help="our server's blob backend: its temp dir, or a bucket on a local moto_server",
     )
     p.add_argument(
         "--server-arg",

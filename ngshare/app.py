@@ -51,6 +51,7 @@ from ngshare.plugin import (
 from ngshare.shared_secrets import COOKIE_SECRET, shared_secret
 from ngshare.startup_log import redacted_url, startup_lines
 from ngshare.storage import BlobStore
+from ngshare.storage_backend import FileBackend, FilesystemBackend
 from ngshare.ui.server_facts import ServerStart
 from ngshare.web import NotFoundHandler, answer_field_limits_in_json
 
@@ -156,6 +157,25 @@ def open_database(config: NgShare) -> Database:
         raise StartupError(f"cannot open the database {redacted_url(config.db_url)}: {e}") from e
 
 
+def make_storage_backend(config: NgShare, kind: str) -> FileBackend:
+    """The blob backend ``kind`` ('filesystem' or 's3') as the settings describe it."""
+    if kind == "filesystem":
+        return FilesystemBackend(config.storage_path)
+    if kind == "s3":
+        from ngshare.storage_s3 import S3Backend  # boto3 is imported only when used
+
+        return S3Backend(
+            config.s3_bucket,
+            config.s3_prefix,
+            endpoint_url=config.s3_endpoint_url,
+            region=config.s3_region,
+            access_key_id=config.s3_access_key_id,
+            secret_access_key=config.s3_secret_access_key,
+            connections=config.s3_connections,
+        )
+    raise ValueError(f"unknown storage backend {kind!r}: use filesystem or s3")
+
+
 def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
     """Open the database (migrating it), the blob store and the plugins."""
     available = discover()  # one scan of the installed distributions (~15 ms)
@@ -174,12 +194,18 @@ def build(config: NgShare) -> tuple[ServerContext, list[Plugin]]:
             "the database schema is not up to date; run `ngshare db upgrade` "
             "or start without --no-upgrade-db"
         )
+    try:
+        backend = make_storage_backend(config, config.storage_backend)
+    except ValueError as e:
+        db.dispose()
+        raise StartupError(str(e)) from e
     storage = BlobStore(
         config.storage_path,
         db.engine,
         config.inline_blob_bytes,
         packing=config.blob_packing_enabled,
         threads=config.blob_threads_enabled,
+        backend=backend,
     )
     try:
         identity = make_identity(config)

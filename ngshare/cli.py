@@ -6,6 +6,7 @@ lists them and ``ngshare db --help`` describes one::
 
     ngshare db upgrade|current|history|revision PLUGIN MESSAGE
     ngshare storage gc [GRACE_SECONDS]
+    ngshare storage migrate --from filesystem|s3 --to s3|filesystem
     ngshare fsck [--repair] [--verify] [--grace SECONDS] [--json]
     ngshare import ngshare06 --from-database URL --from-storage DIR [--dry-run]
     ngshare jobs list|run JOB_ID [json]        (the scheduler's command)
@@ -21,16 +22,18 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from traitlets import Bool, Float, TraitError
+from traitlets import Bool, Enum, Float, TraitError
 from traitlets.config import Application
 
-from ngshare.app import CORE_SERVICES, build, db_command, serve
+from ngshare.app import CORE_SERVICES, build, db_command, make_storage_backend, serve
 from ngshare.config import DEV_BANNER, NgShare, VNgShare
 from ngshare.context import ServerContext
 from ngshare.fsck import DEFAULT_GRACE_SECONDS, fsck_command
 from ngshare.garbage import storage_command
 from ngshare.lifecycle import StartupError
 from ngshare.plugin import Plugin, discover
+from ngshare.storage_backend import StorageError
+from ngshare.storage_migrate import migrate
 
 
 class SubCommand(Application):
@@ -93,10 +96,57 @@ class StorageCommand(_ContextCommand):
 
     ngshare storage gc [GRACE_SECONDS]    remove blobs no feature set references
                                           (and older than GRACE_SECONDS, default a day)
+    ngshare storage migrate --from filesystem --to s3
+                                          copy every blob file from one backend to the
+                                          other (or --from s3 --to filesystem), checking
+                                          each one's sha256; skips those already there,
+                                          so it can be run again to resume. Both
+                                          backends come from the settings (storage_path,
+                                          s3_*); the source is left as it is.
     """
+    aliases = {
+        **NgShare.aliases,
+        "from": "StorageCommand.migrate_from",
+        "to": "StorageCommand.migrate_to",
+    }
+    migrate_from = Enum(
+        ["filesystem", "s3"], None, allow_none=True, help="migrate: the backend to copy from."
+    ).tag(config=True)
+    migrate_to = Enum(
+        ["filesystem", "s3"], None, allow_none=True, help="migrate: the backend to copy to."
+    ).tag(config=True)
 
     def run_with(self, ctx: ServerContext, argv: list[str]) -> int:
+        if argv[:1] == ["migrate"]:
+            return self._migrate(ctx, argv[1:])
         return storage_command(ctx, argv)
+
+    def _migrate(self, ctx: ServerContext, argv: list[str]) -> int:
+        if argv or not self.migrate_from or not self.migrate_to:
+            print("usage: ngshare storage migrate --from BACKEND --to BACKEND", file=sys.stderr)
+            return 2
+        if self.migrate_from == self.migrate_to:
+            print("error: --from and --to name the same backend", file=sys.stderr)
+            return 2
+        try:
+            source = make_storage_backend(ctx.config, self.migrate_from)
+            target = make_storage_backend(ctx.config, self.migrate_to)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        try:
+            report = migrate(source, target, ctx.storage.tmp)
+        except StorageError as e:
+            print(f"error: {e} ({e.log_message})", file=sys.stderr)
+            return 1
+        finally:
+            source.close()
+            target.close()
+        print(
+            f"copied {report.copied} blob(s), {report.present} already there, "
+            f"{len(report.corrupt)} corrupt (not copied), to {target.describe()}"
+        )
+        return 1 if report.corrupt else 0
 
 
 class FsckCommand(_ContextCommand):
@@ -153,7 +203,10 @@ def feature_set_command(
 #: A class, or its import path (loaded only when its command is named).
 BUILTIN_COMMANDS: dict[str, tuple[type[SubCommand] | str, str]] = {
     "db": (DbCommand, "Upgrade or inspect the database schema."),
-    "storage": (StorageCommand, "Blob storage upkeep (garbage collection)."),
+    "storage": (
+        StorageCommand,
+        "Blob storage upkeep: garbage collection, migrate between filesystem and S3.",
+    ),
     "fsck": (FsckCommand, "Check the blob store against the database (--repair to fix)."),
     "import": (
         "ngshare.importers.ngshare06.command.ImportCommand",

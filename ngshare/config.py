@@ -136,6 +136,56 @@ class NgShare(Application):
     def _default_storage_path(self) -> str:
         return str(Path(self.data_dir) / "files")
 
+    storage_backend = Enum(
+        ["filesystem", "s3"],
+        "filesystem",
+        help="""Where files larger than inline_blob_bytes are kept: 'filesystem'
+        (storage_path; several replicas need it on one shared filesystem) or 's3'
+        (an S3-compatible bucket: AWS S3, MinIO, Ceph RGW; see the s3_* settings).
+        Temp files of uploads stay in storage_path/tmp either way.
+        `ngshare storage migrate` copies the blobs from one to the other.""",
+    ).tag(config=True)
+
+    s3_bucket = Unicode(
+        "", help="S3 backend: the bucket (it must exist). $NGSHARE_S3_BUCKET if set."
+    ).tag(config=True)
+
+    @default("s3_bucket")
+    def _default_s3_bucket(self) -> str:
+        return os.environ.get("NGSHARE_S3_BUCKET", "")
+
+    s3_prefix = Unicode(
+        "", help="S3 backend: a key prefix for the blobs (blobs are <prefix>/ab/cdef...)."
+    ).tag(config=True)
+
+    s3_endpoint_url = Unicode(
+        "",
+        help="""S3 backend: the object store's URL (MinIO, Ceph RGW: http://host:9000);
+        empty for AWS S3. Default: $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL, else empty.""",
+    ).tag(config=True)
+
+    @default("s3_endpoint_url")
+    def _default_s3_endpoint_url(self) -> str:
+        return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL", "")
+
+    s3_region = Unicode(
+        "", help="S3 backend: the region; empty: boto3's default ($AWS_DEFAULT_REGION, ~/.aws)."
+    ).tag(config=True)
+
+    s3_access_key_id = Unicode(
+        "",
+        help="""S3 backend: access key id, with s3_secret_access_key. Empty: boto3's
+        credential chain ($AWS_ACCESS_KEY_ID..., ~/.aws/credentials, an instance or pod role).""",
+    ).tag(config=True)
+
+    s3_secret_access_key = Unicode(
+        "", help="S3 backend: secret access key (see s3_access_key_id)."
+    ).tag(config=True)
+
+    s3_connections = Integer(
+        16, help="S3 backend: most connections kept open to the object store."
+    ).tag(config=True)
+
     admins = List(Unicode(), help="Admin usernames (comma-separated on the command line).").tag(
         config=True
     )

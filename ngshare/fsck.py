@@ -24,6 +24,11 @@ people with a shell can do worse. Each problem found is one :class:`Problem`
   references therefore cannot be read -> nothing (enable it with
   ``--plugins``); meanwhile no blob is taken for unreferenced.
 
+Blob files are those of the store's backend: the storage folder, or the
+S3 bucket (``NgShare.storage_backend``), where "file" means "object" and
+targets are named ``ab/cdef…`` under the bucket's prefix; temp files are
+always on the local disk.
+
 Report only by default; ``--repair`` repairs. The exit status is 0 when no
 problem remains (after repair, if asked), 1 otherwise. Everything re-checks
 the age of what it removes at the moment of removal, so it is safe beside a
@@ -40,13 +45,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import sqlalchemy as sa
 
 from ngshare.garbage import referenced_digests
 from ngshare.models import CoreBase, InlineBlob
 from ngshare.storage import TEMP_GRACE_SECONDS, BlobStore, StagedBlob, _unpack
+from ngshare.storage_backend import blob_name
 
 if TYPE_CHECKING:
     from ngshare.context import ServerContext
@@ -55,7 +61,6 @@ if TYPE_CHECKING:
 #: blobs a moment (well under a second) before the rows that reference them.
 DEFAULT_GRACE_SECONDS = 3600.0
 _BLOBS = InlineBlob.__table__
-_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass
@@ -123,7 +128,7 @@ def check(
             report.problems.append(
                 Problem(
                     "unreferenced-file",
-                    _rel(store, store.path_for(digest)),
+                    blob_name(digest),
                     f"no row refers to it; last stored {_ago(now - mtime)} ago",
                 )
             )
@@ -150,11 +155,11 @@ def check(
             )
     if verify:
         for digest in sorted(files):
-            if _file_sha256(store.path_for(digest)) != digest:
+            if _stored_sha256(store, digest) != digest:
                 report.problems.append(
                     Problem(
                         "corrupt-blob",
-                        _rel(store, store.path_for(digest)),
+                        blob_name(digest),
                         "the file's content does not hash to its name",
                     )
                 )
@@ -189,13 +194,13 @@ def repair(
                 store.root / problem.target, _temp_cutoff(grace_seconds, time.time())
             )
         elif problem.kind == "stray-file":
-            problem.repaired = _unlink_if_older(store.root / problem.target, cutoff)
+            problem.repaired = store.files.remove_if_older(problem.target, cutoff)
         elif problem.kind == "unreferenced-file":
             if keep is None:  # read again: rows may have been written since the check
                 keep = ctx.db.run_sync(referenced_digests, ctx.plugins)
             digest = _digest_of(problem.target)
             if digest not in keep:
-                problem.repaired = _unlink_if_older(store.path_for(digest), cutoff)
+                problem.repaired = store.files.remove_if_older(problem.target, cutoff)
         elif problem.kind == "unreferenced-row":
             if keep is None:
                 keep = ctx.db.run_sync(referenced_digests, ctx.plugins)
@@ -269,25 +274,14 @@ def _tables_of_disabled_feature_sets(ctx: ServerContext) -> list[str]:
 def _scan_files(store: BlobStore, report: Report, cutoff: float) -> dict[str, float]:
     """Digest -> mtime of every blob file; files that are no blob become ``stray-file``."""
     files: dict[str, float] = {}
-    for shard in os.scandir(store.root):
-        if len(shard.name) != 2 or not shard.is_dir(follow_symlinks=False):
-            continue
-        for entry in os.scandir(shard.path):
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            digest = shard.name + entry.name
-            if entry.is_file(follow_symlinks=False) and _is_digest(digest):
-                files[digest] = st.st_mtime
-            elif st.st_mtime < cutoff and entry.is_file(follow_symlinks=False):
-                report.problems.append(
-                    Problem(
-                        "stray-file",
-                        _rel(store, Path(entry.path)),
-                        "not a blob: its name is no digest",
-                    )
-                )
+    for stored in store.files.scan():
+        digest = stored.digest
+        if digest is not None:
+            files[digest] = stored.mtime
+        elif stored.mtime < cutoff:
+            report.problems.append(
+                Problem("stray-file", stored.name, "not a blob: its name is no digest")
+            )
     return files
 
 
@@ -352,8 +346,7 @@ def _repair_corrupt(ctx: ServerContext, store: BlobStore, problem: Problem) -> b
         other = _inline_content(store, digest) if store.engine is not None else None
         other_good = other is not None and hashlib.sha256(other).hexdigest() == digest
     else:
-        path = store.path_for(digest)
-        other_good = path.exists() and _file_sha256(path) == digest
+        other_good = store.files.exists(digest) and _stored_sha256(store, digest) == digest
     if not other_good and digest in keep:
         problem.detail += "; no good copy: restore it from a backup"
         return False
@@ -399,10 +392,6 @@ def _temp_cutoff(grace_seconds: float, now: float) -> float:
     return now - min(grace_seconds, TEMP_GRACE_SECONDS)
 
 
-def _is_digest(name: str) -> bool:
-    return len(name) == 64 and _HEX.issuperset(name)
-
-
 def _digest_of(relative: str) -> str:
     shard, _, rest = relative.partition("/")
     return shard + rest
@@ -413,10 +402,23 @@ def _rel(store: BlobStore, path: Path) -> str:
 
 
 def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
+        return _stream_sha256(f)
+
+
+def _stored_sha256(store: BlobStore, digest: str) -> str | None:
+    """The sha256 of the blob's stored file (read in pieces), None if it is gone."""
+    try:
+        with store.files.open(digest) as f:
+            return _stream_sha256(f)
+    except FileNotFoundError:
+        return None
+
+
+def _stream_sha256(f: BinaryIO) -> str:
+    h = hashlib.sha256()
+    while chunk := f.read(1 << 20):
+        h.update(chunk)
     return h.hexdigest()
 
 

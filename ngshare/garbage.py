@@ -9,7 +9,6 @@ its blobs a moment *before* the rows that reference them.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 from datetime import timedelta
@@ -39,14 +38,14 @@ def collect_garbage_sync(ctx: ServerContext, grace_seconds: float = DEFAULT_GRAC
     keep = ctx.db.run_sync(referenced_digests, ctx.plugins)
     cutoff = time.time() - grace_seconds
     removed = 0
-    for digest in ctx.storage.file_digests() - keep:
-        path = ctx.storage.path_for(digest)
-        try:
-            if os.stat(path).st_mtime < cutoff:
-                ctx.storage.remove(digest)
-                removed += 1
-        except FileNotFoundError:  # gone meanwhile
-            pass
+    files = ctx.storage.files
+    for stored in list(files.scan()):
+        digest = stored.digest
+        if digest is None or digest in keep or stored.mtime >= cutoff:
+            continue
+        # the age is checked again at removal: the blob may have been stored again
+        if files.remove_if_older(stored.name, cutoff):
+            removed += 1
     # small blobs kept in the database: touched_at is their mtime
     removed += ctx.storage.remove_untouched_since(utcnow() - timedelta(seconds=grace_seconds), keep)
     # leftovers of requests that died between staging and committing: temp
@@ -63,7 +62,7 @@ async def collect_garbage(ctx: ServerContext, grace_seconds: float = DEFAULT_GRA
 def storage_command(ctx: ServerContext, argv: list[str]) -> int:
     """``ngshare storage gc [GRACE_SECONDS]``: remove unreferenced blobs."""
     if not argv or argv[0] != "gc" or len(argv) > 2:
-        print("usage: ngshare storage gc [GRACE_SECONDS]")
+        print("usage: ngshare storage gc [GRACE_SECONDS] | migrate --from BACKEND --to BACKEND")
         return 2
     grace = float(argv[1]) if len(argv) == 2 else DEFAULT_GRACE_SECONDS
     print(f"removed {collect_garbage_sync(ctx, grace)} unreferenced blob(s)")

@@ -42,6 +42,7 @@ from ngshare.plugin import Plugin, PluginError
 from ngshare.scheduler import Job, Scheduler
 from ngshare.singleflight import SingleFlight
 from ngshare.storage import BlobStore, StagedBlob
+from ngshare.storage_backend import StorageError
 from ngshare.tokens import TokenService, issue_token, revoke_token, verify_token
 from ngshare.twilio_signature import (
     WebhookRefused,
@@ -74,6 +75,7 @@ __all__ = [
     "DriverStatement",
     "BlobStore",
     "StagedBlob",
+    "StorageError",
     "EventBus",
     "Scheduler",
     "TokenService",

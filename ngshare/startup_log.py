@@ -47,7 +47,10 @@ def startup_lines(ctx: ServerContext, plugins: list[Plugin]) -> list[tuple[int, 
     """``(level, line)`` for identity, database, storage and plugins (in that order)."""
     config = ctx.config
     inline = config.inline_blob_bytes
-    storage = f"storage: {config.storage_path}" + (
+    where = config.storage_path
+    if ctx.storage.files.local is False:  # a remote backend: say which, temp files stay local
+        where = f"{ctx.storage.files.describe()} (temp files in {config.storage_path})"
+    storage = f"storage: {where}" + (
         f" (files up to {inline} bytes kept in the database)" if inline else ""
     )
     enabled = ", ".join(f"{p.name} {p.version}".strip() for p in plugins)

@@ -22,6 +22,11 @@ docs/contributor/decisions.md, 23). There they are stored LZ4-packed when that
 saves at least a third (HTML feedback: ~3.7x): SQLite writes every byte
 twice (log, then database file), and packing costs ~1 ms per MB, unpacking
 less. Readers do not need to know where a blob lives, or how.
+
+Blobs that are files live in the store's backend (``NgShare.storage_backend``,
+see :mod:`ngshare.storage_backend`): the folder itself, or an S3-compatible
+bucket (:mod:`ngshare.storage_s3`). Staging is local either way; ``commit``
+makes the blobs durable in the backend before it returns.
 All methods block: call them from a worker thread (``run_in_executor``).
 """
 
@@ -51,6 +56,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ngshare.db.driver_sql import DriverStatement
 from ngshare.models import InlineBlob, utcnow
+from ngshare.storage_backend import FileBackend, FilesystemBackend, blob_name
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -106,6 +112,8 @@ class StagedBlob:
     size: int
     data: bytes | None = None
     packing: bytes | None | Future[bytes | None] = None
+    #: Already in a remote backend (:meth:`BlobStore.store_ahead`): commit has nothing to do.
+    stored: bool = False
 
     @property
     def md5(self) -> str:
@@ -131,6 +139,9 @@ class BlobStore:
     :arg temp_grace_seconds: temp files older than this are swept now, and the
         rest of those left from before this store was opened once they reach
         that age (:meth:`sweep_temp`); ``None``: no sweeping.
+    :arg backend: where blobs that are files are kept (default: the folder
+        ``root``, see :mod:`ngshare.storage_backend`); temp files are always
+        in ``<root>/tmp``.
     """
 
     def __init__(
@@ -142,8 +153,10 @@ class BlobStore:
         *,
         packing: bool = True,
         threads: bool = True,
+        backend: FileBackend | None = None,
     ) -> None:
         self.root = Path(root)
+        self.files = backend if backend is not None else FilesystemBackend(self.root)
         self.opened_at = time.time()
         self.packing = packing  # NgShare.blob_packing_enabled
         self.threads = threads  # NgShare.blob_threads_enabled
@@ -152,7 +165,6 @@ class BlobStore:
         self.inline_bytes = max(0, inline_bytes) if usable else 0
         self.tmp = self.root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self._shards: set[str] = set()  # shard folders known to exist (saves a mkdir each)
         self._writers = 0  # uploads being staged or committed (see :meth:`alone`)
         self._writers_lock = threading.Lock()
         # the store's own threads (separate from its callers' pools, which they would deadlock)
@@ -217,6 +229,7 @@ class BlobStore:
             self._sweeper.cancel()
         for pool in (self._stage_pool, self._aside_pool, self._fsync_pool):
             pool.shutdown(wait=True)
+        self.files.close()
 
     def map_side_by_side(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
         """``[fn(item) for item in items]``, side by side on the store's threads when it pays.
@@ -253,9 +266,8 @@ class BlobStore:
         return self._writers <= 1
 
     def path_for(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ValueError(f"not a sha256 digest: {sha256!r}")
-        return self.root / sha256[:2] / sha256[2:]
+        """Where the filesystem backend keeps the blob (the digest's form checked)."""
+        return self.root / blob_name(sha256)
 
     def stages_in_memory(self, size: int) -> bool:
         """Would :meth:`stage` hold ``size`` bytes in memory (no file written)?"""
@@ -292,8 +304,9 @@ class BlobStore:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+                if self.files.stage_fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
         except BaseException:
             _unlink_quietly(temp_path)
             raise
@@ -332,8 +345,9 @@ class BlobStore:
                     sha256.update(chunk)
                     md5.update(chunk)
                     size += len(chunk)
-                f.flush()
-                os.fsync(f.fileno())
+                if self.files.stage_fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
         except BaseException:
             _unlink_quietly(temp_path)
             raise
@@ -345,6 +359,7 @@ class BlobStore:
         Blobs held in memory are inserted through ``connection``, in the
         caller's transaction; without one they are written as files.
         """
+        staged = [b for b in staged if not b.stored]
         held = [b for b in staged if b.temp_path is None]
         if held and connection is None:
             staged = [self._stage_file(b.data) if b.temp_path is None else b for b in staged]
@@ -355,6 +370,27 @@ class BlobStore:
                 self._commit(files)
         if held:
             self._insert_held(connection, held)
+
+    def store_ahead(self, staged: list[StagedBlob]) -> None:
+        """With a remote backend, store the staged files now, before the caller's transaction.
+
+        The upload is then durable before its rows are written, as with
+        :meth:`commit`, but no database connection (SQLite's single writer
+        thread, a PostgreSQL connection) waits on the object store meanwhile.
+        If the rows are then refused, the objects stay unreferenced until
+        garbage collection. Blobs held in memory stay for :meth:`commit`; with
+        a local backend nothing is done (its commit is a rename, cheap inside
+        the transaction, and leaves no garbage behind a refusal).
+        """
+        if self.files.local:
+            return
+        files = [b for b in staged if b.temp_path is not None and not b.stored]
+        if files:
+            with self.writing():
+                self._commit(files)
+            for b in files:
+                b.temp_path = None
+                b.stored = True
 
     def _insert_held(self, connection: Connection, held: list[StagedBlob]) -> None:
         now = utcnow()
@@ -372,31 +408,7 @@ class BlobStore:
         _insert_statement(connection.dialect.name).run_many(connection, list(rows.values()))
 
     def _commit(self, staged: list[StagedBlob]) -> None:
-        touched_dirs = set()
-        for blob in staged:
-            assert blob.temp_path is not None
-            final = self.path_for(blob.sha256)
-            if final.exists():
-                _unlink_quietly(blob.temp_path)
-                # fresh mtime: garbage collection spares blobs younger than its
-                # grace period, and this one is about to be referenced again
-                os.utime(final)
-                continue
-            if blob.sha256[:2] not in self._shards:
-                final.parent.mkdir(exist_ok=True)
-                self._shards.add(blob.sha256[:2])
-            try:
-                os.replace(blob.temp_path, final)
-            except FileNotFoundError:  # the shard folder was removed behind our back
-                final.parent.mkdir(exist_ok=True)
-                os.replace(blob.temp_path, final)
-            touched_dirs.add(final.parent)
-        if len(touched_dirs) > 1 and self.alone():
-            for done in [self._fsync_pool.submit(_fsync_dir, d) for d in touched_dirs]:
-                done.result()
-        else:
-            for d in touched_dirs:
-                _fsync_dir(d)
+        self.files.commit(staged, self._fsync_pool if self.alone() else None)
 
     def discard(self, staged: list[StagedBlob]) -> None:
         """Remove staged blobs of a request that was refused (committed ones are gone already)."""
@@ -411,9 +423,20 @@ class BlobStore:
         return blob
 
     def open(self, sha256: str) -> BinaryIO:
-        """The blob as a file opened for binary reading (the caller closes it)."""
+        """The blob as a file opened for binary reading (the caller closes it).
+
+        A local backend is tried first (most blobs read this way are files);
+        a remote one only after the database, which saves a round trip to
+        the object store for small blobs.
+        """
+        blob_name(sha256)  # the digest's form checked before any lookup
+        if not self.files.local:
+            data = self.read_small([sha256]).get(sha256)
+            if data is not None:
+                return io.BytesIO(data)
+            return self.files.open(sha256)
         try:
-            return open(self.path_for(sha256), "rb")  # noqa: SIM115
+            return self.files.open(sha256)
         except FileNotFoundError:
             data = self.read_small([sha256]).get(sha256)
             if data is None:
@@ -425,7 +448,9 @@ class BlobStore:
             return f.read()
 
     def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).exists() or sha256 in self.read_small([sha256])
+        if self.files.local:
+            return self.files.exists(sha256) or sha256 in self.read_small([sha256])
+        return sha256 in self.read_small([sha256]) or self.files.exists(sha256)
 
     def all_digests(self) -> set[str]:
         """Every digest in the store, in files or in the database."""
@@ -437,15 +462,11 @@ class BlobStore:
 
     def file_digests(self) -> set[str]:
         """Digests of the blobs kept as files (for garbage collection)."""
-        out = set()
-        for sub in self.root.iterdir():
-            if len(sub.name) == 2 and sub.is_dir():
-                out.update(sub.name + p.name for p in sub.iterdir())
-        return out
+        return {f.digest for f in self.files.scan() if f.digest is not None}
 
     def remove(self, sha256: str) -> None:
         """Remove the blob's file (those in the database go by :meth:`remove_untouched_since`)."""
-        _unlink_quietly(self.path_for(sha256))
+        self.files.remove(sha256)
 
     def remove_untouched_since(self, cutoff: datetime, keep: set[str]) -> int:
         """Delete blobs kept in the database, not in ``keep``, untouched since ``cutoff``.
@@ -477,7 +498,7 @@ class BlobStore:
         if self.engine is None or not digests:
             return {}
         for digest in digests:
-            self.path_for(digest)  # the same check of the digest's form
+            blob_name(digest)  # the same check of the digest's form
         # the driver directly: SQLAlchemy's per-statement work costs more than
         # the query here (one per download of small files)
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
@@ -549,11 +570,3 @@ def _unlink_quietly(path: str | os.PathLike) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -6,6 +6,9 @@
   :func:`pytest_collection_modifyitems`). Migrated once per session; every
   test starts with empty tables.
 - ``make_config(**traits)``: an :class:`~ngshare.config.VNgShare` for the test run's database.
+  ``NGSHARE_TEST_STORAGE=s3`` keeps its blob files in a bucket of a local
+  S3-compatible server (tests/standins/s3.py) instead of the test's folder.
+- ``s3_server``, ``s3_bucket``: that server (moto's, on 127.0.0.1) and a new bucket on it.
 - ``server``: the running server's :class:`~ngshare.context.ServerContext`.
 - ``app``: the Tornado application behind ``server`` (used by pytest-tornado).
 - ``api``: ``await api(method, path, user=..., **fields)`` -> ``(status, json)``;
@@ -32,6 +35,7 @@ from ngshare.config import VNgShare
 from ngshare.exchange.models import ExchangeBase
 from ngshare.models import CoreBase
 from ngshare.scheduler_models import SchedulerBase
+from tests.standins.s3 import s3_bucket, s3_server  # noqa: F401 - fixtures for every test
 
 ADMIN = "root"
 #: A test needing one of these reaches the session's database (http_server:
@@ -41,7 +45,10 @@ PG_URL = os.environ.get("NGSHARE_TEST_PG_URL", "postgresql+psycopg://postgres@12
 
 
 def pytest_report_header(config):
-    return f"ngshare test database: {os.environ.get('NGSHARE_TEST_DB', 'sqlite')}"
+    return (
+        f"ngshare test database: {os.environ.get('NGSHARE_TEST_DB', 'sqlite')}, "
+        f"blob storage: {os.environ.get('NGSHARE_TEST_STORAGE', 'filesystem')}"
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -131,7 +138,15 @@ def _schema_tables_children_first(conn: sa.Connection) -> list[sa.Table]:
 
 
 @pytest.fixture
-def make_config(db_url, tmp_path):
+def make_config(db_url, tmp_path, request):
+    backend = os.environ.get("NGSHARE_TEST_STORAGE", "filesystem")
+    storage = {}
+    if backend == "s3":
+        s3 = request.getfixturevalue("s3_server")
+        storage = s3.settings(request.getfixturevalue("s3_bucket"))
+    elif backend != "filesystem":
+        raise pytest.UsageError(f"NGSHARE_TEST_STORAGE must be filesystem or s3, not {backend}")
+
     def factory(**traits) -> VNgShare:
         config = VNgShare(
             db_url=db_url,
@@ -139,6 +154,7 @@ def make_config(db_url, tmp_path):
             data_dir=str(tmp_path / "data"),  # the VAPID key and cookie secret stay per test
             admins=[ADMIN],
             config_file="",
+            **storage,
         )
         for name, value in traits.items():
             setattr(config, name, value)

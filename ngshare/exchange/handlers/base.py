@@ -11,7 +11,7 @@ from ngshare.exchange.config import Exchange
 from ngshare.exchange.models import FileEntry
 from ngshare.exchange.response_cache import build_body, entry_json
 from ngshare.exchange.wire import UploadedFile, stage_files
-from ngshare.plugin_api import ApiError, APIHandler, BlobStore
+from ngshare.plugin_api import ApiError, APIHandler, BlobStore, StorageError
 
 #: Bytes of a blob encoded per step of a streamed download (a multiple of 3,
 #: so the base64 pieces join into one valid string).
@@ -72,12 +72,28 @@ class ExchangeHandler(APIHandler):
                 await self.ctx.db.run(check, *args)
             raise
         try:
+            if not self.ctx.storage.files.local:
+                await self._store_ahead(files, check, checked, args)
             return await self.ctx.db.run(
                 _record_with_blobs, record, self.ctx.storage, files, *args, **kw
             )
         except BaseException:
             # staged files the transaction did not commit: remove them
             await self.ctx.run_blocking(self.ctx.storage.discard, [f.blob for f in files])
+            raise
+
+    async def _store_ahead(
+        self, files: list[UploadedFile], check: Callable, checked: bool, args: tuple
+    ) -> None:
+        """A remote blob backend: upload before the transaction (see ``BlobStore.store_ahead``).
+
+        If the object store fails, a check error still wins over it.
+        """
+        try:
+            await self.ctx.run_blocking(self.ctx.storage.store_ahead, [f.blob for f in files])
+        except StorageError:
+            if not checked:
+                await self.ctx.db.run(check, *args)
             raise
 
     def success(self, **fields: Any) -> None:
