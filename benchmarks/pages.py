@@ -38,6 +38,8 @@ COUNTED = {"document", "script", "stylesheet"}
 
 async def measure_once(browser, base_url: str, page_spec: UIPage) -> tuple[int, float]:
     """One cold load: (HTML + JS + CSS bytes, first contentful paint in ms)."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     sizes: list = []
@@ -53,6 +55,13 @@ async def measure_once(browser, base_url: str, page_spec: UIPage) -> tuple[int, 
     try:
         await page.goto(page_url(base_url, page_spec), timeout=LOAD_TIMEOUT_MS, wait_until="load")
         await page.wait_for_selector(page_spec.ready, timeout=LOAD_TIMEOUT_MS)
+        try:  # a page that loads fast can be evaluated before the browser painted it
+            await page.wait_for_function(
+                "() => performance.getEntriesByName('first-contentful-paint').length > 0",
+                timeout=LOAD_TIMEOUT_MS,
+            )
+        except PlaywrightTimeoutError:
+            pass  # reported below as no first-contentful-paint
         fcp = await page.evaluate(
             "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
         )

@@ -80,8 +80,36 @@ def migrate(database: str, data_dir: Path, extra: list[str]) -> None:
     )
 
 
+def nginx_command(data_dir: Path, port: int, urls: list[str]) -> list[str]:
+    """nginx in the foreground, balancing over ``urls`` as deploy/nginx.conf does."""
+    prefix = data_dir / "nginx"
+    prefix.mkdir(exist_ok=True)
+    upstreams = "".join(f"    server {u.removeprefix('http://')};\n" for u in urls)
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        "daemon off; pid nginx.pid; error_log stderr; worker_processes 1;\n"
+        "events { worker_connections 1024; }\n"
+        "http { access_log off; client_body_temp_path body; proxy_temp_path proxy;\n"
+        f"  upstream ngshare {{\n{upstreams}    keepalive 64;\n  }}\n"
+        f"  server {{ listen 127.0.0.1:{port}; client_max_body_size 0;\n"
+        "    proxy_request_buffering off; proxy_buffering off;\n"
+        "    location / { proxy_pass http://ngshare; proxy_http_version 1.1;\n"
+        '      proxy_set_header Connection ""; proxy_next_upstream error timeout; }\n'
+        "  }\n}\n"
+    )
+    return [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(prefix), "-c", str(conf)]
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
 @contextmanager
-def cluster(n: int, database: str, extra: list[str]):
+def cluster(n: int, database: str, extra: list[str], balancer: str = "python"):
     """N replicas on ``database`` and one data folder, a balancer in front: (url, pids)."""
     pgdb.recreate(database)
     data_dir = Path(tempfile.mkdtemp(prefix="ngshare-replicas-"))
@@ -102,7 +130,10 @@ def cluster(n: int, database: str, extra: list[str]):
                 time.sleep(STAGGER)
             port = servers.free_port()
             log = data_dir / "balancer.log"
-            cmd = [sys.executable, str(HERE / "balancer.py"), f"--port={port}", *urls]
+            if balancer == "nginx":
+                cmd = nginx_command(data_dir, port, urls)
+            else:
+                cmd = [sys.executable, str(HERE / "balancer.py"), f"--port={port}", *urls]
             proc = stack.enter_context(process(cmd, log))
             url = f"http://127.0.0.1:{port}"
             servers.wait_until_answering(url + "/healthz", proc, log, "balancer")
@@ -114,9 +145,11 @@ def cluster(n: int, database: str, extra: list[str]):
 
 def run_one(n: int, args: argparse.Namespace) -> tuple[list[PhaseResult], dict, str]:
     database_name = make_url(args.database).database
-    with cluster(n, args.database, args.storage_arg) as (url, pids):
+    with cluster(n, args.database, args.storage_arg, args.balancer) as (url, pids):
         groups = {"driver": lambda: [os.getpid()]}
         groups.update({name: (lambda p=pid: [p]) for name, pid in pids.items()})
+        if args.balancer == "nginx":  # its master process and the worker it forks
+            groups["balancer"] = lambda p=pids["balancer"]: [p, *child_pids(p)]
         groups["postgres backends"] = postgres_backends(database_name)
         groups["postgres writers"] = pids_by_cmdline("walwriter")
         hooks = CpuGroups(groups)
@@ -168,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ARG",
         help="a setting for every replica (repeatable), e.g. another blob backend's; "
         "default: filesystem storage in the shared data folder",
+    )
+    p.add_argument(
+        "--balancer",
+        choices=("python", "nginx"),
+        default="python",
+        help="the loopback balancer: benchmarks/balancer.py, or nginx (must be installed)",
     )
     p.add_argument("--max-minutes", type=float, default=20, help="per replica count")
     p.add_argument("--json", help="write the results here")
