@@ -52,7 +52,7 @@ import sqlalchemy as sa
 from ngshare.garbage import referenced_digests
 from ngshare.models import CoreBase, InlineBlob
 from ngshare.storage import TEMP_GRACE_SECONDS, BlobStore, StagedBlob, _unpack
-from ngshare.storage_backend import blob_name
+from ngshare.storage_backend import blob_name, unlink_if_older
 
 if TYPE_CHECKING:
     from ngshare.context import ServerContext
@@ -190,7 +190,7 @@ def repair(
             continue
         cutoff = time.time() - grace_seconds
         if problem.kind == "temp-file":
-            problem.repaired = _unlink_if_older(
+            problem.repaired = unlink_if_older(
                 store.root / problem.target, _temp_cutoff(grace_seconds, time.time())
             )
         elif problem.kind == "stray-file":
@@ -356,17 +356,6 @@ def _repair_corrupt(ctx: ServerContext, store: BlobStore, problem: Problem) -> b
         assert store.engine is not None
         with store.engine.begin() as conn:
             conn.execute(sa.delete(_BLOBS).where(_BLOBS.c.sha256 == digest))
-    return True
-
-
-def _unlink_if_older(path: Path, cutoff: float) -> bool:
-    """Remove ``path`` if it is still older than ``cutoff``; True if it is gone."""
-    try:
-        if path.stat().st_mtime >= cutoff:
-            return False
-        path.unlink()
-    except FileNotFoundError:
-        pass
     return True
 
 

@@ -53,12 +53,16 @@ import lz4.frame
 from sqlalchemy import Connection, Engine, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from ngshare.db.driver_sql import DriverStatement
 from ngshare.models import InlineBlob, utcnow
 from ngshare.storage_backend import FileBackend, FilesystemBackend, blob_name
 
 T = TypeVar("T")
+
+#: :meth:`BlobStore.read_small_in`'s statement, per DB-API parameter style.
+_SMALL_SQL = "SELECT sha256, content, codec FROM blobs WHERE sha256 IN ({})"
 R = TypeVar("R")
 
 #: Threads that only wait in ``fsync``: the folders touched by one commit are
@@ -488,6 +492,30 @@ class BlobStore:
                     )
                 ).rowcount
         return removed
+
+    def read_small_in(self, session: Session, digests: list[str]) -> dict[str, bytes]:
+        """Contents of those of ``digests`` kept in the database, on ``session``'s transaction.
+
+        For a reader that found ``digests`` in that transaction: no second
+        transaction (a BEGIN, a pool check-out and an end, each a round trip on
+        PostgreSQL). On psycopg the contents come back in binary, not as hex text.
+        """
+        if not digests:
+            return {}
+        connection = session.connection()
+        dialect = connection.dialect
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        sql = _SMALL_SQL.format(",".join([mark] * len(digests)))
+        if dialect.driver == "psycopg":  # bytea as bytes on the wire
+            cursor = connection.connection.driver_connection.cursor(binary=True)
+        else:
+            cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, list(digests))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return {digest: _unpack(content, codec) for digest, content, codec in rows}
 
     def read_small(self, digests: list[str]) -> dict[str, bytes]:
         """Contents of those of ``digests`` kept in the database, in one query.

@@ -182,14 +182,7 @@ class FilesystemBackend(FileBackend):
                     continue
 
     def remove_if_older(self, name: str, cutoff: float) -> bool:
-        path = self.root / name
-        try:
-            if path.stat().st_mtime >= cutoff:
-                return False
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        return True
+        return unlink_if_older(self.root / name, cutoff)
 
     def remove(self, sha256: str) -> None:
         _unlink_quietly(self.path_for(sha256))
@@ -208,3 +201,14 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def unlink_if_older(path: Path, cutoff: float) -> bool:
+    """Remove ``path`` if it is still older than ``cutoff`` (a Unix time); True if it is gone."""
+    try:
+        if path.stat().st_mtime >= cutoff:
+            return False
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    return True

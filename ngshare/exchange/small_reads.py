@@ -16,19 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import lz4.frame
 from sqlalchemy.orm import Session
 
 from ngshare.exchange.models import FileEntry
 from ngshare.plugin_api import BlobStore
-
-#: ``blobs.codec`` of a row BlobStore stored LZ4-packed (NULL: as is); the
-#: exchange imports only the plugin API, so the value is repeated here (a test
-#: checks it is the store's).
-CODEC_LZ4 = "lz4"
-
-#: The statement, per DB-API parameter style (table and columns of ``BlobStore``'s rows).
-_SQL = "SELECT sha256, content, codec FROM blobs WHERE sha256 IN ({})"
 
 
 def small_digests(files: Sequence[FileEntry], storage: BlobStore) -> list[str]:
@@ -39,31 +30,6 @@ def small_digests(files: Sequence[FileEntry], storage: BlobStore) -> list[str]:
     return sorted({f.sha256 for f in files if f.size <= limit})
 
 
-def read_small_in(session: Session, digests: list[str]) -> dict[str, bytes]:
+def read_small_in(session: Session, storage: BlobStore, digests: list[str]) -> dict[str, bytes]:
     """Contents of those of ``digests`` kept in the database, on ``session``'s transaction."""
-    if not digests:
-        return {}
-    connection = session.connection()
-    raw = connection.connection.driver_connection
-    dialect = connection.dialect
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = _SQL.format(",".join([mark] * len(digests)))
-    if dialect.driver == "psycopg":
-        cursor = raw.cursor(binary=True)  # bytea as bytes on the wire, not hex text
-    else:
-        cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql, list(digests))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return {digest: _unpack(content, codec) for digest, content, codec in rows}
-
-
-def _unpack(content: bytes | memoryview, codec: str | None) -> bytes:
-    """A ``blobs`` row's content as ``BlobStore`` stored it (LZ4 frame or as is)."""
-    if codec is None:
-        return bytes(content)
-    if codec == CODEC_LZ4:
-        return lz4.frame.decompress(content)
-    raise ValueError(f"unknown blob codec {codec!r}")
+    return storage.read_small_in(session, digests)

@@ -72,10 +72,3 @@ async def test_files_kept_as_files_are_still_sent(server, exchange):
     ts = await exchange.submit("s1", files={"p1.ipynb": NOTEBOOK, "data/x.csv": b"1,2\n"})
     collected = await exchange.ok("GET", "submission/c1/a1/s1", "kevin", timestamp=ts)
     assert _contents(collected) == {"p1.ipynb": NOTEBOOK, "data/x.csv": b"1,2\n"}
-
-
-def test_the_codec_name_is_the_stores():
-    from ngshare import storage
-    from ngshare.exchange import small_reads
-
-    assert small_reads.CODEC_LZ4 == storage.CODEC_LZ4

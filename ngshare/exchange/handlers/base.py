@@ -162,7 +162,7 @@ def _lookup_with_contents(
     return (
         timestamp,
         files,
-        small_reads.read_small_in(session, small_reads.small_digests(files, storage)),
+        small_reads.read_small_in(session, storage, small_reads.small_digests(files, storage)),
     )
 
 
