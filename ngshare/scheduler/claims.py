@@ -146,18 +146,18 @@ def take_over(
     return taken == 1
 
 
+def _held_by(job_id: str, run_at: datetime, holder: str) -> tuple:
+    """The conditions for ``holder``'s claim of one run."""
+    return (RunClaim.job_id == job_id, RunClaim.run_at == run_at, RunClaim.holder == holder)
+
+
 def renew(
     session: Session, job_id: str, run_at: datetime, holder: str, lease_seconds: float
 ) -> bool:
     """Extend the lease of a run ``holder`` is running; False if it is no longer theirs."""
     renewed = session.execute(
         update(RunClaim)
-        .where(
-            RunClaim.job_id == job_id,
-            RunClaim.run_at == run_at,
-            RunClaim.holder == holder,
-            RunClaim.finished_at.is_(None),
-        )
+        .where(*_held_by(job_id, run_at, holder), RunClaim.finished_at.is_(None))
         .values(held_until=utcnow() + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -168,7 +168,7 @@ def finish(session: Session, job_id: str, run_at: datetime, holder: str, error: 
     """Record the end of a run ``holder`` ran (the row stays: who ran it, and how)."""
     session.execute(
         update(RunClaim)
-        .where(RunClaim.job_id == job_id, RunClaim.run_at == run_at, RunClaim.holder == holder)
+        .where(*_held_by(job_id, run_at, holder))
         .values(finished_at=utcnow(), held_until=None, success=error is None, error=error)
         .execution_options(synchronize_session=False)
     )
@@ -178,12 +178,7 @@ def release(session: Session, job_id: str, run_at: datetime, holder: str) -> Non
     """Let the lease run out now: another replica takes the unfinished run over."""
     session.execute(
         update(RunClaim)
-        .where(
-            RunClaim.job_id == job_id,
-            RunClaim.run_at == run_at,
-            RunClaim.holder == holder,
-            RunClaim.finished_at.is_(None),
-        )
+        .where(*_held_by(job_id, run_at, holder), RunClaim.finished_at.is_(None))
         .values(held_until=utcnow() - timedelta(seconds=1))
         .execution_options(synchronize_session=False)
     )

@@ -13,6 +13,16 @@ from ngshare.scheduler.core import (
 from ngshare.web import ApiError, APIHandler, authenticated
 
 
+async def run_job_now(scheduler: Scheduler, job_id: str) -> dict:
+    """Run ``job_id`` now (``Scheduler.run_now``); its refusals as the 404 / 409 of every page."""
+    try:
+        return await scheduler.run_now(job_id)
+    except JobNotFoundError:
+        raise ApiError(404, ERR_JOB_NOT_FOUND) from None
+    except JobRunningError:
+        raise ApiError(409, ERR_JOB_RUNNING) from None
+
+
 class _JobsHandler(APIHandler):
     """Admins only; core envelope."""
 
@@ -52,11 +62,5 @@ class JobRunHandler(_JobsHandler):
 
     @authenticated
     async def post(self, job_id: str) -> None:
-        scheduler = self.scheduler_for_admin()
-        try:
-            job = await scheduler.run_now(job_id)
-        except JobNotFoundError:
-            raise ApiError(404, ERR_JOB_NOT_FOUND) from None
-        except JobRunningError:
-            raise ApiError(409, ERR_JOB_RUNNING) from None
+        job = await run_job_now(self.scheduler_for_admin(), job_id)
         self.write_json({"success": True, "job": job})

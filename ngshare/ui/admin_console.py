@@ -20,12 +20,7 @@ from ngshare.admin import describe
 from ngshare.db import MAX_KEY
 from ngshare.notifications.models import FAILED, STATUSES
 from ngshare.notifications.store import count_by_status, message_status
-from ngshare.scheduler.core import (
-    ERR_JOB_NOT_FOUND,
-    ERR_JOB_RUNNING,
-    JobNotFoundError,
-    JobRunningError,
-)
+from ngshare.scheduler.handlers import run_job_now
 from ngshare.ui.handler import PageHandler, page
 from ngshare.ui.server_facts import (
     ServerStart,
@@ -121,12 +116,7 @@ class AdminRunJobPage(_AdminPage):
         scheduler = self.ctx.scheduler
         if scheduler is None:
             raise ApiError(503, ERR_SCHEDULER_STOPPED)
-        try:
-            job = await scheduler.run_now(job_id)
-        except JobNotFoundError:
-            raise ApiError(404, ERR_JOB_NOT_FOUND) from None
-        except JobRunningError:
-            raise ApiError(409, ERR_JOB_RUNNING) from None
+        job = await run_job_now(scheduler, job_id)
         outcome = "succeeded" if job.get("last_success") else f"failed: {job.get('last_error')}"
         self.back(notice=f"Ran {job_id}: {outcome}")
 

@@ -148,11 +148,7 @@ def course_view(session: Session, course_id: str, identity: Identity) -> CourseV
             .order_by(Membership.role, User.name)
         )
     ]
-    assignments = session.execute(
-        select(Assignment.pk, Assignment.name, Assignment.released_at)
-        .where(Assignment.course_pk == course.pk, Assignment.deleted_at.is_(None))
-        .order_by(Assignment.released_at, Assignment.pk)
-    ).all()
+    assignments = _released(session, course)
     pks = [a.pk for a in assignments]
     fetched = _count_by(session, Fetch.assignment_pk, Fetch.user_pk, pks)
     submitted = _count_by(session, Submission.assignment_pk, Submission.user_pk, pks)
@@ -228,13 +224,18 @@ def _latest_submissions(session: Session, assignment_pks: list[int]) -> list[tup
     return [(a, u, ts, pk in with_feedback) for pk, a, u, ts in rows]
 
 
-def _student_view(session: Session, course: Course, username: str) -> StudentView:
-    user_pk = session.scalar(select(User.pk).where(User.name == username))
-    assignments = session.execute(
+def _released(session: Session, course: Course) -> list:
+    """The course's assignments not deleted, in release order: (pk, name, released_at) rows."""
+    return session.execute(
         select(Assignment.pk, Assignment.name, Assignment.released_at)
         .where(Assignment.course_pk == course.pk, Assignment.deleted_at.is_(None))
         .order_by(Assignment.released_at, Assignment.pk)
     ).all()
+
+
+def _student_view(session: Session, course: Course, username: str) -> StudentView:
+    user_pk = session.scalar(select(User.pk).where(User.name == username))
+    assignments = _released(session, course)
     pks = [a.pk for a in assignments]
     fetched = dict(
         session.execute(
