@@ -285,6 +285,20 @@ class PlainTransport:
             time.perf_counter() - t0,
         )
 
+    async def connect(self, url: str, count: int) -> None:
+        """Open ``count`` connections to ``url``'s server now, idle for the next requests.
+
+        Apps and browsers keep their connection open: a benchmark of requests
+        opens them before its clock starts, so that no request's time holds a
+        TCP handshake and the server's accepting of it.
+        """
+        parts = urlsplit(url)
+        loop = asyncio.get_running_loop()
+        for _ in range(count):
+            _, conn = await loop.create_connection(_Connection, parts.hostname, parts.port or 80)
+            self._all.add(conn)
+            self._idle.append(conn)
+
     async def _connection(self, host: str, port: int) -> _Connection:
         while self._idle:
             conn = self._idle.pop()

@@ -46,6 +46,10 @@ class CourseSearchHandler(CourseGrabHandler):
         compact = search.normalize_query(query)
         limit = self.settings_.search_limit
         courses = cache.answer(index, compact, limit)
+        cache.sync_soon(self.ctx.db.run)
+        if courses is None and compact:
+            await cache.synced(self.ctx.db.run)
+            courses = cache.answer(index, compact, limit)
         if courses is None:
             courses = await self.ctx.db.run(cache.fill, index, compact, limit)
         self.success_text(f'{{"courses":{courses},"query":{json.dumps(as_sent)}}}')

@@ -22,7 +22,10 @@ class _SectionHandler(CourseGrabHandler):
 
     def answer(self, section: dict) -> None:
         """The section; its course's ``num_tracking`` changed, so searches read it anew."""
-        self.ctx.state(SearchCache).forget([section["course_id"]])
+        cache = self.ctx.state(SearchCache)
+        cache.forget([section["course_id"]])
+        if self.settings_.search_cache_enabled:
+            cache.remake_soon(self.ctx.db.run)
         self.success(section)
 
 

@@ -144,3 +144,123 @@ async def test_syncs_after_a_new_roster_keep_the_texts_it_made(cg, server):
     for query in ("cs", "math", "cs 3110", "physics"):
         assert await anonymous(cg, query), query
     assert memory.fills == 4 and memory.made == 0  # nothing was dropped and made again
+
+
+def age_by(memory: SearchCache, seconds: float) -> None:
+    """As if the last sync had been ``seconds`` earlier."""
+    memory._synced_at -= seconds
+
+
+async def until(condition, seconds: float = 10.0) -> None:
+    """Wait (bounded) for background work of the cache."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the cache's background work did not finish"
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.gen_test
+async def test_a_track_here_has_its_text_made_again_in_the_background(cg, server):
+    memory = server.state(SearchCache)
+    memory.seconds = 3600
+    assert section_of(await anonymous(cg, "cs 3110"), 12403)["num_tracking"] == 0
+    made = memory.made
+    token = (await cg.sign_in("ada@cornell.edu", "WEB"))["session_token"]
+    await cg.call("POST", "sections/track", json_body={"course_id": 12403}, token=token)
+    await until(lambda: memory.made > made)
+    hits, fills = memory.hits, memory.fills
+    assert section_of(await anonymous(cg, "cs 3110"), 12403)["num_tracking"] == 1
+    assert (memory.hits, memory.fills) == (hits + 1, fills)  # from memory, no database call
+
+
+@pytest.mark.gen_test
+async def test_a_due_sync_runs_in_the_background_while_memory_answers(cg, server):
+    memory = server.state(SearchCache)
+    memory.seconds = 60
+    assert section_of(await anonymous(cg, "cs 3110"), 12403)["status"] == "CLOSED"
+    await change_elsewhere(server, 12403, "OPEN")
+    age_by(memory, 90)  # due (60 s) but still usable (under 120 s)
+    syncs, fills = memory.syncs, memory.fills
+    # answered at once from memory: the change may not show yet (the documented window)
+    assert section_of(await anonymous(cg, "cs 3110"), 12403)["status"] == "CLOSED"
+    await until(lambda: memory.syncs > syncs)
+    hits = memory.hits
+    # the sync dropped the changed course and made its text again: still from memory
+    assert section_of(await anonymous(cg, "cs 3110"), 12403)["status"] == "OPEN"
+    assert (memory.hits, memory.fills) == (hits + 1, fills)
+    assert memory.syncs == syncs + 1
+
+
+@pytest.mark.gen_test
+async def test_a_burst_after_a_quiet_while_waits_for_one_sync(cg, server):
+    import asyncio
+
+    memory = server.state(SearchCache)
+    memory.seconds = 60
+    for query in QUERIES:
+        await anonymous(cg, query)
+    await change_elsewhere(server, 12403, "OPEN")
+    age_by(memory, 600)  # too old to answer from
+    syncs, fills, hits = memory.syncs, memory.fills, memory.hits
+    answers = await asyncio.gather(*(anonymous(cg, "cs 3110") for _ in range(12)))
+    assert all(section_of(a, 12403)["status"] == "OPEN" for a in answers)  # none stale
+    assert memory.syncs == syncs + 1  # one sync for all of them
+    assert (memory.fills, memory.hits) == (fills, hits + 12)  # no database call each
+
+
+class ChangingWhileRead:
+    """A session that runs ``change()`` just before its first statement (a race, staged)."""
+
+    def __init__(self, session, change) -> None:
+        self._session, self._change = session, change
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+    def _first(self):
+        if self._change is not None:
+            change, self._change = self._change, None
+            change()
+
+    def execute(self, *args, **kwargs):
+        self._first()
+        return self._session.execute(*args, **kwargs)
+
+    def scalars(self, *args, **kwargs):
+        self._first()
+        return self._session.scalars(*args, **kwargs)
+
+
+@pytest.mark.gen_test
+async def test_a_sync_that_began_before_an_expiry_does_not_count(cg, server):
+    memory = server.state(SearchCache)
+    memory.seconds = 3600
+    await anonymous(cg, "cs 3110")
+    await server.db.run(lambda session: memory.sync(ChangingWhileRead(session, memory.expire)))
+    syncs = memory.syncs
+    await anonymous(cg, "cs 3110")
+    assert memory.syncs == syncs + 1  # the expiry still stands: this search synced first
+
+
+@pytest.mark.gen_test
+async def test_a_text_read_before_its_course_changed_is_not_kept(cg, server):
+    from ngshare_coursegrab.models import Course
+    from sqlalchemy import select
+
+    memory = server.state(SearchCache)
+    memory.seconds = 3600
+    await anonymous(cg, "cs 3110")
+    [course_pk] = await server.db.run(
+        lambda s: list(s.scalars(select(Course.pk).where(Course.course_num == 3110)))
+    )
+    memory.forget([course_pk])
+    # the remake reads; meanwhile the course changes again: what it read is not kept
+    await server.db.run(
+        lambda s: memory.remake(ChangingWhileRead(s, lambda: memory.forget([course_pk])))
+    )
+    assert course_pk not in memory._texts and course_pk in memory._to_remake
+    await server.db.run(memory.remake)
+    assert course_pk in memory._texts and not memory._to_remake
