@@ -168,8 +168,11 @@ class CourseGrab(Configurable):
     search_cache_seconds = Float(
         1.0,
         help="""How often (seconds) the search cache checks the database for changes
-        made by other replicas (a new roster, statuses, tracking counts); changes made
-        by this server are seen at once. 0 checks before every search.""",
+        made by other replicas (a new roster, statuses, tracking counts). The check
+        runs in the background while searches are answered from memory, so such a
+        change shows within this time plus one check; a cache not checked for twice
+        this time is checked before it answers. Changes made by this server are seen
+        at once. 0 checks before every search.""",
     ).tag(config=True)
 
     search_limit = Integer(50, help="Most courses a search answers (the original's 50).").tag(
