@@ -26,6 +26,7 @@ from tornado.web import create_signed_value
 
 from ngshare.auth import NoIdentity, TokenFirstIdentity
 from tests.core.test_hub_identity import fake_hub, hub_log, hub_server  # noqa: F401 - fixtures
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
 
@@ -45,14 +46,6 @@ def open_spool_files(tmp: Path) -> int:
             if os.readlink(f"/proc/self/fd/{fd}").startswith(prefix):
                 count += 1
     return count
-
-
-async def wait_until(condition, what: str, seconds: float = PATIENCE) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds} s: {what}")
-        await asyncio.sleep(0.02)
 
 
 async def start_upload(port: int, path: str, length: int, headers: dict | None = None):
@@ -310,12 +303,12 @@ async def abandon_uploads(port: int, tmp: Path, count: int, batch: int, path: st
         for _, writer in connections:
             writer.write(part)
         await asyncio.wait_for(asyncio.gather(*(w.drain() for _, w in connections)), PATIENCE)
-        await wait_until(lambda n=n: open_spool_files(tmp) >= n, f"{n} bodies spooled")
+        await eventually(lambda n=n: open_spool_files(tmp) >= n, PATIENCE, f"{n} bodies spooled")
         most = max(most, open_spool_files(tmp))
         for _, writer in connections:
             await abort(writer)
-        await wait_until(
-            lambda: open_spool_files(tmp) == 0, "spool files closed after the clients left", 2.0
+        await eventually(
+            lambda: open_spool_files(tmp) == 0, 2.0, "spool files closed after the clients left"
         )
     return most
 
@@ -359,12 +352,12 @@ async def test_a_chunked_body_over_the_limit_gives_its_spool_file_back(
         for _ in range(3):  # 3 MiB: spooled
             writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         await writer.drain()
-        await wait_until(lambda: open_spool_files(tmp) == 1, "the body spooled")
+        await eventually(lambda: open_spool_files(tmp) == 1, PATIENCE, "the body spooled")
         with contextlib.suppress(ConnectionError):
             for _ in range(3):  # over the limit: a 413, and the spool file goes
                 writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 await writer.drain()
         status, _ = await asyncio.wait_for(read_answer(reader), PATIENCE)
         assert status == 413
-        await wait_until(lambda: open_spool_files(tmp) == 0, "the spool file closed", 2.0)
+        await eventually(lambda: open_spool_files(tmp) == 0, 2.0, "the spool file closed")
         await abort(writer)

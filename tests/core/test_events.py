@@ -32,6 +32,7 @@ from ngshare.events import Channel
 from ngshare.models import User
 from ngshare.plugin import Plugin, PluginError
 from tests.conftest import ADMIN, empty_all_tables
+from tests.waiting import eventually
 
 NEWS = "test.news"
 ALERTS = "test.alerts"
@@ -213,13 +214,6 @@ async def read_to_eof(stream: IOStream, timeout=10.0) -> int:
     return total
 
 
-async def until(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        await asyncio.sleep(0.01)
-
-
 # -- delivery -----------------------------------------------------------------------
 
 
@@ -309,7 +303,7 @@ async def test_in_process_subscribers_can_iterate(bus):
     listener = asyncio.ensure_future(listen())
     for n in range(3):
         bus.publish(ALERTS, "tick", {"n": n})
-    await until(lambda: len(received) == 3)
+    await eventually(lambda: len(received) == 3)
     subscription.close()
     await asyncio.wait_for(listener, 1)  # iteration ends when the subscription does
     assert received == [0, 1, 2]
@@ -639,9 +633,9 @@ async def test_the_server_pings_websocket_clients(bus, http_port):
 async def test_a_client_that_hangs_up_is_unsubscribed(bus, http_port, kind):
     stream, head = await raw_connect(http_port, raw_request(kind, http_port, NEWS, "kevin"))
     assert head.split()[1] == ("101" if kind == "ws" else "200")
-    await until(lambda: bus.subscriber_count(NEWS) == 1)
+    await eventually(lambda: bus.subscriber_count(NEWS) == 1)
     stream.close()
-    await until(lambda: bus.subscriber_count(NEWS) == 0)
+    await eventually(lambda: bus.subscriber_count(NEWS) == 0)
     assert not bus._all  # no connection left for shutdown to wait on
 
 
@@ -654,7 +648,7 @@ async def test_a_subscriber_that_stops_reading_is_disconnected(bus, base_url, ht
         http_port, raw_request(kind, http_port, NEWS, "slow"), rcvbuf=4096
     )  # ... and never reads again
     assert head.split()[1] == ("101" if kind == "ws" else "200")
-    await until(lambda: bus.subscriber_count(NEWS) == 2)
+    await eventually(lambda: bus.subscriber_count(NEWS) == 2)
 
     pad = "x" * 65536
     published = 0

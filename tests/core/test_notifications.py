@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -32,24 +31,11 @@ from ngshare.plugin import Plugin
 from tests.conftest import ADMIN, empty_all_tables
 from tests.standins.smtp import self_signed, start_smtp
 from tests.standins.twilio import TwilioStandIn, listen
+from tests.waiting import eventually
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "twilio-auth-token"
 FROM = "+15005550006"
-
-
-async def eventually(predicate, timeout: float = 10.0, what: str = "condition") -> None:
-    """Wait (bounded) until ``predicate()`` (plain or async) is true."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def rows(ctx, **where) -> list[OutboxMessage]:

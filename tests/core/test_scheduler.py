@@ -35,6 +35,7 @@ from ngshare.scheduler import (
 )
 from ngshare.scheduler.models import JobRun, ScheduledJob, SchedulerBase
 from tests.conftest import ADMIN
+from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = "tests.core.test_scheduler"
@@ -79,14 +80,6 @@ class Recorder:
 
 def utc_in(seconds: float) -> datetime:
     return datetime.now(timezone.utc) + timedelta(seconds=seconds)
-
-
-async def eventually(predicate, timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def empty_scheduler_tables(engine: sa.Engine) -> None:

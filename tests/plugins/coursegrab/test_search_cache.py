@@ -9,6 +9,7 @@ from ngshare_coursegrab.search_cache import SearchCache
 from sqlalchemy import update
 
 from ngshare.plugin_api import utcnow
+from tests.waiting import eventually
 
 from .conftest import TERM
 
@@ -151,17 +152,6 @@ def age_by(memory: SearchCache, seconds: float) -> None:
     memory._synced_at -= seconds
 
 
-async def until(condition, seconds: float = 10.0) -> None:
-    """Wait (bounded) for background work of the cache."""
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the cache's background work did not finish"
-        await asyncio.sleep(0.01)
-
-
 @pytest.mark.gen_test
 async def test_a_track_here_has_its_text_made_again_in_the_background(cg, server):
     memory = server.state(SearchCache)
@@ -170,7 +160,7 @@ async def test_a_track_here_has_its_text_made_again_in_the_background(cg, server
     made = memory.made
     token = (await cg.sign_in("ada@cornell.edu", "WEB"))["session_token"]
     await cg.call("POST", "sections/track", json_body={"course_id": 12403}, token=token)
-    await until(lambda: memory.made > made)
+    await eventually(lambda: memory.made > made, what="the text made again")
     hits, fills = memory.hits, memory.fills
     assert section_of(await anonymous(cg, "cs 3110"), 12403)["num_tracking"] == 1
     assert (memory.hits, memory.fills) == (hits + 1, fills)  # from memory, no database call
@@ -186,7 +176,7 @@ async def test_a_due_sync_runs_in_the_background_while_memory_answers(cg, server
     syncs, fills = memory.syncs, memory.fills
     # answered at once from memory: the change may not show yet (the documented window)
     assert section_of(await anonymous(cg, "cs 3110"), 12403)["status"] == "CLOSED"
-    await until(lambda: memory.syncs > syncs)
+    await eventually(lambda: memory.syncs > syncs, what="the background sync")
     hits = memory.hits
     # the sync dropped the changed course and made its text again: still from memory
     assert section_of(await anonymous(cg, "cs 3110"), 12403)["status"] == "OPEN"

@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +32,7 @@ from ngshare.scheduler_models import SchedulerBase
 from tests.conftest import ADMIN, empty_all_tables
 from tests.standins.smtp import start_smtp
 from tests.standins.twilio import TwilioStandIn, listen
+from tests.waiting import eventually
 
 SID = "AC" + "0123456789abcdef" * 2
 TWILIO_TOKEN = "twilio-auth-token"
@@ -61,15 +60,6 @@ def empty_plugin_tables(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         for table in tables:
             conn.execute(table.delete())
-
-
-async def eventually(predicate, timeout: float = 15.0, what: str = "condition") -> None:
-    """Wait (bounded) until ``predicate()`` is true."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.plugins.ekatra.conftest import PASSWORD, eventually
+from tests.plugins.ekatra.conftest import PASSWORD
+from tests.waiting import eventually
 
 EMAIL = "ada@example.org"
 
