@@ -90,12 +90,18 @@ async def change_elsewhere(server, catalog_num: int, status: str) -> None:
     await server.db.run(write)
 
 
-@pytest.mark.gen_test
-async def test_another_replicas_change_is_seen_after_search_cache_seconds(cg, server):
+async def opened_elsewhere_once_cached(cg, server, seconds: float) -> SearchCache:
+    """12403 (CLOSED) in memory with that ``search_cache_seconds``, then opened elsewhere."""
     memory = server.state(SearchCache)
-    memory.seconds = 3600
+    memory.seconds = seconds
     assert section_of(await anonymous(cg, "cs 3110"), 12403)["status"] == "CLOSED"
     await change_elsewhere(server, 12403, "OPEN")
+    return memory
+
+
+@pytest.mark.gen_test
+async def test_another_replicas_change_is_seen_after_search_cache_seconds(cg, server):
+    memory = await opened_elsewhere_once_cached(cg, server, 3600)
     # within the window the answer may be stale: that is the documented trade
     assert section_of(await anonymous(cg, "cs 3110"), 12403)["status"] == "CLOSED"
     memory.seconds = 0  # the window is over: the next search syncs
@@ -168,10 +174,7 @@ async def test_a_track_here_has_its_text_made_again_in_the_background(cg, server
 
 @pytest.mark.gen_test
 async def test_a_due_sync_runs_in_the_background_while_memory_answers(cg, server):
-    memory = server.state(SearchCache)
-    memory.seconds = 60
-    assert section_of(await anonymous(cg, "cs 3110"), 12403)["status"] == "CLOSED"
-    await change_elsewhere(server, 12403, "OPEN")
+    memory = await opened_elsewhere_once_cached(cg, server, 60)
     age_by(memory, 90)  # due (60 s) but still usable (under 120 s)
     syncs, fills = memory.syncs, memory.fills
     # answered at once from memory: the change may not show yet (the documented window)
