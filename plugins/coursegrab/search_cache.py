@@ -127,15 +127,18 @@ class SearchCache:
             self._changed_at[pk] = self._generation
             self._to_remake.add(pk)
 
+    def _current(self, texts: dict[int, str], read_at: int) -> dict[int, str]:
+        """Under the lock: those of ``texts``, read at generation ``read_at``, still current."""
+        if self._replaced_at > read_at:
+            return {}
+        changed = self._changed_at
+        return {pk: text for pk, text in texts.items() if changed.get(pk, 0) <= read_at}
+
     def _store(self, texts: dict[int, str], read_at: int) -> None:
         """Under the lock: keep those texts read at generation ``read_at`` still current."""
-        if self._replaced_at > read_at:
-            return
-        changed = self._changed_at
-        for pk, text in texts.items():
-            if changed.get(pk, 0) <= read_at:
-                self._texts[pk] = text
-                self._to_remake.discard(pk)
+        current = self._current(texts, read_at)
+        self._texts.update(current)
+        self._to_remake.difference_update(current)
 
     def expire(self) -> None:
         """Sync before the next answer (this server ingested or polled)."""
@@ -173,8 +176,23 @@ class SearchCache:
             )
             stamps = {pk: (course_pk, stamp) for pk, course_pk, stamp in rows}
         rebuilt = None
+        dropped: set[int] = set()
+        remade: list[int] = []
+        made: dict[int, str] = {}
+        with self._lock:
+            read_at = self._generation
+            if current is not None and current == self._term:
+                dropped = {
+                    course_pk
+                    for pk, (course_pk, stamp) in stamps.items()
+                    if self._stamps.get(pk) != stamp
+                }
+                remade = sorted(dropped | self._to_remake)
+        # read after the stamps: never older than what they say
         if current is not None and current != self._term:
-            rebuilt = _all_texts(session, current[0])  # read after the stamps: never older
+            rebuilt = _all_texts(session, current[0])
+        elif remade:
+            made = _texts_of(session, remade)
         with self._lock:
             if current != self._term:
                 self._generation += 1
@@ -183,20 +201,20 @@ class SearchCache:
                 self._to_remake.clear()
                 self._texts = rebuilt or {}
             else:
-                self._changed(
-                    {
-                        course_pk
-                        for pk, (course_pk, stamp) in stamps.items()
-                        if self._stamps.get(pk) != stamp
-                    }
-                )
+                # texts read here replace the dropped ones at once (nothing answers in
+                # between without them), unless this server changed their course meanwhile
+                current_texts = self._current(made, read_at)
+                self._changed(dropped)
+                self._texts.update(current_texts)
+                self._to_remake.difference_update(current_texts)
+                self._to_remake.difference_update(pk for pk in remade if pk not in made)
+                self.made += len(current_texts)
             self._stamps = {pk: stamp for pk, (_, stamp) in stamps.items()}
             self._term = current
             self._last_sync = started
             if expiries == self._expiries:  # else this server changed something meanwhile
                 self._synced_at = began
             self.syncs += 1
-        self.remake(session)
 
     def remake(self, session: Session) -> None:
         """Make again the texts of the courses that changed (a database call)."""
