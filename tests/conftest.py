@@ -23,6 +23,8 @@ import base64
 import json
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlencode
 
 import pytest
@@ -32,6 +34,7 @@ from tornado.httpclient import HTTPClientError
 import ngshare.accounts_models  # noqa: F401 - its tables are on CoreBase, emptied below
 from ngshare.app import build, make_application, run_hooks
 from ngshare.config import VNgShare
+from ngshare.context import ServerContext
 from ngshare.exchange.models import ExchangeBase
 from ngshare.models import CoreBase
 from ngshare.scheduler_models import SchedulerBase
@@ -81,14 +84,26 @@ def db_url(tmp_path_factory):
         return
     if backend != "postgresql":
         raise pytest.UsageError(f"NGSHARE_TEST_DB must be sqlite or postgresql, not {backend}")
-    schema = f"ngshare_test_{uuid.uuid4().hex[:12]}"
-    admin_engine = sa.create_engine(PG_URL)
-    with admin_engine.begin() as conn:
+    with own_pg_schema("test") as url:
+        yield url
+
+
+@contextmanager
+def own_pg_schema(name: str) -> Iterator[str]:
+    """A new PostgreSQL schema ``ngshare_<name>_<random>`` on ``PG_URL``: a URL that uses it.
+
+    Dropped, with everything in it, on leaving.
+    """
+    schema = f"ngshare_{name}_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with admin_engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin_engine.dispose()
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 def empty_all_tables(engine: sa.Engine) -> None:
@@ -163,14 +178,31 @@ def make_config(db_url, tmp_path, request):
     return factory
 
 
+@contextmanager
+def started_server(config, io_loop, *, tables: tuple[str, ...] = ()) -> Iterator[ServerContext]:
+    """A server built from ``config``, the core's tables and ``tables`` emptied, started.
+
+    Shut down and closed on leaving. A module that needs other plugins or
+    tables overrides ``server`` with this; ``app`` then serves that server.
+    """
+    ctx, plugins = build(config)
+    empty_all_tables(ctx.db.engine)
+    if tables:
+        with ctx.db.engine.begin() as conn:
+            for table in tables:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
+    try:
+        yield ctx
+    finally:
+        io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
+        ctx.close()
+
+
 @pytest.fixture
 def server(make_config, io_loop):
-    ctx, plugins = build(make_config())
-    empty_all_tables(ctx.db.engine)
-    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
-    yield ctx
-    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
-    ctx.close()
+    with started_server(make_config(), io_loop) as ctx:
+        yield ctx
 
 
 @pytest.fixture

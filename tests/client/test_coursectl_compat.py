@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from ngshare.clients.coursectl import main
-from tests.conftest import PG_URL
+from tests.conftest import own_pg_schema
 from tests.servers import running_server
 
 nbgrader_api = pytest.importorskip("nbgrader.api")
@@ -24,16 +22,8 @@ def server_database(db_url):
     if not db_url.startswith("postgresql"):
         yield None
         return
-    schema = f"ngshare_compat_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with own_pg_schema("compat") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -28,14 +28,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import PG_URL
+from tests.conftest import own_pg_schema
 from tests.servers import free_port
 
 ROUNDS = int(os.environ.get("NGSHARE_CRASH_ROUNDS", "3"))
@@ -327,16 +325,8 @@ def crash_database(db_url):
     if not db_url.startswith("postgresql"):
         yield None
         return
-    schema = f"ngshare_crash_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with own_pg_schema("crash") as url:
+        yield url
 
 
 def test_kill_9_during_uploads_loses_nothing_acknowledged(tmp_path, crash_database):

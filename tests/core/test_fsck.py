@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,7 @@ from ngshare.exchange.response_cache import ResponseCache
 from ngshare.fsck import fsck, repair
 from ngshare.models import InlineBlob, utcnow
 from ngshare.storage import TEMP_GRACE_SECONDS
-from tests.conftest import PG_URL
+from tests.conftest import own_pg_schema
 
 pytestmark = pytest.mark.gen_test
 
@@ -77,16 +76,8 @@ def db_url(tmp_path_factory):
     if os.environ.get("NGSHARE_TEST_DB", "sqlite") != "postgresql":
         yield "sqlite:///" + str(tmp_path_factory.mktemp("fsck-db") / "ngshare.db")
         return
-    schema = f"ngshare_fsck_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with own_pg_schema("fsck") as url:
+        yield url
 
 
 @pytest.fixture

@@ -53,9 +53,10 @@ async def test_an_exclusive_job_does_not_start_another_run_while_one_is_held(ser
 
 @pytest.mark.gen_test
 async def test_a_run_is_taken_over_only_once_its_lease_ran_out(server):
-    assert await claim_as(server, "dead", lease=0.5)
+    # leases long enough that a loaded machine's slow database call cannot outlast them
+    assert await claim_as(server, "dead", lease=1.5)
     assert not await claim_as(server, "alive")
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(1.7)
     assert await claim_as(server, "alive")
     assert not await claim_as(server, "third")
     row = await server.db.run(outcome, "tests.some_job", RUN)
@@ -64,13 +65,14 @@ async def test_a_run_is_taken_over_only_once_its_lease_ran_out(server):
 
 @pytest.mark.gen_test
 async def test_a_renewed_lease_is_not_taken_over(server):
-    assert await claim_as(server, "a", lease=0.6)
+    # three renewals, 1 s apart, outlast the 2 s lease they renew; each leaves 1 s to spare
+    assert await claim_as(server, "a", lease=2.0)
     for _ in range(3):
-        await asyncio.sleep(0.3)
-        assert await server.db.run(renew, "tests.some_job", RUN, "a", 0.6)
+        await asyncio.sleep(1.0)
+        assert await server.db.run(renew, "tests.some_job", RUN, "a", 2.0)
         assert not await claim_as(server, "b")
     # a holder that lost its run cannot renew it
-    assert not await server.db.run(renew, "tests.some_job", RUN, "b", 0.6)
+    assert not await server.db.run(renew, "tests.some_job", RUN, "b", 2.0)
 
 
 @pytest.mark.gen_test

@@ -37,7 +37,7 @@ from ngshare.storage_s3 import (
     READ_BUFFER_BYTES,
     S3Backend,
 )
-from tests.conftest import PG_URL, empty_all_tables, encode_files
+from tests.conftest import empty_all_tables, encode_files, own_pg_schema
 from tests.standins.s3 import ACCESS_KEY, REGION, SECRET_KEY, DenyingS3, closed_port_url
 
 SMALL = b"small, kept in the database"
@@ -62,16 +62,8 @@ def db_url(tmp_path_factory):
     if os.environ.get("NGSHARE_TEST_DB", "sqlite") != "postgresql":
         yield "sqlite:///" + str(tmp_path_factory.mktemp("s3-db") / "ngshare.db")
         return
-    schema = f"ngshare_s3_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with own_pg_schema("s3") as url:
+        yield url
 
 
 @pytest.fixture

@@ -27,13 +27,12 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_URL
+from tests.conftest import own_pg_schema
 from tests.importers import scenario as sc
 from tests.importers.command_line import added, run_import
 from tests.importers.old_server import run_ngshare06_alembic, running_ngshare06
@@ -71,14 +70,8 @@ def target(db_url, tmp_path):
     if db_url.startswith("sqlite"):
         yield {"url": f"sqlite:///{tmp_path / 'target.db'}", "storage": storage}
         return
-    schema = f"ngshare_import_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield {"url": f"{PG_URL}?options=-csearch_path%3D{schema}", "storage": storage}
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    with own_pg_schema("import") as url:
+        yield {"url": url, "storage": storage}
 
 
 def emile_latest_files(database: Path) -> list[str]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import websocket_connect
 
-from ngshare.app import build, make_application, run_hooks
+from tests.conftest import started_server
 
 pytest.importorskip("ngshare_example", reason="run scripts/test: it installs the example plugin")
 from ngshare_example import Example, NoteCount  # noqa: E402
@@ -23,19 +23,12 @@ from ngshare_example import Example, NoteCount  # noqa: E402
 
 @pytest.fixture
 def server(make_config, io_loop):
-    ctx, plugins = build(make_config(plugins=["example"]))
-    with ctx.db.engine.begin() as conn:
-        for table in ("example_notes", "exchange_memberships", "exchange_courses"):
-            conn.execute(sa.text(f"DELETE FROM {table}"))
-    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
-    yield ctx
-    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
-    ctx.close()
-
-
-@pytest.fixture
-def app(server):
-    return make_application(server, server.plugins)
+    with started_server(
+        make_config(plugins=["example"]),
+        io_loop,
+        tables=("example_notes", "exchange_memberships", "exchange_courses"),
+    ) as ctx:
+        yield ctx
 
 
 async def call(http_client, url, **kw):

@@ -15,10 +15,8 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
 import pytest
-import sqlalchemy as sa
 
-from ngshare.app import build, make_application, run_hooks
-from tests.conftest import ADMIN, empty_all_tables
+from tests.conftest import ADMIN, started_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -32,20 +30,10 @@ JOB = "exchange.purge_deleted"  # hourly: it does not run by itself during a tes
 
 @pytest.fixture
 def server(make_config, io_loop):
-    ctx, plugins = build(make_config(plugins=["vivere"]))
-    empty_all_tables(ctx.db.engine)
-    with ctx.db.engine.begin() as conn:
-        for table in ("vivere_tickets", "vivere_announcements"):
-            conn.execute(sa.text(f"DELETE FROM {table}"))
-    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
-    yield ctx
-    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
-    ctx.close()
-
-
-@pytest.fixture
-def app(server):
-    return make_application(server, server.plugins)
+    with started_server(
+        make_config(plugins=["vivere"]), io_loop, tables=("vivere_tickets", "vivere_announcements")
+    ) as ctx:
+        yield ctx
 
 
 @pytest.fixture(autouse=True)

@@ -4,13 +4,11 @@ its page in the shared layout, its navigation entry, its templates and static fi
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from ngshare import __version__
-from ngshare.app import build, make_application, run_hooks
 from ngshare.ui import NavEntry
 from ngshare.ui.templates import LayeredLoader
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, started_server
 from tests.ui.pages import as_user, fetch, header, xsrf_cookie
 
 pytest.importorskip("ngshare_example", reason="run scripts/test: it installs the example plugin")
@@ -18,18 +16,10 @@ pytest.importorskip("ngshare_example", reason="run scripts/test: it installs the
 
 @pytest.fixture
 def server(make_config, io_loop):
-    ctx, plugins = build(make_config(plugins=["example"]))
-    with ctx.db.engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM example_notes"))
-    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "startup"))
-    yield ctx
-    io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
-    ctx.close()
-
-
-@pytest.fixture
-def app(server):
-    return make_application(server, server.plugins)
+    with started_server(
+        make_config(plugins=["example"]), io_loop, tables=("example_notes",)
+    ) as ctx:
+        yield ctx
 
 
 @pytest.mark.gen_test(timeout=30)

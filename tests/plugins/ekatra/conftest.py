@@ -27,7 +27,7 @@ from ngshare_ekatra.models import EkatraBase
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from traitlets.config import Config
 
-from ngshare.app import build, make_application, run_hooks
+from ngshare.app import build, run_hooks
 from ngshare.scheduler_models import SchedulerBase
 from tests.conftest import ADMIN, empty_all_tables
 from tests.standins.smtp import start_smtp
@@ -172,11 +172,6 @@ def servers(make_config, io_loop, clock, twilio, smtp):
 @pytest.fixture
 def server(servers):
     return servers.start()
-
-
-@pytest.fixture
-def app(server):
-    return make_application(server, server.plugins)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from ngshare_vivere.config import Vivere
 from ngshare_vivere.models import VivereBase
 from tornado.httpclient import HTTPClientError, HTTPRequest
 
-from ngshare.app import build, make_application, run_hooks
+from ngshare.app import build, run_hooks
 from ngshare.scheduler_models import SchedulerBase
 from tests.conftest import ADMIN, empty_all_tables
 
@@ -75,11 +75,6 @@ def server(make_config, io_loop, clock):
     yield ctx
     io_loop.run_sync(lambda: run_hooks(ctx, plugins, "shutdown"))
     ctx.close()
-
-
-@pytest.fixture
-def app(server):
-    return make_application(server, server.plugins)
 
 
 @pytest.fixture
