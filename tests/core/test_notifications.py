@@ -766,8 +766,9 @@ async def test_admins_list_filter_and_retry_messages(server, api):
         "sent",
     )
     status, body = await api("POST", f"notifications/{failed}/retry", user=ADMIN)
-    assert status == 200 and body["message"]["status"] == "pending"
-    assert body["message"]["attempts"] == 0
+    # the answer is the message as it stands: a worker may have claimed it already
+    assert status == 200 and body["message"]["status"] in ("pending", "sending", "sent")
+    assert body["message"]["attempts"] in (0, 1)  # reset by the retry, then the worker's claim
     await eventually(lambda: _all_status(server, "sent"), what="the retried message sent")
 
 

@@ -16,6 +16,7 @@ from tornado.httpclient import HTTPClientError
 from tornado.websocket import websocket_connect
 
 from tests.conftest import started_server
+from tests.waiting import eventually
 
 pytest.importorskip("ngshare_example", reason="run scripts/test: it installs the example plugin")
 from ngshare_example import Example, NoteCount  # noqa: E402
@@ -81,9 +82,13 @@ async def test_the_plugin_job_runs_on_the_shared_scheduler(http_client, base_url
             break
         await asyncio.sleep(0.1)
     assert server.has_state(NoteCount) and server.state(NoteCount).value == 1
-    code, body = await call(http_client, base_url + "/api/jobs?user=root")
-    jobs = {j["id"]: j for j in body["jobs"]}
-    assert jobs["example.count_notes"]["last_success"] is True
+
+    async def recorded() -> bool:  # the run's record commits after the job has run
+        code, body = await call(http_client, base_url + "/api/jobs?user=root")
+        jobs = {j["id"]: j for j in body["jobs"]}
+        return jobs["example.count_notes"]["last_success"] is True
+
+    await eventually(recorded, 10.0, "the job's run recorded as a success")
 
 
 @pytest.mark.gen_test
