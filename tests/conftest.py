@@ -33,7 +33,7 @@ from tornado.httpclient import HTTPClientError
 
 import ngshare.accounts_models  # noqa: F401 - its tables are on CoreBase, emptied below
 from ngshare.app import build, make_application, run_hooks
-from ngshare.config import VNgShare
+from ngshare.config import NgShare, VNgShare
 from ngshare.context import ServerContext
 from ngshare.exchange.models import ExchangeBase
 from ngshare.models import CoreBase
@@ -74,6 +74,23 @@ def pytest_collection_modifyitems(config, items):
     if leave:
         config.hook.pytest_deselected(items=leave)
         items[:] = keep
+
+
+def hub_service_config(make_config, tmp_path, monkeypatch, plugins: list[str]) -> NgShare:
+    """A server's settings as a JupyterHub service (its hub at a closed port, never called)."""
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:9/hub/api")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "service-secret")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/api/")
+    monkeypatch.setenv("JUPYTERHUB_CLIENT_ID", "service-ngshare")
+    base = make_config()
+    return NgShare(
+        db_url=base.db_url,
+        storage_path=base.storage_path,
+        admins=["root"],
+        config_file="",
+        data_dir=str(tmp_path / "data"),
+        plugins=plugins,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -18,11 +18,11 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
 from ngshare.app import build, make_application
-from ngshare.config import NgShare
 from tests.authz.fixtures import server  # noqa: F401 - this module's server: every plugin
 from tests.authz.routes import Operation, Route, operations_of, routes_of
 from tests.authz.table import ENVELOPES, HTML_PAGES, OBJECT_CASES, OPTIONAL_OWNERS, TABLE, Case
 from tests.authz.world import ROLES, Answer, Client, World, seed
+from tests.conftest import hub_service_config
 
 #: The whole matrix must finish well within this (it takes a few seconds on SQLite).
 MATRIX_SECONDS = 120
@@ -88,20 +88,7 @@ def test_an_undeclared_route_fails_the_check(app, server):  # noqa: F811
 @pytest.fixture
 def hub_app(make_config, tmp_path, monkeypatch, io_loop):
     """The application as a JupyterHub service (the hub is never called here)."""
-    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:9/hub/api")
-    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "service-secret")
-    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/api/")
-    monkeypatch.setenv("JUPYTERHUB_CLIENT_ID", "service-ngshare")
-    base = make_config()
-    config = NgShare(
-        db_url=base.db_url,
-        storage_path=base.storage_path,
-        admins=["root"],
-        config_file="",
-        data_dir=str(tmp_path / "data"),
-        plugins=["all"],
-    )
-    ctx, plugins = build(config)
+    ctx, plugins = build(hub_service_config(make_config, tmp_path, monkeypatch, ["all"]))
     yield ctx, make_application(ctx, plugins)
     ctx.close()
 

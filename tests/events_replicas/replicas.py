@@ -134,7 +134,21 @@ def _query(channels: list[str], user: str, last_event_id: int | None) -> str:
     return urlencode(params)
 
 
-class SseClient:
+class _Subscriber:
+    """What both kinds of subscriber share; ``next`` is each kind's own."""
+
+    async def next(self, timeout: float = 15.0) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def nothing_within(self, seconds: float) -> bool:
+        try:
+            await self.next(seconds)
+        except asyncio.TimeoutError:
+            return True
+        return False
+
+
+class SseClient(_Subscriber):
     """A Server-Sent Events subscriber on a plain socket (HTTP/1.0: no chunking)."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -182,18 +196,11 @@ class SseClient:
                 assert fields["event"] == event["event"]
                 return event
 
-    async def nothing_within(self, seconds: float) -> bool:
-        try:
-            await self.next(seconds)
-        except asyncio.TimeoutError:
-            return True
-        return False
-
     def close(self) -> None:
         self.writer.close()
 
 
-class WsClient:
+class WsClient(_Subscriber):
     """A WebSocket subscriber (Tornado's client)."""
 
     def __init__(self, conn: websocket.WebSocketClientConnection) -> None:
@@ -216,13 +223,6 @@ class WsClient:
         if message is None:
             raise ConnectionError("WebSocket closed")
         return json.loads(message)
-
-    async def nothing_within(self, seconds: float) -> bool:
-        try:
-            await self.next(seconds)
-        except asyncio.TimeoutError:
-            return True
-        return False
 
     def close(self) -> None:
         self.conn.close()

@@ -10,26 +10,13 @@ from tornado.testing import bind_unused_port
 from tornado.web import create_signed_value
 
 from ngshare.app import build, make_application
-from ngshare.config import NgShare
+from tests.conftest import hub_service_config
 from tests.ui.pages import fetch, header
 
 
 @pytest.fixture
 def hub_server(make_config, tmp_path, monkeypatch, io_loop):
-    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:9/hub/api")
-    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "service-secret")
-    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/api/")
-    monkeypatch.setenv("JUPYTERHUB_CLIENT_ID", "service-ngshare")
-    base = make_config()
-    config = NgShare(
-        db_url=base.db_url,
-        storage_path=base.storage_path,
-        admins=["root"],
-        config_file="",
-        data_dir=str(tmp_path / "data"),
-        plugins=["vivere"],
-    )
-    ctx, plugins = build(config)
+    ctx, plugins = build(hub_service_config(make_config, tmp_path, monkeypatch, ["vivere"]))
     app = make_application(ctx, plugins)
     sock, port = bind_unused_port("127.0.0.1")
     http = HTTPServer(app)
